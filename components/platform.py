@@ -1,0 +1,54 @@
+"""The whole platform: providers, then every domain component, then the outputs contract.
+
+``__main__.py`` only loads config, builds this and exports :attr:`Platform.outputs`. Each domain component
+gets its providers through ``opts`` and its settings as typed args; nothing here knows resource details.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.config import StackConfig
+from components.providers import Providers, build_providers
+from components.workload import Workload, WorkloadArgs
+
+#: Version of the stack-outputs contract (schema/stack-outputs.v1.json). Bump on a breaking change.
+OUTPUTS_CONTRACT_VERSION = "1"
+
+
+class Platform(pulumi.ComponentResource):
+    """Everything one stack declares."""
+
+    outputs: dict[str, Any]
+    providers: Providers
+
+    def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("platform:index:Platform", name, None, opts)
+        self.config = config
+        self.providers = build_providers(config, parent=self)
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.providers.kubernetes)
+
+        self.workloads: dict[str, Workload] = {}
+        for service in config.services:
+            self.workloads[service.name] = Workload(
+                service.name,
+                WorkloadArgs(service=service, namespace=config.namespace, autoscaled=True),
+                opts=k8s_opts,
+            )
+
+        self.outputs = {
+            "contract_version": OUTPUTS_CONTRACT_VERSION,
+            "environment": config.environment,
+            "namespace": config.namespace,
+            "services": {
+                name: {
+                    "dns": workload.service_dns,
+                    "port": 80,
+                    "autoscaler": "keda" if svc.scaling.uses_keda else "hpa",
+                }
+                for (name, workload), svc in zip(self.workloads.items(), config.services, strict=True)
+            },
+        }
+        self.register_outputs({})

@@ -1,0 +1,67 @@
+"""Tags and labels, applied once.
+
+AWS gets them through the provider's ``default_tags`` and GCP through ``default_labels``; Azure and
+Kubernetes have no provider-level equivalent, so a stack-level resource transform adds them to every
+resource that accepts them. Components never copy tags by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+
+#: azure-native resource types we create that accept ``tags`` (sending tags to a type that has no such
+#: property is an error from the provider, so this is an allowlist).
+AZURE_TAGGABLE = frozenset(
+    {
+        "azure-native:resources:ResourceGroup",
+        "azure-native:storage:StorageAccount",
+        "azure-native:managedidentity:UserAssignedIdentity",
+        "azure-native:keyvault:Vault",
+    }
+)
+
+LABEL_PREFIX = "platform.example.com/"
+
+
+def standard_tags(tags: Mapping[str, str], environment: str) -> dict[str, str]:
+    """The full tag set: configured tags plus the environment and who manages the resource."""
+    return {**tags, "environment": environment, "managed-by": "pulumi"}
+
+
+def kubernetes_labels(tags: Mapping[str, str]) -> dict[str, str]:
+    """Tags as Kubernetes labels under our prefix, so they never collide with app labels."""
+    return {f"{LABEL_PREFIX}{key}": value for key, value in tags.items()}
+
+
+def _with_labels(metadata: Any, labels: Mapping[str, str]) -> Any:
+    if not isinstance(metadata, dict):
+        return metadata
+    existing = metadata.get("labels") if isinstance(metadata.get("labels"), dict) else {}
+    return {**metadata, "labels": {**labels, **existing}}
+
+
+def tag_transform(tags: Mapping[str, str]) -> pulumi.ResourceTransform:
+    """A stack transform adding tags to Azure resources and labels to Kubernetes objects."""
+    labels = kubernetes_labels(tags)
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if not args.custom or args.type_.startswith("pulumi:providers:"):
+            return None
+        props = dict(args.props)
+        if args.type_ in AZURE_TAGGABLE:
+            props["tags"] = {**tags, **(props.get("tags") or {})}
+        elif args.type_.startswith("kubernetes:") and "metadata" in props:
+            props["metadata"] = _with_labels(props["metadata"], labels)
+            # Pod templates carry the labels too, so per-pod metrics and cost tools see them.
+            spec = props.get("spec")
+            template = spec.get("template") if isinstance(spec, dict) else None
+            if isinstance(template, dict) and isinstance(template.get("metadata"), dict):
+                props["spec"] = {**spec, "template": {**template, "metadata": _with_labels(template["metadata"], labels)}}  # type: ignore[dict-item]
+        else:
+            return None
+        return pulumi.ResourceTransformResult(props=props, opts=args.opts)
+
+    return transform

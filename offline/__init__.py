@@ -1,0 +1,1 @@
+"""The offline engine: run the Pulumi program on Pulumi's mock engine and write what it would send."""

@@ -1,0 +1,205 @@
+"""Run the Pulumi program on Pulumi's own mock engine and record every registration.
+
+What is recorded is what the engine would receive: type token, name, parent and provider URNs, and the
+inputs in the engine's shape (camelCase, after stack transforms), with secrets replaced by ``"[secret]"``.
+The mock monitor stores stack transforms but does not run them; :class:`RecordingMonitor` runs them the
+way the engine does, so tags and labels applied by transform show up in the plan.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import runpy
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.sync_await import _sync_await
+
+from offline.mocks import PlatformMocks
+
+SECRET = "[secret]"
+UNKNOWN = "[unknown]"
+PROJECT = "platform"
+
+
+def _sanitize(value: Any) -> Any:
+    """Engine-shaped value → plan JSON: secrets redacted, references as URNs, integral floats as ints."""
+    if isinstance(value, Mapping):
+        sig = value.get(rpc._special_sig_key)
+        if sig == rpc._special_secret_sig:
+            return SECRET
+        if sig == rpc._special_resource_sig:
+            return value.get("urn")
+        return {str(k): _sanitize(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_sanitize(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value == rpc.UNKNOWN:
+        return UNKNOWN
+    if isinstance(value, pulumi.Asset | pulumi.Archive):
+        path = getattr(value, "path", None)
+        return {"archive" if isinstance(value, pulumi.Archive) else "asset": str(path) if path else type(value).__name__}
+    return value
+
+
+def _urn_of_reference(reference: str) -> str | None:
+    return reference.rsplit("::", 1)[0] if reference else None
+
+
+@dataclass
+class ResourceRecord:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    provider: str | None
+    inputs: dict[str, Any]
+    options: dict[str, Any]
+    unknown_until_apply: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "custom": self.custom,
+            "parent": self.parent,
+            "provider": self.provider,
+            "inputs": self.inputs,
+            "options": self.options,
+            "unknownUntilApply": self.unknown_until_apply,
+        }
+
+
+class RecordingMonitor(MockMonitor):
+    """A mock monitor that records registrations and applies stack transforms like the engine."""
+
+    def __init__(self, mocks: PlatformMocks) -> None:
+        super().__init__(mocks)
+        self.platform_mocks = mocks
+        self.records: list[ResourceRecord] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        if request.type == "pulumi:pulumi:Stack":
+            urn = self.make_urn(request.parent, request.type, request.name)
+            self.records.append(ResourceRecord(urn, request.type, request.name, False, None, None, {}, {}, []))
+            return super().RegisterResource(request)
+        from pulumi.runtime.mocks import _ensure_event_loop
+
+        _ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        custom = bool(request.custom)
+        for transform in self._stack_transforms:
+            result = transform(
+                pulumi.ResourceTransformArgs(custom, request.type, request.name, inputs, pulumi.ResourceOptions())
+            )
+            if inspect.isawaitable(result):
+                result = _sync_await(result)
+            if result is not None:
+                inputs = dict(result.props)
+        request.object.Clear()
+        request.object.update(_sync_await(rpc.serialize_properties(inputs, {})))
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:providers:aws":
+            self.platform_mocks.regions[urn] = str(inputs.get("region", "us-east-1"))
+        provider = _urn_of_reference(request.provider)
+        options: dict[str, Any] = {}
+        if request.protect:
+            options["protect"] = True
+        if request.retainOnDelete:
+            options["retainOnDelete"] = True
+        if request.deleteBeforeReplace:
+            options["deleteBeforeReplace"] = True
+        if request.ignoreChanges:
+            options["ignoreChanges"] = sorted(request.ignoreChanges)
+        if request.additionalSecretOutputs:
+            options["additionalSecretOutputs"] = sorted(request.additionalSecretOutputs)
+        explicit = sorted(set(request.dependencies))
+        if explicit:
+            options["dependsOn"] = explicit
+        unknown = sorted(key for key, deps in request.propertyDependencies.items() if list(deps.urns))
+        self.records.append(
+            ResourceRecord(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=custom,
+                parent=request.parent or None,
+                provider=provider,
+                inputs=_sanitize(inputs),
+                options=options,
+                unknown_until_apply=unknown,
+            )
+        )
+        return super().RegisterResource(request)
+
+
+@dataclass
+class PlanResult:
+    stack: str
+    resources: list[ResourceRecord]
+    outputs: dict[str, Any]
+    secret_outputs: list[str] = field(default_factory=list)
+
+
+def _config_strings(values: Mapping[str, Any]) -> dict[str, str]:
+    """Stack values as the engine hands them to a program: JSON for structures, text for scalars."""
+    strings: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = json.dumps(value)
+        strings[f"{PROJECT}:{key}"] = text
+    return strings
+
+
+def _resolve(value: Any, path: str, secrets: list[str]) -> Any:
+    if isinstance(value, pulumi.Output):
+        output: pulumi.Output[Any] = value
+        if _sync_await(output.is_secret()):
+            secrets.append(path)
+            return SECRET
+        if not _sync_await(output.is_known()):
+            return UNKNOWN
+        return _resolve(_sync_await(output.future()), path, secrets)
+    if isinstance(value, Mapping):
+        return {str(k): _resolve(v, f"{path}.{k}" if path else str(k), secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_resolve(v, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
+    return _sanitize(value)
+
+
+def run_program(stack: str, values: Mapping[str, Any], program: Path) -> PlanResult:
+    """Run ``program`` for ``stack`` with config ``values`` (keys without namespace) on the mock engine."""
+    from pulumi.runtime.stack import run_pulumi_func
+
+    pulumi.runtime.set_all_config(_config_strings(values), [])
+    mocks = PlatformMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    program_dir = str(program.parent.resolve())
+    added = program_dir not in sys.path
+    if added:
+        sys.path.insert(0, program_dir)
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+    finally:
+        if added:
+            sys.path.remove(program_dir)
+    root = pulumi.runtime.get_root_resource()
+    exported: dict[str, Any] = dict(getattr(root, "outputs", {}) or {})
+    secrets: list[str] = []
+    outputs = {key: _resolve(value, key, secrets) for key, value in exported.items()}
+    return PlanResult(stack=stack, resources=monitor.records, outputs=outputs, secret_outputs=sorted(secrets))
