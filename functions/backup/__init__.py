@@ -1,0 +1,5 @@
+"""Streaming, encrypted, multi-cloud backups (issue 7).
+
+``python -m functions.backup --help`` is the CLI; ``functions.backup.handler.lambda_handler`` maps a
+Lambda event onto the same commands. See README.md beside this file for the format specification.
+"""

@@ -1,0 +1,222 @@
+"""argparse front end: ``python -m functions.backup COMMAND …`` (see README.md for the reference).
+
+Results go to stdout as JSON (one document), logs to stderr (JSON lines unless on a terminal).
+Exit status: 0 success, 1 runtime failure (including any target that failed), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from functions.backup import commands, keys
+from functions.backup.errors import BackupError, UsageError
+from functions.backup.report import Reporter, write_metrics
+from functions.backup.writer import DEFAULT_CHUNK
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own usage errors: one line, exit 2
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _common(p: argparse.ArgumentParser, *, targets: bool = True, key: bool = True) -> None:
+    if targets:
+        p.add_argument("--target", action="append", default=[], metavar="URI",
+                       help="file:///dir, s3://bucket/prefix, azblob://container/prefix, gs://bucket/prefix (repeat)")
+    if key:
+        p.add_argument("--key-file", help=f"32-byte key file (or ${keys.KEY_FILE_ENV})")
+        p.add_argument("--kms-key-id", help="AWS KMS key id/ARN that wraps data keys (production)")
+    p.add_argument("--log-format", choices=("json", "text"), help="default: text on a terminal, else json")
+
+
+def _metrics(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--metrics-file", default=os.environ.get("BACKUP_METRICS_FILE"),
+                   help="node_exporter textfile-collector file to update (or $BACKUP_METRICS_FILE)")
+    p.add_argument("--pushgateway", default=os.environ.get("BACKUP_PUSHGATEWAY"),
+                   help="Prometheus Pushgateway base URL (or $BACKUP_PUSHGATEWAY)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be >= 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m functions.backup", description="Streaming encrypted backups.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("keygen", help="create a 32-byte key file (mode 0600)")
+    p.add_argument("path")
+
+    for name in ("backup", "incremental"):
+        p = sub.add_parser(name, help="take a full backup" if name == "backup" else "incremental directory backup")
+        if name == "backup":
+            p.add_argument("--source", help="postgresql:// URL (pg_dump, or pg_basebackup with --pg-kind base)")
+            p.add_argument("--pg-kind", choices=("dump", "base"), default="dump")
+        p.add_argument("--source-dir", required=name == "incremental", help="directory tree to back up")
+        p.add_argument("--class", dest="backup_class", choices=commands.CLASSES,
+                       default="chain" if name == "incremental" else None, required=name == "backup")
+        if name == "incremental":
+            p.add_argument("--parent", help="backup id to diff against (default: newest dir backup)")
+        p.add_argument("--lock-days", type=_positive_int, default=0, help="S3 object-lock retention (COMPLIANCE)")
+        p.add_argument("--no-require-versioning", action="store_true",
+                       help="allow an S3 bucket without versioning for db/chain classes")
+        p.add_argument("--chunk-mib", type=_positive_int, default=DEFAULT_CHUNK >> 20)
+        p.add_argument("--threads", type=_positive_int, default=0, help="zstd threads (0: up to 4 by CPU count)")
+        _common(p)
+        _metrics(p)
+
+    p = sub.add_parser("list", help="list complete backups (and incomplete ones with --all)")
+    p.add_argument("--class", dest="backup_class", choices=(*commands.CLASSES, "wal"))
+    p.add_argument("--all", action="store_true", help="also show incomplete (crashed) backups")
+    _common(p, key=False)
+
+    p = sub.add_parser("verify", help="re-read every chunk: sha256, Merkle root, GCM tags, zstd checksum")
+    p.add_argument("--class", dest="backup_class", choices=commands.CLASSES)
+    p.add_argument("--backup", help="backup id (default: newest)")
+    _common(p)
+
+    p = sub.add_parser("restore", help="restore to a new database or an empty directory (or --pitr)")
+    p.add_argument("--to", required=True, help="postgresql://host/newdb or a directory path")
+    p.add_argument("--class", dest="backup_class", choices=commands.CLASSES)
+    p.add_argument("--backup", help="backup id (default: newest)")
+    p.add_argument("--pitr", metavar="TIME", help="point-in-time: base backup + archived WAL up to TIME")
+    p.add_argument("--restore-command", help="restore_command to write for --pitr (default: our wal-fetch)")
+    _common(p)
+
+    p = sub.add_parser("test-restore", help="restore into a scratch database/directory, check, drop")
+    p.add_argument("--class", dest="backup_class", choices=commands.CLASSES)
+    p.add_argument("--backup")
+    p.add_argument("--to", help="postgresql://host:port/ server for pg_dump backups")
+    _common(p)
+
+    p = sub.add_parser("prune", help="apply retention (dry-run unless --apply)")
+    p.add_argument("--class", dest="backup_class", action="append", choices=commands.CLASSES)
+    p.add_argument("--keep-days", type=_positive_int, help="override the class default (db 30, chain 90, state 7)")
+    p.add_argument("--keep-last", type=_positive_int, default=1, help="always keep the newest N complete backups")
+    p.add_argument("--apply", action="store_true", help="really delete (default: only report)")
+    _common(p, key=False)
+
+    p = sub.add_parser("wal-push", help="archive_command: archive one WAL file (%%p)")
+    p.add_argument("path")
+    _common(p)
+    _metrics(p)
+
+    p = sub.add_parser("wal-fetch", help="restore_command: fetch WAL file %%f to %%p")
+    p.add_argument("name")
+    p.add_argument("dest")
+    _common(p)
+    return parser
+
+
+def run(argv: list[str], reporter: Reporter | None = None) -> tuple[int, Any]:
+    """Parses and runs one command; returns (exit status, JSON-able result). Never raises BackupError."""
+    ns: argparse.Namespace | None = None
+    started = time.monotonic()
+    try:
+        ns = build_parser().parse_args(argv)
+        if reporter is None:
+            fmt_choice = getattr(ns, "log_format", None)
+            reporter = Reporter(json_logs=None if fmt_choice is None else fmt_choice == "json")
+        result = _dispatch(ns, reporter)
+        code = 0
+        if isinstance(result, dict) and (result.get("targets_failed") or result.get("ok") is False):
+            code = 1
+        if isinstance(result, list) and any(r.get("ok") is False for r in result):
+            code = 1
+        _record(ns, ok=code == 0, result=result, duration=time.monotonic() - started)
+        return code, result
+    except UsageError as err:
+        _say(reporter, err, "usage_error")
+        return 2, {"error": str(err)}
+    except BackupError as err:
+        _say(reporter, err, "failed")
+        if ns is not None:
+            _record(ns, ok=False, result=None, duration=time.monotonic() - started)
+        return 1, {"error": str(err)}
+    except KeyboardInterrupt:
+        return 130, {"error": "interrupted"}
+
+
+def _say(reporter: Reporter | None, err: BackupError, event: str) -> None:
+    if reporter is not None and reporter.json:
+        reporter.event(event, level="error", error=str(err))
+    else:
+        sys.stderr.write(f"error: {err}\n")
+
+
+def _record(ns: argparse.Namespace, *, ok: bool, result: Any, duration: float) -> None:
+    if ns.command not in ("backup", "incremental", "wal-push"):
+        return
+    if not (getattr(ns, "metrics_file", None) or getattr(ns, "pushgateway", None)):
+        return
+    cls = "wal" if ns.command == "wal-push" else ns.backup_class
+    read = 0
+    if ok and isinstance(result, dict):
+        read = int(result.get("sizes", {}).get("source_bytes", 0))
+    try:
+        write_metrics(Path(ns.metrics_file) if ns.metrics_file else None, ns.pushgateway, backup_class=cls,
+                      ok=ok, bytes_read=read, duration=duration)
+    except OSError as err:
+        sys.stderr.write(f"warning: metrics not written: {err}\n")
+
+
+def _dispatch(ns: argparse.Namespace, reporter: Reporter) -> Any:
+    if ns.command == "keygen":
+        keys.keygen(Path(ns.path))
+        return {"created": ns.path, "mode": "0600"}
+    stores = commands.open_stores(ns.target)
+    if ns.command == "list":
+        return commands.list_backups(stores, ns.backup_class, ns.all)
+    if ns.command == "prune":
+        classes = ns.backup_class or list(commands.CLASSES)
+        return commands.prune(stores, classes, ns.keep_days, ns.keep_last, ns.apply, reporter)
+    wrapper = keys.wrapper_from_options(ns.key_file, ns.kms_key_id)
+    if ns.command in ("backup", "incremental"):
+        if ns.chunk_mib < 1 or ns.chunk_mib > 64:
+            raise UsageError(f"--chunk-mib {ns.chunk_mib}: allowed 1..64")
+        common: dict[str, Any] = {
+            "stores": stores, "wrapper": wrapper, "reporter": reporter, "backup_class": ns.backup_class,
+            "lock_days": ns.lock_days, "require_versioning": False if ns.no_require_versioning else None,
+            "chunk_size": ns.chunk_mib << 20,
+        }
+        if ns.command == "backup":
+            result = commands.backup(source_url=ns.source, source_dir=ns.source_dir, pg_kind=ns.pg_kind,
+                                     threads=ns.threads, **common)
+        else:
+            result = commands.incremental(source_dir=ns.source_dir, parent_id=ns.parent, **common)
+        reporter.event("backup_finished", **{k: result[k] for k in ("backup_id", "duration_s", "sizes")})
+        return result
+    if ns.command == "verify":
+        return commands.verify_backups(stores, wrapper, ns.backup_class, ns.backup, reporter)
+    if ns.command == "restore":
+        return commands.restore(stores=stores, wrapper=wrapper, reporter=reporter, to=ns.to,
+                                backup_class=ns.backup_class, backup_id=ns.backup, pitr=ns.pitr,
+                                restore_command=ns.restore_command, key_file=ns.key_file or os.environ.get(
+                                    keys.KEY_FILE_ENV), targets=ns.target)
+    if ns.command == "test-restore":
+        return commands.test_restore(stores=stores, wrapper=wrapper, reporter=reporter,
+                                     backup_class=ns.backup_class, backup_id=ns.backup, server=ns.to)
+    if ns.command == "wal-push":
+        return commands.wal_push(stores, wrapper, reporter, ns.path)
+    if ns.command == "wal-fetch":
+        return commands.wal_fetch(stores, wrapper, ns.name, ns.dest)
+    raise UsageError(f"unknown command {ns.command}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    code, result = run(sys.argv[1:] if argv is None else argv)
+    if code != 2 and not (isinstance(result, dict) and set(result) == {"error"}):
+        sys.stdout.write(json.dumps(result, indent=1, default=str) + "\n")
+    return code

@@ -1,0 +1,347 @@
+"""The commands, as plain functions returning JSON-able results (shared by the CLI and the Lambda handler)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from functions.backup import fmt, retention, sources
+from functions.backup.errors import BackupError, IntegrityError, UsageError
+from functions.backup.keys import KeyWrapper
+from functions.backup.reader import OpenBackup, StreamDecoder, find_backup, load_manifest, parse_time, scan, verify
+from functions.backup.report import Reporter
+from functions.backup.restore import (
+    configure_pitr,
+    default_restore_command,
+    restore_database,
+    restore_directory,
+)
+from functions.backup.stores import ObjectStore, open_store
+from functions.backup.writer import DEFAULT_CHUNK, BackupWriter, WriteOptions, write_files, write_stream
+
+CLASSES = ("db", "chain", "state")
+
+
+def open_stores(targets: list[str]) -> list[ObjectStore]:
+    if not targets:
+        raise UsageError("--target is required (file://, s3://, azblob:// or gs:// URI)")
+    return [open_store(t) for t in targets]
+
+
+def _public(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "backup_id": manifest["backup_id"],
+        "class": manifest["class"],
+        "kind": manifest["kind"],
+        "finished_at": manifest["finished_at"],
+        "duration_s": manifest["duration_s"],
+        "sizes": manifest["sizes"],
+        "merkle_root": manifest["merkle_root"],
+        "targets_ok": manifest.get("_targets_ok", []),
+        "targets_failed": manifest.get("_targets_failed", {}),
+    }
+
+
+def _check_targets(stores: list[ObjectStore], backup_class: str, require_versioning: bool, lock_days: int) -> None:
+    for store in stores:
+        store.check(require_versioning=require_versioning, require_lock=lock_days > 0)
+
+
+def backup(
+    *,
+    stores: list[ObjectStore],
+    wrapper: KeyWrapper,
+    reporter: Reporter,
+    backup_class: str,
+    source_url: str | None,
+    source_dir: str | None,
+    pg_kind: str = "dump",
+    lock_days: int = 0,
+    require_versioning: bool | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    threads: int = 0,
+) -> dict[str, Any]:
+    if backup_class not in CLASSES:
+        raise UsageError(f"--class {backup_class}: allowed: {', '.join(CLASSES)}")
+    if bool(source_url) == bool(source_dir):
+        raise UsageError("give exactly one of --source postgresql://… or --source-dir PATH")
+    need_versioning = retention.REQUIRES_VERSIONING[backup_class] if require_versioning is None else require_versioning
+    _check_targets(stores, backup_class, need_versioning, lock_days)
+    lock_until = dt.datetime.now(dt.UTC) + dt.timedelta(days=lock_days) if lock_days > 0 else None
+    if source_url:
+        sources.check_pg_url(source_url, "--source")
+        tool = "pg_basebackup" if pg_kind == "base" else "pg_dump"
+        opts = WriteOptions(backup_class, tool, sources.pg_source_info(source_url, tool), chunk_size, threads,
+                            lock_until)
+        writer = BackupWriter(stores, wrapper, opts, reporter)
+        reporter.event("backup_started", backup_id=writer.backup_id, source=opts.source["url"], kind=tool)
+        child = sources.pg_basebackup(source_url) if tool == "pg_basebackup" else sources.pg_dump(source_url)
+        try:
+            manifest = write_stream(writer, child.stdout, before_final=child.finish)
+        except BaseException:
+            child.kill()
+            writer.abort()
+            raise
+    else:
+        root = Path(source_dir or "")
+        if not root.is_dir():
+            raise UsageError(f"--source-dir {root}: not a directory")
+        opts = WriteOptions(backup_class, "dir", {"kind": "dir", "path": str(root.resolve())}, chunk_size,
+                            threads, lock_until)
+        writer = BackupWriter(stores, wrapper, opts, reporter)
+        reporter.event("backup_started", backup_id=writer.backup_id, source=str(root), kind="dir")
+        try:
+            manifest = write_files(writer, root, parent=None, dedup_key=fmt.derive(writer.data_key, "dedup"),
+                                   keys={}, chain_base=writer.backup_id)
+        except BaseException:
+            writer.abort()
+            raise
+    return _public(manifest)
+
+
+def incremental(
+    *,
+    stores: list[ObjectStore],
+    wrapper: KeyWrapper,
+    reporter: Reporter,
+    backup_class: str,
+    source_dir: str,
+    parent_id: str | None = None,
+    lock_days: int = 0,
+    require_versioning: bool | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> dict[str, Any]:
+    """A files-layout backup that re-uploads only the pieces whose keyed MAC changed since the parent."""
+    root = Path(source_dir)
+    if not root.is_dir():
+        raise UsageError(f"--source-dir {root}: not a directory")
+    try:
+        parent_info = find_backup(stores[:1], backup_class, parent_id, kind="dir")
+    except BackupError:
+        if parent_id:
+            raise
+        reporter.event("incremental_without_parent", note="no previous dir backup: taking a full one")
+        return backup(stores=stores, wrapper=wrapper, reporter=reporter, backup_class=backup_class,
+                      source_url=None, source_dir=source_dir, lock_days=lock_days,
+                      require_versioning=require_versioning, chunk_size=chunk_size)
+    parent = OpenBackup(parent_info.store, backup_class, parent_info.backup_id, wrapper)
+    if parent.manifest["chunk_size"] != chunk_size:
+        chunk_size = parent.manifest["chunk_size"]
+    need_versioning = retention.REQUIRES_VERSIONING[backup_class] if require_versioning is None else require_versioning
+    _check_targets(stores, backup_class, need_versioning, lock_days)
+    lock_until = dt.datetime.now(dt.UTC) + dt.timedelta(days=lock_days) if lock_days > 0 else None
+    opts = WriteOptions(backup_class, "dir", {"kind": "dir", "path": str(root.resolve())}, chunk_size, 0, lock_until)
+    writer = BackupWriter(stores, wrapper, opts, reporter)
+    keys = {**parent.manifest.get("keys", {}), parent.backup_id: parent.manifest["key"]}
+    reporter.event("incremental_started", backup_id=writer.backup_id, parent=parent.backup_id)
+    try:
+        manifest = write_files(writer, root, parent=parent.manifest, dedup_key=parent.dedup_key, keys=keys,
+                               chain_base=parent.manifest.get("chain_base") or parent.backup_id)
+    except BaseException:
+        writer.abort()
+        raise
+    result = _public(manifest)
+    result["parent"] = parent.backup_id
+    result["reused_chunks"] = manifest["reused_chunks"]
+    result["new_chunks"] = manifest["sizes"]["chunks"]
+    return result
+
+
+def list_backups(stores: list[ObjectStore], backup_class: str | None, include_incomplete: bool) -> list[dict[str, Any]]:
+    rows = []
+    for store in stores:
+        for info in scan(store, backup_class):
+            if info.backup_class == "wal" and backup_class != "wal":
+                continue
+            if not info.complete and not include_incomplete:
+                continue
+            row: dict[str, Any] = {"target": store.uri, "class": info.backup_class, "backup_id": info.backup_id,
+                                   "status": "complete" if info.complete else "incomplete"}
+            if info.manifest:
+                m = info.manifest
+                row |= {"kind": m["kind"], "finished_at": m["finished_at"], "source_bytes": m["sizes"]["source_bytes"],
+                        "stored_bytes": m["sizes"]["stored_bytes"], "chunks": m["sizes"]["chunks"],
+                        "parent": m.get("parent"), "key_id": m["key"]["key_id"]}
+            rows.append(row)
+    return rows
+
+
+def verify_backups(
+    stores: list[ObjectStore], wrapper: KeyWrapper, backup_class: str | None, backup_id: str | None,
+    reporter: Reporter,
+) -> list[dict[str, Any]]:
+    """Verifies the named (or newest) backup on every target; each target is judged on its own."""
+    results = []
+    for store in stores:
+        try:
+            info = find_backup([store], backup_class, backup_id)
+            opened = OpenBackup(store, info.backup_class, info.backup_id, wrapper)
+            problems = verify(opened)
+            bid = info.backup_id
+        except BackupError as err:
+            problems, bid = [str(err)], backup_id
+        for problem in problems:
+            reporter.event("verify_problem", level="error", target=store.uri, problem=problem)
+        results.append({"target": store.uri, "backup_id": bid, "ok": not problems, "problems": problems})
+    return results
+
+
+def restore(
+    *,
+    stores: list[ObjectStore],
+    wrapper: KeyWrapper,
+    reporter: Reporter,
+    to: str,
+    backup_class: str | None,
+    backup_id: str | None,
+    pitr: str | None = None,
+    restore_command: str | None = None,
+    key_file: str | None = None,
+    targets: list[str] | None = None,
+) -> dict[str, Any]:
+    if pitr:
+        try:
+            when = parse_time(pitr)
+        except ValueError:
+            raise UsageError(f"--pitr {pitr}: not an ISO 8601 time (e.g. 2026-01-31T12:00:00Z)") from None
+        if to.startswith(("postgresql://", "postgres://")):
+            raise UsageError("--pitr restores a whole cluster: --to must be a data directory path")
+        info = _base_before(stores, when, backup_id)
+        opened = OpenBackup(info.store, info.backup_class, info.backup_id, wrapper)
+        result = restore_directory(opened, Path(to), reporter)
+        command = restore_command or default_restore_command(targets or [s.uri for s in stores], key_file)
+        configure_pitr(Path(to), when.isoformat(), command)
+        return {**result, "base_backup": info.backup_id, "recovery_target_time": when.isoformat(),
+                "next": "start PostgreSQL on this directory: it replays archived WAL up to the target and promotes"}
+    info = find_backup(stores, backup_class, backup_id)
+    opened = OpenBackup(info.store, info.backup_class, info.backup_id, wrapper)
+    reporter.event("restore_started", backup_id=info.backup_id, source=info.store.uri)
+    if to.startswith(("postgresql://", "postgres://")):
+        result = restore_database(opened, to, reporter)
+    elif "://" in to:
+        raise UsageError(f"--to {to}: expected postgresql://… or a directory path")
+    else:
+        result = restore_directory(opened, Path(to), reporter)
+    return {**result, "backup_id": info.backup_id, "from": info.store.uri}
+
+
+def _base_before(stores: list[ObjectStore], when: dt.datetime, backup_id: str | None) -> Any:
+    if backup_id:
+        return find_backup(stores, "db", backup_id, kind="pg_basebackup")
+    for store in stores:
+        bases = [i for i in scan(store, "db") if i.manifest and i.manifest["kind"] == "pg_basebackup"
+                 and i.finished_at and i.finished_at <= when]
+        if bases:
+            return bases[-1]
+    raise BackupError(f"no base backup (pg_basebackup) finished before {when.isoformat()}")
+
+
+def test_restore(
+    *, stores: list[ObjectStore], wrapper: KeyWrapper, reporter: Reporter, backup_class: str | None,
+    backup_id: str | None, server: str | None,
+) -> dict[str, Any]:
+    """Restores into a scratch database or directory, checks it, and removes it again."""
+    info = find_backup(stores, backup_class, backup_id)
+    opened = OpenBackup(info.store, info.backup_class, info.backup_id, wrapper)
+    if opened.manifest["kind"] == "pg_dump":
+        if not server:
+            raise UsageError("test-restore of a pg_dump backup needs --to postgresql://host:port/ (a scratch server)")
+        sources.check_pg_url(server, "--to")
+        scratch = f"restoretest_{info.backup_id[-6:]}"
+        url = sources.urlunparse(sources.urlparse(server)._replace(path="/" + scratch))
+        restore_database(opened, url, reporter)
+        try:
+            tables = int(sources.psql(url, "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN "
+                                           "('pg_catalog','information_schema')"))
+        finally:
+            maint = sources.urlunparse(sources.urlparse(server)._replace(path="/postgres"))
+            sources.psql(maint, f'DROP DATABASE IF EXISTS "{scratch}"')
+        return {"backup_id": info.backup_id, "ok": True, "tables": tables}
+    scratch_dir = Path(tempfile.mkdtemp(prefix="restoretest-")) / "data"
+    try:
+        restore_directory(opened, scratch_dir, reporter)
+        files = sum(1 for p in scratch_dir.rglob("*") if p.is_file())
+    finally:
+        shutil.rmtree(scratch_dir.parent, ignore_errors=True)
+    return {"backup_id": info.backup_id, "ok": True, "files": files}
+
+
+def prune(
+    stores: list[ObjectStore], classes: list[str], keep_days: int | None, keep_last: int, do_apply: bool,
+    reporter: Reporter,
+) -> list[dict[str, Any]]:
+    days = {c: keep_days if keep_days is not None else retention.RETENTION_DAYS[c] for c in classes}
+    rows = []
+    for store in stores:
+        for decision in retention.plan(store, classes, keep_days=days, keep_last=keep_last):
+            done = False
+            if decision.action == "delete" and do_apply:
+                retention.apply(store, decision)
+                done = True
+            row = {"target": store.uri, "class": decision.info.backup_class, "backup_id": decision.info.backup_id,
+                   "action": decision.action, "reason": decision.reason, "deleted": done}
+            reporter.event("prune", **row)
+            rows.append(row)
+    return rows
+
+
+def wal_push(stores: list[ObjectStore], wrapper: KeyWrapper, reporter: Reporter, path: str) -> dict[str, Any]:
+    """archive_command: one WAL file as a tiny backup of class ``wal`` named after the file."""
+    src = Path(path)
+    if not src.is_file():
+        raise UsageError(f"wal-push {path}: no such file")
+    name = src.name
+    pending = []
+    for store in stores:
+        if store.exists(f"wal/{name}/manifest.json"):
+            existing = _fetch_wal(store, wrapper, name)
+            if existing != src.read_bytes():
+                raise BackupError(f"{store.uri}: wal/{name} already archived with different content")
+            continue
+        pending.append(store)
+    if not pending:
+        return {"wal": name, "status": "already archived"}
+    opts = WriteOptions("wal", "wal", {"kind": "wal", "file": name}, threads=1, backup_id=name, sha256sums=False)
+    writer = BackupWriter(pending, wrapper, opts, reporter)
+    with src.open("rb") as handle:
+        manifest = write_stream(writer, handle, before_final=lambda: None)
+    if manifest["_targets_failed"]:
+        raise BackupError(f"wal-push {name}: failed on {', '.join(manifest['_targets_failed'])}")
+    return {"wal": name, "status": "archived", "stored_bytes": manifest["sizes"]["stored_bytes"]}
+
+
+def _fetch_wal(store: ObjectStore, wrapper: KeyWrapper, name: str) -> bytes:
+    opened = OpenBackup(store, "wal", name, wrapper)
+    decoder = StreamDecoder()
+    out = b"".join(decoder.feed(chunk) for chunk in opened.stream_chunks())
+    decoder.close()
+    return out
+
+
+def wal_fetch(stores: list[ObjectStore], wrapper: KeyWrapper, name: str, dest: str) -> dict[str, Any]:
+    """restore_command: exit 1 (quietly) when the file was never archived, as PostgreSQL expects."""
+    for store in stores:
+        if not store.exists(f"wal/{name}/manifest.json"):
+            continue
+        data = _fetch_wal(store, wrapper, name)
+        target = Path(dest)
+        tmp = target.with_name(target.name + ".fetching")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+        return {"wal": name, "bytes": len(data), "from": store.uri}
+    raise BackupError(f"wal-fetch {name}: not archived on any target")
+
+
+def manifest_of(store: ObjectStore, backup_class: str, backup_id: str) -> dict[str, Any]:
+    """The raw manifest (tests and tools); never includes a plaintext key."""
+    manifest = load_manifest(store, backup_class, backup_id)
+    base64.b64decode(manifest["key"]["wrapped"])  # shape check
+    return manifest
+
+
+__all__ = ["IntegrityError", "backup", "incremental", "list_backups", "prune", "restore", "verify_backups"]
