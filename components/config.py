@@ -75,7 +75,9 @@ class StackConfig(Settings):
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
         problems = [f"missing required tag {key!r}" for key in REQUIRED_TAGS if key not in value]
         problems += [f"key {k!r} must match {_TAG_KEY.pattern}" for k in value if not _TAG_KEY.match(k)]
-        problems += [f"{k}: value {v!r} must match {_TAG_VALUE.pattern}" for k, v in value.items() if not _TAG_VALUE.match(v)]
+        problems += [
+            f"{k}: value {v!r} must match {_TAG_VALUE.pattern}" for k, v in value.items() if not _TAG_VALUE.match(v)
+        ]
         if problems:
             raise ValueError("; ".join(problems))
         return value
@@ -86,15 +88,21 @@ class StackConfig(Settings):
         names = [s.name for s in self.services]
         for i, svc in enumerate(self.services):
             if names.count(svc.name) > 1 and names.index(svc.name) != i:
-                problems.append(f"services[{i}].name: {svc.name!r} is already used by services[{names.index(svc.name)}]")
+                problems.append(
+                    f"services[{i}].name: {svc.name!r} is already used by services[{names.index(svc.name)}]"
+                )
         if self.dr.enabled and self.dr.region == self.cloud.aws.region:
-            problems.append(f"dr.region: {self.dr.region!r} equals cloud.aws.region; a DR region must be another region")
+            problems.append(
+                f"dr.region: {self.dr.region!r} equals cloud.aws.region; a DR region must be another region"
+            )
         if self.backup.azure.enabled and not self.cloud.azure.enabled:
             problems.append("backup.azure.enabled: needs cloud.azure.enabled (location, resource group) to be set")
         if self.backup.gcs.enabled and not self.cloud.gcp.enabled:
             problems.append("backup.gcs.enabled: needs cloud.gcp.enabled and cloud.gcp.project")
         if self.is_prod and self.redis.enabled and self.redis.replicas_per_master < 1:
-            problems.append("redis.replicas_per_master: 0 in prod; a master without a replica loses its shard on failure")
+            problems.append(
+                "redis.replicas_per_master: 0 in prod; a master without a replica loses its shard on failure"
+            )
         raise_problems(problems)
         return self
 
@@ -169,7 +177,9 @@ def parse_config(values: Mapping[str, Any], source: str = "stack config") -> Sta
         errors = exc.errors()
         for error in errors:
             # pydantic also reports a too-short tuple when its items failed: noise, the items say why.
-            nested = any(len(e["loc"]) > len(error["loc"]) and e["loc"][: len(error["loc"])] == error["loc"] for e in errors)
+            nested = any(
+                len(e["loc"]) > len(error["loc"]) and e["loc"][: len(error["loc"])] == error["loc"] for e in errors
+            )
             if error["type"] == "too_short" and nested:
                 continue
             problems.extend(_describe(error))

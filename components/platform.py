@@ -11,11 +11,9 @@ from typing import Any
 import pulumi
 
 from components.config import StackConfig
+from components.outputs import CONTRACT_VERSION as OUTPUTS_CONTRACT_VERSION
 from components.providers import Providers, build_providers
 from components.workload import Workload, WorkloadArgs
-
-#: Version of the stack-outputs contract (schema/stack-outputs.v1.json). Bump on a breaking change.
-OUTPUTS_CONTRACT_VERSION = "1"
 
 
 class Platform(pulumi.ComponentResource):
@@ -37,6 +35,15 @@ class Platform(pulumi.ComponentResource):
                 WorkloadArgs(service=service, namespace=config.namespace, autoscaled=True),
                 opts=k8s_opts,
             )
+
+        # --- domain components: each block owned by its issue; keep the markers. ---
+        # [redis] (issue 3)
+        # [autoscaling] (issue 4)
+        # [cdn] (issue 5)
+        # [backup-storage, disaster-recovery] (issue 6)
+        # [backup-jobs] (issue 7)
+        # [content-optimizer] (issue 8)
+        # [monitoring, maintenance, snapshots, budgets] (issue 10)
 
         self.outputs = {
             "contract_version": OUTPUTS_CONTRACT_VERSION,

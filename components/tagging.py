@@ -39,8 +39,9 @@ def kubernetes_labels(tags: Mapping[str, str]) -> dict[str, str]:
 def _with_labels(metadata: Any, labels: Mapping[str, str]) -> Any:
     if not isinstance(metadata, dict):
         return metadata
-    existing = metadata.get("labels") if isinstance(metadata.get("labels"), dict) else {}
-    return {**metadata, "labels": {**labels, **existing}}
+    existing = metadata.get("labels")
+    merged = {**labels, **existing} if isinstance(existing, dict) else dict(labels)
+    return {**metadata, "labels": merged}
 
 
 def tag_transform(tags: Mapping[str, str]) -> pulumi.ResourceTransform:
@@ -52,14 +53,18 @@ def tag_transform(tags: Mapping[str, str]) -> pulumi.ResourceTransform:
             return None
         props = dict(args.props)
         if args.type_ in AZURE_TAGGABLE:
-            props["tags"] = {**tags, **(props.get("tags") or {})}
+            own = props.get("tags")
+            props["tags"] = {**tags, **own} if isinstance(own, dict) else dict(tags)
         elif args.type_.startswith("kubernetes:") and "metadata" in props:
             props["metadata"] = _with_labels(props["metadata"], labels)
             # Pod templates carry the labels too, so per-pod metrics and cost tools see them.
             spec = props.get("spec")
             template = spec.get("template") if isinstance(spec, dict) else None
             if isinstance(template, dict) and isinstance(template.get("metadata"), dict):
-                props["spec"] = {**spec, "template": {**template, "metadata": _with_labels(template["metadata"], labels)}}  # type: ignore[dict-item]
+                props["spec"] = {
+                    **spec,
+                    "template": {**template, "metadata": _with_labels(template["metadata"], labels)},
+                }  # type: ignore[dict-item]
         else:
             return None
         return pulumi.ResourceTransformResult(props=props, opts=args.opts)

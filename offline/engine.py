@@ -46,7 +46,9 @@ def _sanitize(value: Any) -> Any:
         return UNKNOWN
     if isinstance(value, pulumi.Asset | pulumi.Archive):
         path = getattr(value, "path", None)
-        return {"archive" if isinstance(value, pulumi.Archive) else "asset": str(path) if path else type(value).__name__}
+        return {
+            "archive" if isinstance(value, pulumi.Archive) else "asset": str(path) if path else type(value).__name__
+        }
     return value
 
 
@@ -93,7 +95,7 @@ class RecordingMonitor(MockMonitor):
             urn = self.make_urn(request.parent, request.type, request.name)
             self.records.append(ResourceRecord(urn, request.type, request.name, False, None, None, {}, {}, []))
             return super().RegisterResource(request)
-        from pulumi.runtime.mocks import _ensure_event_loop
+        from pulumi.runtime.sync_await import _ensure_event_loop
 
         _ensure_event_loop()
         inputs = rpc.deserialize_properties(request.object)
@@ -194,7 +196,11 @@ def run_program(stack: str, values: Mapping[str, Any], program: Path) -> PlanRes
     if added:
         sys.path.insert(0, program_dir)
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+
+        def run() -> None:
+            runpy.run_path(str(program), run_name="__main__")
+
+        _sync_await(run_pulumi_func(run))
     finally:
         if added:
             sys.path.remove(program_dir)

@@ -52,7 +52,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
             name = state.get("name") or f"{args.name}-{suffix}"
             state.setdefault("name", name)
             state.setdefault("selfLink", f"https://www.googleapis.com/{token.split(':')[1]}/v1/{name}")
-            state.setdefault("email", f"{str(name)[:28]}@{state.get('project', 'example-project')}.iam.gserviceaccount.com")
+            state.setdefault(
+                "email", f"{str(name)[:28]}@{state.get('project', 'example-project')}.iam.gserviceaccount.com"
+            )
             resource_id = str(name)
         elif package == "cloudflare":
             resource_id = stable_hex(f"cf::{token}::{args.name}", 32)
@@ -98,7 +100,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if args.typ == "aws:lambda/function:Function":
             name = state.get("name") or f"{args.name}-{suffix}"
             state.update(name=name, arn=f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}")
-            state["invokeArn"] = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{state['arn']}/invocations"
+            state["invokeArn"] = (
+                f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{state['arn']}/invocations"
+            )
             return str(name)
         if args.typ == "aws:sqs/queue:Queue":
             name = state.get("name") or f"{args.name}-{suffix}"
@@ -132,7 +136,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
         state.setdefault("name", name)
         resource_id = f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/{group}/providers/Microsoft.{module.title()}/{kind}/{name}"
         if kind == "UserAssignedIdentity":
-            state.update(principalId=str(uuid.UUID(hex=stable_hex("p" + suffix, 32))), clientId=str(uuid.UUID(hex=stable_hex("c" + suffix, 32))))
+            state.update(
+                principalId=str(uuid.UUID(hex=stable_hex("p" + suffix, 32))),
+                clientId=str(uuid.UUID(hex=stable_hex("c" + suffix, 32))),
+            )
         if kind == "StorageAccount":
             state["primaryEndpoints"] = {"blob": f"https://{name}.blob.core.windows.net/"}
         return resource_id

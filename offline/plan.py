@@ -54,7 +54,9 @@ def write_plan(result: PlanResult, out_dir: Path) -> None:
         shutil.rmtree(out_dir)
     (out_dir / "manifests").mkdir(parents=True)
     records = sorted(result.resources, key=lambda r: r.urn)
-    (out_dir / "resources.json").write_text(json.dumps([r.to_json() for r in records], indent=2, sort_keys=False) + "\n")
+    (out_dir / "resources.json").write_text(
+        json.dumps([r.to_json() for r in records], indent=2, sort_keys=False) + "\n"
+    )
     outputs = {"stack": result.stack, "outputs": result.outputs, "secretOutputs": result.secret_outputs}
     (out_dir / "outputs.json").write_text(json.dumps(outputs, indent=2) + "\n")
     used: set[str] = set()
@@ -109,7 +111,9 @@ def plan(stack: str, out_root: Path, quiet: bool = False) -> PlanResult:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.plan", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m offline.plan", description="Run the program offline and write build/<stack>/."
+    )
     parser.add_argument("--stack", default="staging", help="stack name: reads Pulumi.<stack>.yaml (default: staging)")
     parser.add_argument("--out", type=Path, default=ROOT / "build", help="output root (default: build/)")
     parser.add_argument("--quiet", action="store_true", help="do not print the resource tree")
@@ -129,5 +133,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _close_event_loop() -> None:
+    """Close the SDK's event loop before interpreter teardown (else asyncio prints a spurious error)."""
+    import asyncio
+    import contextlib
+
+    with contextlib.suppress(RuntimeError):
+        asyncio.get_event_loop().close()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    _close_event_loop()
+    sys.exit(status)

@@ -26,7 +26,9 @@ class DataClassSettings(Settings):
     @model_validator(mode="after")
     def _lock_within_retention(self) -> DataClassSettings:
         raise_problems(
-            [f"lock_days: {self.lock_days} exceeds retention_days {self.retention_days}; the lock must not outlive the lifecycle"]
+            [
+                f"lock_days: {self.lock_days} exceeds retention_days {self.retention_days}; the lock must not outlive the lifecycle"
+            ]
             if self.lock_days > self.retention_days
             else []
         )
@@ -74,7 +76,9 @@ class BackupSettings(Settings):
     restore_test_schedule: CronExpression = Field(
         default="0 5 * * 0", description="Weekly restore test into a scratch database (seed: weekly tests)."
     )
-    velero_schedule: CronExpression = Field(default="0 * * * *", description="Velero app-state snapshot schedule (hourly).")
+    velero_schedule: CronExpression = Field(
+        default="0 * * * *", description="Velero app-state snapshot schedule (hourly)."
+    )
     velero_ttl_hours: int = Field(default=168, ge=1, le=8760, description="Velero snapshot TTL (seed: 7 days).")
     velero_namespaces: tuple[str, ...] = Field(default=("platform",), description="Namespaces Velero snapshots.")
 

@@ -81,7 +81,9 @@ def cpu_millicores(quantity: str) -> int:
             value = Decimal(text)
             millis = value * 1000
     except InvalidOperation:
-        raise ValueError(f"{quantity!r} is not a CPU quantity (cores such as '1.5' or millicores such as '250m')") from None
+        raise ValueError(
+            f"{quantity!r} is not a CPU quantity (cores such as '1.5' or millicores such as '250m')"
+        ) from None
     if millis <= 0:
         raise ValueError(f"{quantity!r} must be greater than zero")
     return int(millis)
@@ -111,8 +113,7 @@ def _cron(value: str) -> str:
     fields = value.split()
     if len(fields) != 5 or not croniter.is_valid(value):
         raise ValueError(
-            f"{value!r} is not a 5-field cron expression (minute hour day-of-month month day-of-week, "
-            "e.g. '0 2 * * *')"
+            f"{value!r} is not a 5-field cron expression (minute hour day-of-month month day-of-week, e.g. '0 2 * * *')"
         )
     return value
 
@@ -138,7 +139,9 @@ def minutes_of_day(value: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
-_IMAGE = re.compile(r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9._-]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$")
+_IMAGE = re.compile(
+    r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9._-]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+)
 
 
 def _pinned_image(value: str) -> str:

@@ -58,12 +58,16 @@ class RateLimit(Settings):
         "colo: per data centre only, the closest honest stand-in for a 'global' limit."
     )
     path_prefix: str = Field(default="/", pattern=r"^/", description="Only requests under this path count.")
-    action: Literal["block", "managed_challenge", "log"] = Field(default="block", description="What happens over the limit.")
+    action: Literal["block", "managed_challenge", "log"] = Field(
+        default="block", description="What happens over the limit."
+    )
     mitigation_timeout_seconds: int = Field(default=60, ge=0, le=86_400, description="How long the action lasts.")
 
 
 class SecurityHeaders(Settings):
-    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0, description="Strict-Transport-Security max-age (1 year).")
+    hsts_max_age_seconds: int = Field(
+        default=31_536_000, ge=0, description="Strict-Transport-Security max-age (1 year)."
+    )
     hsts_include_subdomains: bool = Field(default=True, description="HSTS includeSubDomains.")
     hsts_preload: bool = Field(default=False, description="HSTS preload; opt in deliberately, it is hard to undo.")
     frame_options: Literal["DENY", "SAMEORIGIN"] = Field(default="DENY", description="X-Frame-Options.")
@@ -77,16 +81,16 @@ class SecurityHeaders(Settings):
 class CdnSettings(Settings):
     enabled: bool = Field(default=True, description="Manage the Cloudflare zone's rules.")
     zone_name: str = Field(default="example.com", description="The zone's apex domain.")
-    zone_id: str = Field(
-        default="0" * 32, pattern=r"^[0-9a-f]{32}$", description="Cloudflare zone id (32 hex chars)."
-    )
+    zone_id: str = Field(default="0" * 32, pattern=r"^[0-9a-f]{32}$", description="Cloudflare zone id (32 hex chars).")
     account_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$", description="Cloudflare account id.")
     plan: Plan = Field(default="pro", description="Zone plan; decides which rule features are allowed.")
     http3: bool = Field(default=True, description="Serve HTTP/3 (seed).")
     zero_rtt: bool = Field(default=False, description="0-RTT resumption; off by default (replayable requests).")
     min_tls_version: Literal["1.2", "1.3"] = Field(default="1.2", description="Minimum TLS version.")
     always_use_https: bool = Field(default=True, description="Redirect HTTP to HTTPS.")
-    content_classes: tuple[ContentClass, ...] = Field(default_factory=_default_classes, description="Cache TTLs by file type.")
+    content_classes: tuple[ContentClass, ...] = Field(
+        default_factory=_default_classes, description="Cache TTLs by file type."
+    )
     routes: tuple[CachedRoute, ...] = Field(
         default=(CachedRoute(name="api-public", path_prefix="/api/public", edge_ttl_seconds=300),),
         description="Path-based cache rules (seed: /api/public for 5 minutes).",
@@ -114,7 +118,9 @@ class CdnSettings(Settings):
         for i, cls in enumerate(self.content_classes):
             for ext in cls.extensions:
                 if not re.fullmatch(r"[a-z0-9]{1,10}", ext):
-                    problems.append(f"content_classes[{i}].extensions: {ext!r} is not a lowercase extension without a dot")
+                    problems.append(
+                        f"content_classes[{i}].extensions: {ext!r} is not a lowercase extension without a dot"
+                    )
                 if ext in seen_ext:
                     problems.append(f"content_classes[{i}].extensions: {ext!r} is already in class {seen_ext[ext]!r}")
                 seen_ext[ext] = cls.name

@@ -46,9 +46,13 @@ class DrSettings(Settings):
     record_name: str = Field(default="app.example.com", description="Failover record name.")
     primary_target: str = Field(default="primary-lb.example.com", description="PRIMARY record target (CNAME).")
     secondary_target: str = Field(default="dr-lb.example.com", description="SECONDARY record target (CNAME).")
-    dns_ttl_seconds: int = Field(default=60, ge=1, le=60, description="Failover record TTL; <= 60 so clients move fast.")
+    dns_ttl_seconds: int = Field(
+        default=60, ge=1, le=60, description="Failover record TTL; <= 60 so clients move fast."
+    )
     health_check: HealthCheckSettings = Field(default_factory=HealthCheckSettings, description="Route 53 health check.")
-    database: DatabaseReplicaSettings = Field(default_factory=DatabaseReplicaSettings, description="Cross-region DB replica.")
+    database: DatabaseReplicaSettings = Field(
+        default_factory=DatabaseReplicaSettings, description="Cross-region DB replica."
+    )
     replication_time_control: bool = Field(
         default=True, description="S3 Replication Time Control: 99.99 % of objects within 15 minutes, with metrics."
     )

@@ -15,15 +15,26 @@ Duration = str
 
 class Thresholds(Settings):
     error_rate_ratio: float = Field(default=0.05, gt=0, lt=1, description="5xx share of requests (seed: 5 %).")
-    error_rate_for: str = Field(default="2m", pattern=r"^[0-9]+[smh]$", description="How long before firing (seed: 2 m).")
+    error_rate_for: str = Field(
+        default="2m", pattern=r"^[0-9]+[smh]$", description="How long before firing (seed: 2 m)."
+    )
     cache_memory_ratio: float = Field(default=0.90, gt=0, lt=1, description="Redis used/maxmemory (seed: 90 %).")
-    cache_hit_rate_min: float = Field(default=0.70, gt=0, lt=1, description="Redis keyspace hit ratio floor (seed: 70 %).")
-    cache_hit_rate_for: str = Field(default="5m", pattern=r"^[0-9]+[smh]$", description="Hit-rate alert delay (seed: 5 m).")
+    cache_hit_rate_min: float = Field(
+        default=0.70, gt=0, lt=1, description="Redis keyspace hit ratio floor (seed: 70 %)."
+    )
+    cache_hit_rate_for: str = Field(
+        default="5m", pattern=r"^[0-9]+[smh]$", description="Hit-rate alert delay (seed: 5 m)."
+    )
     response_time_seconds: float = Field(default=2.0, gt=0, le=60, description="Average response time (seed: 2 s).")
-    response_time_for: str = Field(default="5m", pattern=r"^[0-9]+[smh]$", description="Response-time alert delay (seed: 5 m).")
+    response_time_for: str = Field(
+        default="5m", pattern=r"^[0-9]+[smh]$", description="Response-time alert delay (seed: 5 m)."
+    )
     p95_latency_seconds: float = Field(default=0.5, gt=0, le=60, description="p95 latency target.")
     replication_lag_seconds: float = Field(
-        default=30, gt=0, le=3600, description="Replica lag alert; below the 60 s RPO so it fires before the RPO is lost."
+        default=30,
+        gt=0,
+        le=3600,
+        description="Replica lag alert; below the 60 s RPO so it fires before the RPO is lost.",
     )
     backup_max_age_seconds: int = Field(
         default=3600, ge=60, description="Alert when the last successful backup is older than this."
@@ -44,7 +55,9 @@ class Receiver(Settings):
     def _has_destination(self) -> Receiver:
         problems = []
         if self.kind in ("pagerduty", "slack") and not self.secret_name:
-            problems.append(f"secret_name: a {self.kind} receiver needs the Secret holding its key/URL (no destination)")
+            problems.append(
+                f"secret_name: a {self.kind} receiver needs the Secret holding its key/URL (no destination)"
+            )
         if self.kind == "email" and not self.to:
             problems.append("to: an email receiver needs an address (no destination)")
         raise_problems(problems)
@@ -65,7 +78,9 @@ class MonitoringSettings(Settings):
     receivers: tuple[Receiver, ...] = Field(
         default=(
             Receiver(name="pager", kind="pagerduty", secret_name="alertmanager-pagerduty", secret_key="routing-key"),
-            Receiver(name="chat", kind="slack", secret_name="alertmanager-slack", secret_key="webhook-url", channel="#alerts"),
+            Receiver(
+                name="chat", kind="slack", secret_name="alertmanager-slack", secret_key="webhook-url", channel="#alerts"
+            ),
             Receiver(name="email", kind="email", to="oncall@example.com"),
         ),
         description="Alert destinations; secrets referenced, never inlined.",

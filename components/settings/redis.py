@@ -34,7 +34,9 @@ MAX_MAXMEMORY_RATIO = 0.75
 class AllowedClient(Settings):
     """Who may connect (NetworkPolicy peer): pods with these labels in namespaces with these labels."""
 
-    namespace_labels: dict[str, str] = Field(default_factory=dict, description="Namespace selector labels; empty = same namespace.")
+    namespace_labels: dict[str, str] = Field(
+        default_factory=dict, description="Namespace selector labels; empty = same namespace."
+    )
     pod_labels: dict[str, str] = Field(default_factory=dict, description="Pod selector labels; empty = any pod there.")
 
 
@@ -43,12 +45,18 @@ class RedisSettings(Settings):
     mode: Literal["cluster", "sentinel"] = Field(
         default="cluster", description="cluster: sharded masters with replicas; sentinel: one master, N replicas."
     )
-    masters: int = Field(default=3, ge=1, le=50, description="Cluster masters (hash-slot shards); 3 is Redis Cluster's minimum.")
+    masters: int = Field(
+        default=3, ge=1, le=50, description="Cluster masters (hash-slot shards); 3 is Redis Cluster's minimum."
+    )
     replicas_per_master: int = Field(default=1, ge=0, le=5, description="Replicas per master (seed: 3 + 3).")
     sentinels: int = Field(default=3, ge=3, le=7, description="Sentinel quorum members (sentinel mode); odd, >= 3.")
     image: PinnedImage = Field(default="redis:7.0.15", description="Redis image; 7.0 is what the tests run.")
-    exporter_image: PinnedImage = Field(default="oliver006/redis_exporter:v1.62.0", description="redis_exporter sidecar.")
-    memory_limit: MemoryQuantity = Field(default="2Gi", description="Container memory limit (= request: Guaranteed QoS).")
+    exporter_image: PinnedImage = Field(
+        default="oliver006/redis_exporter:v1.62.0", description="redis_exporter sidecar."
+    )
+    memory_limit: MemoryQuantity = Field(
+        default="2Gi", description="Container memory limit (= request: Guaranteed QoS)."
+    )
     cpu_request: CpuQuantity = Field(default="500m", description="CPU request.")
     cpu_limit: CpuQuantity = Field(default="1", description="CPU limit.")
     maxmemory: MemoryQuantity | None = Field(
@@ -64,7 +72,9 @@ class RedisSettings(Settings):
         default=("900 1", "300 10", "60 10000"), description="RDB `save` lines (seconds changes)."
     )
     storage_size: MemoryQuantity = Field(default="10Gi", description="PVC size per pod (AOF + RDB + nodes.conf).")
-    storage_class: str | None = Field(default=None, description="StorageClass; None uses cloud.kubernetes.storage_class.")
+    storage_class: str | None = Field(
+        default=None, description="StorageClass; None uses cloud.kubernetes.storage_class."
+    )
     allowed_clients: tuple[AllowedClient, ...] = Field(
         default=(AllowedClient(pod_labels={"redis-client": "true"}),),
         description="NetworkPolicy peers admitted to the Redis port.",
@@ -96,7 +106,9 @@ class RedisSettings(Settings):
                 f"{self.memory_limit}; raise memory_limit or lower maxmemory (the AOF rewrite fork needs headroom)"
             )
         if limit < 128 * 2**20:
-            problems.append(f"memory_limit: {self.memory_limit} is below 128Mi, too small for Redis plus its fork headroom")
+            problems.append(
+                f"memory_limit: {self.memory_limit} is below 128Mi, too small for Redis plus its fork headroom"
+            )
         for i, rule in enumerate(self.save_rules):
             parts = rule.split()
             if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):

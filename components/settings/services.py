@@ -63,18 +63,28 @@ class ProbeSettings(Settings):
     """HTTP liveness and readiness probes. Readiness gates traffic; liveness restarts a wedged pod, so it
     is deliberately more tolerant (it must not kill pods that are merely busy)."""
 
-    readiness_path: str = Field(default="/ready", pattern=r"^/", description="HTTP path that answers 200 when the pod can take traffic.")
-    liveness_path: str = Field(default="/healthz", pattern=r"^/", description="HTTP path that answers 200 while the process is healthy.")
-    initial_delay_seconds: int = Field(default=10, ge=0, le=600, description="Delay before the first probe; covers start-up.")
+    readiness_path: str = Field(
+        default="/ready", pattern=r"^/", description="HTTP path that answers 200 when the pod can take traffic."
+    )
+    liveness_path: str = Field(
+        default="/healthz", pattern=r"^/", description="HTTP path that answers 200 while the process is healthy."
+    )
+    initial_delay_seconds: int = Field(
+        default=10, ge=0, le=600, description="Delay before the first probe; covers start-up."
+    )
     period_seconds: int = Field(default=10, ge=1, le=300, description="Probe interval (the seed's 10 s health checks).")
-    failure_threshold: int = Field(default=3, ge=1, le=30, description="Consecutive failures before acting (the seed's 3).")
+    failure_threshold: int = Field(
+        default=3, ge=1, le=30, description="Consecutive failures before acting (the seed's 3)."
+    )
     timeout_seconds: int = Field(default=2, ge=1, le=60, description="Per-probe timeout.")
 
 
 class ScalingPolicy(Settings):
     type: Literal["Pods", "Percent"] = Field(description="Step in pods or in percent of current replicas.")
     value: int = Field(gt=0, description="Pods or percent allowed per period.")
-    period_seconds: int = Field(default=60, ge=1, le=1800, description="Window the step applies to (HPA allows 1-1800).")
+    period_seconds: int = Field(
+        default=60, ge=1, le=1800, description="Window the step applies to (HPA allows 1-1800)."
+    )
 
 
 class ScalingBehavior(Settings):
@@ -90,7 +100,10 @@ class ScalingBehavior(Settings):
 def _default_scale_up() -> ScalingBehavior:
     return ScalingBehavior(
         stabilization_window_seconds=300,
-        policies=(ScalingPolicy(type="Percent", value=100, period_seconds=60), ScalingPolicy(type="Pods", value=4, period_seconds=60)),
+        policies=(
+            ScalingPolicy(type="Percent", value=100, period_seconds=60),
+            ScalingPolicy(type="Pods", value=4, period_seconds=60),
+        ),
         select_policy="Max",
     )
 
@@ -109,8 +122,12 @@ class ScheduleWindow(Settings):
 
     name: DnsLabel = Field(description="Window name, used in trigger names.")
     start: ClockTime = Field(description="Start, HH:MM in `timezone`.")
-    end: ClockTime = Field(description="End, HH:MM in `timezone`; earlier than start means the window crosses midnight.")
-    factor: float = Field(ge=1.0, le=10.0, description="Multiplier on baseline capacity (seed: 1.5-2x). Below 1 is not a peak.")
+    end: ClockTime = Field(
+        description="End, HH:MM in `timezone`; earlier than start means the window crosses midnight."
+    )
+    factor: float = Field(
+        ge=1.0, le=10.0, description="Multiplier on baseline capacity (seed: 1.5-2x). Below 1 is not a peak."
+    )
     days: tuple[Weekday, ...] = Field(default=ALL_DAYS, min_length=1, description="Days the window starts on.")
     timezone: str = Field(default="UTC", description="IANA timezone of start/end; explicit so DST never surprises.")
 
@@ -138,10 +155,16 @@ class ScheduleWindow(Settings):
 
 class PredictionSettings(Settings):
     enabled: bool = Field(default=False, description="Run the predictive scaler for this service.")
-    look_ahead_minutes: int = Field(default=30, ge=5, le=240, description="How far ahead capacity is provisioned (seed: 30).")
-    confidence_threshold: float = Field(default=0.8, gt=0, le=1, description="Act only at or above this confidence (seed: 80 %).")
+    look_ahead_minutes: int = Field(
+        default=30, ge=5, le=240, description="How far ahead capacity is provisioned (seed: 30)."
+    )
+    confidence_threshold: float = Field(
+        default=0.8, gt=0, le=1, description="Act only at or above this confidence (seed: 80 %)."
+    )
     interval_minutes: int = Field(default=5, ge=1, le=60, description="How often the forecaster CronJob runs.")
-    history_days: int = Field(default=14, ge=2, le=90, description="History read per run; 14 days covers weekly seasonality twice.")
+    history_days: int = Field(
+        default=14, ge=2, le=90, description="History read per run; 14 days covers weekly seasonality twice."
+    )
     query: str = Field(
         default='sum(rate(http_requests_total{{service="{service}"}}[5m]))',
         description="PromQL for the request rate; `{service}` is replaced by the service name.",
@@ -156,16 +179,26 @@ class ScalingSettings(Settings):
         ge=1,
         description="Normal capacity that schedule factors multiply; defaults to min_replicas.",
     )
-    target_cpu_utilization: int | None = Field(default=70, ge=1, le=100, description="Average CPU % of requests (seed: 60-70).")
-    target_memory_utilization: int | None = Field(default=80, ge=1, le=100, description="Average memory % of requests (seed: 70-80).")
-    target_rps_per_pod: float | None = Field(default=50.0, gt=0, description="Requests/s each pod should carry (seed: 50).")
+    target_cpu_utilization: int | None = Field(
+        default=70, ge=1, le=100, description="Average CPU % of requests (seed: 60-70)."
+    )
+    target_memory_utilization: int | None = Field(
+        default=80, ge=1, le=100, description="Average memory % of requests (seed: 70-80)."
+    )
+    target_rps_per_pod: float | None = Field(
+        default=50.0, gt=0, description="Requests/s each pod should carry (seed: 50)."
+    )
     rps_metric: str = Field(
         default="http_requests_per_second",
         pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$",
         description="Pods metric name served by the metrics adapter for the request rate.",
     )
-    scale_up: ScalingBehavior = Field(default_factory=_default_scale_up, description="Scale-up behaviour (seed cooldown 300 s).")
-    scale_down: ScalingBehavior = Field(default_factory=_default_scale_down, description="Scale-down behaviour (seed cooldown 600 s).")
+    scale_up: ScalingBehavior = Field(
+        default_factory=_default_scale_up, description="Scale-up behaviour (seed cooldown 300 s)."
+    )
+    scale_down: ScalingBehavior = Field(
+        default_factory=_default_scale_down, description="Scale-down behaviour (seed cooldown 600 s)."
+    )
     schedules: tuple[ScheduleWindow, ...] = Field(default=(), description="Peak windows (seed: 08-10 and 18-22 UTC).")
     prediction: PredictionSettings = Field(default_factory=PredictionSettings, description="Predictive scaling.")
 
@@ -193,7 +226,11 @@ class ScalingSettings(Settings):
                 f"baseline_replicas: {self.baseline_replicas} is outside [min_replicas {self.min_replicas}, "
                 f"max_replicas {self.max_replicas}]"
             )
-        if self.target_cpu_utilization is None and self.target_memory_utilization is None and self.target_rps_per_pod is None:
+        if (
+            self.target_cpu_utilization is None
+            and self.target_memory_utilization is None
+            and self.target_rps_per_pod is None
+        ):
             problems.append("target_cpu_utilization: at least one of the CPU, memory or request-rate targets is needed")
         names = [w.name for w in self.schedules]
         for dup in sorted({n for n in names if names.count(n) > 1}):
@@ -206,7 +243,9 @@ class ServiceSettings(Settings):
     name: DnsLabel = Field(description="Service name; names the Deployment, Service and autoscaler.")
     image: PinnedImage = Field(description="Container image pinned to a tag (not 'latest') or digest.")
     port: int = Field(default=8080, ge=1, le=65535, description="Container port the Service targets.")
-    tier: Literal["backend", "frontend", "worker"] = Field(default="backend", description="Role; drives labels and dashboards.")
+    tier: Literal["backend", "frontend", "worker"] = Field(
+        default="backend", description="Role; drives labels and dashboards."
+    )
     resources: ResourceSettings = Field(default_factory=ResourceSettings, description="Requests and limits.")
     probes: ProbeSettings = Field(default_factory=ProbeSettings, description="Liveness and readiness probes.")
     env: dict[str, str] = Field(default_factory=dict, description="Plain environment variables (never secrets).")

@@ -1,0 +1,59 @@
+# Entry points. `make plan` (STACK=staging|prod) is the main job; `make test` is what CI runs.
+SHELL := /bin/bash
+STACK ?= staging
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+
+.PHONY: venv plan plan-all schema lint format typecheck test unit policy bench clean
+
+# Create the virtualenv and install the pinned dependencies (re-run when requirements.txt changes).
+$(STAMP): requirements.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+venv: $(STAMP)
+
+## Offline plan on Pulumi's mock engine -> build/$(STACK)/{resources.json,manifests/,outputs.json}
+plan: venv
+	$(PY) -m offline.plan --stack $(STACK)
+
+plan-all: venv
+	$(PY) -m offline.plan --stack staging --quiet
+	$(PY) -m offline.plan --stack prod --quiet
+
+## Regenerate the outputs contract schema from components/outputs.py
+schema: venv
+	$(PY) -m offline.schema
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## Our code only; the provider SDKs are never type-checked (they exhaust memory).
+typecheck: venv
+	$(VENV)/bin/pyright
+
+unit: venv
+	$(PY) -m pytest -m "not real"
+
+## ruff + pyright + the whole pytest suite (unit tests on mocks and tests on real parts).
+test: venv lint typecheck
+	$(PY) -m pytest
+
+## Policy pack against the offline plan of $(STACK).
+policy: plan
+	$(PY) -m policies.check build/$(STACK)/resources.json --stack-config Pulumi.$(STACK).yaml
+
+## Benchmarks -> build/bench/*.json
+bench: venv
+	@mkdir -p build/bench
+	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""The stack-outputs contract other teams read through ``pulumi.StackReference``.
+
+The contract is these pydantic models; ``schema/stack-outputs.v1.json`` is generated from them
+(``python -m offline.schema``) and a test keeps the file in sync and validates both stacks' outputs
+against it. Secret outputs carry ``x-pulumi-secret: true`` in the schema: a consumer must read them with
+``get_output``/``require_output`` (they stay secret) and the plan shows them as ``"[secret]"``.
+
+Compatibility rule: adding an optional section or field is a minor change (same major version); renaming,
+removing or retyping a field is a breaking change and needs ``stack-outputs.v2.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONTRACT_VERSION = "1"
+
+
+def secret_field(description: str) -> Any:
+    """A field whose value is a Pulumi secret (redacted as "[secret]" in the offline plan)."""
+    return Field(description=description, json_schema_extra={"x-pulumi-secret": True})
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ServiceOutputs(Contract):
+    dns: str = Field(description="In-cluster DNS name of the Service.")
+    port: int = Field(description="Service port.")
+    autoscaler: Literal["hpa", "keda"] = Field(description="Which controller owns the replica count.")
+
+
+class StackOutputs(Contract):
+    """Every output the stack exports. Sections of disabled features are absent."""
+
+    contract_version: Literal["1"] = Field(description="Major version of this contract.")
+    environment: Literal["dev", "staging", "prod"] = Field(description="Environment tier.")
+    namespace: str = Field(description="Kubernetes namespace of the workloads.")
+    services: dict[str, ServiceOutputs] = Field(description="Per service: DNS, port and autoscaler kind.")
+    # Sections added by the domain components (each model lives next to its component):
+    # redis (issue 3), autoscaling (issue 4), cdn (issue 5), backup + dr (issue 6), backup_jobs (issue 7),
+    # optimizer (issue 8), monitoring (issue 10).
+
+
+def json_schema() -> dict[str, Any]:
+    schema = StackOutputs.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "stack-outputs.v1.json"
+    schema["title"] = "Platform stack outputs, contract v1"
+    return schema
