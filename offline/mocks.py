@@ -68,7 +68,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def _aws(self, args: pulumi.runtime.MockResourceArgs, state: dict[str, Any], suffix: str) -> str:
         region = _aws_region(args, self.regions)
         module, _, kind = args.typ.split(":")[1].partition("/")
-        if args.typ == "aws:s3/bucket:Bucket" or args.typ == "aws:s3/bucketV2:BucketV2":
+        if args.typ in {"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"}:
             bucket = state.get("bucket") or f"{args.name}-{suffix}"
             state.update(
                 bucket=bucket,
