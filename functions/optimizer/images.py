@@ -1,0 +1,335 @@
+"""Responsive image variants: decode once, every width, every codec, a manifest with SSIM per variant.
+
+Why this shape: decoding dominates for large JPEGs, so the source is decoded once with shrink-on-load to the
+largest width needed, kept in memory, and every smaller width is derived from it. Metadata is dropped
+(``keep="none"``: EXIF/XMP made a 320 px WebP 62 KB instead of 14 KB) after orientation and colour have
+been applied to the pixels (autorotate, embedded ICC -> sRGB), so nothing a browser needs is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import pyvips
+
+from functions.optimizer.errors import OptimizeError
+from functions.optimizer.settings import ImageFormat, ImageSettings
+from functions.optimizer.ssim import ssim
+
+MIME: dict[ImageFormat, str] = {"avif": "image/avif", "webp": "image/webp", "jpeg": "image/jpeg"}
+EXTENSION: dict[ImageFormat, str] = {"avif": "avif", "webp": "webp", "jpeg": "jpg"}
+# Loaders we accept, by libvips loader name prefix -> the format name we report. Everything else (SVG,
+# PDF, matload, magick, ...) is blocked: an upload bucket takes photos, not documents or scripts.
+ACCEPTED_LOADERS: dict[str, str] = {
+    "jpegload": "jpeg",
+    "pngload": "png",
+    "webpload": "webp",
+    "heifload": "heif",
+    "tiffload": "tiff",
+    "gifload": "gif",
+}
+_EXTENSION_FORMATS = {
+    "jpg": "jpeg",
+    "jpeg": "jpeg",
+    "jpe": "jpeg",
+    "png": "png",
+    "webp": "webp",
+    "avif": "heif",
+    "heic": "heif",
+    "heif": "heif",
+    "tif": "tiff",
+    "tiff": "tiff",
+    "gif": "gif",
+}
+IMAGE_EXTENSIONS = frozenset(_EXTENSION_FORMATS)
+_HUGE = 10_000_000  # VIPS_MAX_COORD: "no limit" for the height of a width-constrained thumbnail
+_ORIENTATION_SWAPS_AXES = frozenset({5, 6, 7, 8})
+
+
+def _harden_libvips() -> None:
+    """Block loaders that parse untrusted documents (libvips marks them) and keep the cache small."""
+    pyvips.block_untrusted_set(True)
+    pyvips.cache_set_max(0)
+
+
+_harden_libvips()
+
+
+@dataclass(frozen=True)
+class ImageVariant:
+    """One encoded file of the variant set."""
+
+    file: str
+    width: int
+    height: int
+    format: ImageFormat
+    quality: int
+    bytes: int
+    ssim: float | None
+
+    @property
+    def mime(self) -> str:
+        return MIME[self.format]
+
+
+@dataclass(frozen=True)
+class DroppedVariant:
+    """A variant that was encoded but not kept (it was not smaller than a more compatible sibling)."""
+
+    width: int
+    format: ImageFormat
+    bytes: int
+    reason: str
+
+
+@dataclass
+class ImageResult:
+    """Everything produced for one source image; ``files`` maps output names to bytes."""
+
+    stem: str
+    source_bytes: int
+    source_width: int
+    source_height: int
+    source_format: str
+    variants: list[ImageVariant]
+    dropped: list[DroppedVariant]
+    files: dict[str, bytes] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def bytes_out(self) -> int:
+        return sum(v.bytes for v in self.variants)
+
+
+def safe_stem(name: str) -> str:
+    """File stem usable in URLs and object keys (path parts and odd characters removed)."""
+    stem = PurePosixPath(name.replace("\\", "/")).stem
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.")
+    return cleaned or "image"
+
+
+def variant_name(stem: str, width: int, fmt: ImageFormat) -> str:
+    return f"{stem}-{width}.{EXTENSION[fmt]}"
+
+
+def plan_widths(source_width: int, widths: tuple[int, ...]) -> list[int]:
+    """Configured widths that need no upscaling, plus the source width if it is narrower than the largest."""
+    planned = sorted({w for w in widths if w <= source_width})
+    if widths and source_width < max(widths) and source_width not in planned:
+        planned.append(source_width)
+    return planned
+
+
+def _read_header(data: bytes, name: str, settings: ImageSettings) -> tuple[pyvips.Image, str, list[str]]:
+    """Sniff the real format from the bytes, refuse what we do not take, before any pixel is decoded."""
+    if not data:
+        raise OptimizeError(f"{name}: empty file (0 bytes)")
+    if len(data) > settings.max_input_bytes:
+        raise OptimizeError(f"{name}: {len(data)} bytes exceeds the image limit of {settings.max_input_bytes}")
+    try:
+        header = pyvips.Image.new_from_buffer(data, "")
+    except pyvips.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "unknown format"
+        raise OptimizeError(
+            f"{name}: not a supported image ({reason}); accepted: {', '.join(sorted(ACCEPTED_LOADERS))}"
+        ) from exc
+    loader = str(header.get("vips-loader")) if header.get_typeof("vips-loader") else ""
+    detected = next((fmt for prefix, fmt in ACCEPTED_LOADERS.items() if loader.startswith(prefix)), None)
+    if detected is None:
+        raise OptimizeError(f"{name}: format '{loader or 'unknown'}' is not accepted")
+    if header.width * header.height > settings.max_pixels:
+        raise OptimizeError(
+            f"{name}: {header.width}x{header.height} is {header.width * header.height} pixels, over the "
+            f"limit of {settings.max_pixels} (decompression-bomb guard)"
+        )
+    notes: list[str] = []
+    suffix = PurePosixPath(name).suffix.lower().lstrip(".")
+    claimed = _EXTENSION_FORMATS.get(suffix)
+    if claimed != detected:
+        notes.append(f"extension '.{suffix}' does not match the content ({detected}); used the content")
+    return header, detected, notes
+
+
+def _decode_once(data: bytes, name: str, width: int) -> pyvips.Image:
+    """Shrink-on-load decode to ``width``, autorotated, in sRGB, 8-bit; alpha kept only if it is used."""
+    try:
+        image = pyvips.Image.thumbnail_buffer(
+            data,
+            width,
+            height=_HUGE,
+            size="down",
+            export_profile="srgb",
+            option_string="fail_on=error",
+        )
+        if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
+            target = "b-w" if image.bands in (1, 2) else "srgb"
+            image = image.colourspace(target).cast("uchar")
+        if image.hasalpha() and image[image.bands - 1].min() >= 255:
+            image = image[: image.bands - 1]
+        return image.copy_memory()
+    except pyvips.Error as exc:
+        detail = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        raise OptimizeError(f"{name}: cannot decode ({detail})") from exc
+
+
+def _encode(image: pyvips.Image, fmt: ImageFormat, quality: int, settings: ImageSettings) -> bytes:
+    if fmt == "jpeg":
+        flat = image.flatten(background=[255]) if image.hasalpha() else image
+        return flat.jpegsave_buffer(
+            Q=quality,
+            interlace=True,
+            optimize_coding=True,
+            trellis_quant=True,
+            overshoot_deringing=True,
+            optimize_scans=True,
+            quant_table=3,
+            keep="none",
+        )
+    if fmt == "webp":
+        return image.webpsave_buffer(Q=quality, effort=settings.webp_effort, keep="none")
+    return image.heifsave_buffer(Q=quality, compression="av1", effort=settings.avif_effort, bitdepth=8, keep="none")
+
+
+def _measure_ssim(reference: pyvips.Image, encoded: bytes) -> float:
+    decoded = pyvips.Image.new_from_buffer(encoded, "")
+    ref = reference.flatten(background=[255]) if reference.hasalpha() else reference
+    out = decoded.flatten(background=[255]) if decoded.hasalpha() else decoded
+    return round(ssim(ref, out), 5)
+
+
+def _drop_larger(
+    encoded: dict[tuple[int, ImageFormat], bytes], formats: tuple[ImageFormat, ...]
+) -> list[DroppedVariant]:
+    """Per width, drop a newer format that is not smaller than a more compatible one (AVIF < WebP < JPEG)."""
+    order: list[ImageFormat] = [f for f in ("avif", "webp", "jpeg") if f in formats]
+    dropped: list[DroppedVariant] = []
+    for width in sorted({w for w, _ in encoded}):
+        for index, fmt in enumerate(order):
+            if (width, fmt) not in encoded:
+                continue
+            size = len(encoded[(width, fmt)])
+            fallbacks = [(f, len(encoded[(width, f)])) for f in order[index + 1 :] if (width, f) in encoded]
+            beaten = [(f, n) for f, n in fallbacks if n <= size]
+            if beaten:
+                other, other_size = min(beaten, key=lambda item: item[1])
+                dropped.append(
+                    DroppedVariant(width, fmt, size, f"not smaller than {other} ({size} >= {other_size} bytes)")
+                )
+                del encoded[(width, fmt)]
+    return dropped
+
+
+def optimize_image(
+    data: bytes,
+    name: str,
+    settings: ImageSettings | None = None,
+) -> ImageResult:
+    """Produce the variant set and manifest for one image; raises OptimizeError with a clear reason."""
+    settings = settings or ImageSettings()
+    header, detected, notes = _read_header(data, name, settings)
+    orientation = int(header.get("orientation")) if header.get_typeof("orientation") else 1
+    width, height = header.width, header.height
+    if orientation in _ORIENTATION_SWAPS_AXES:
+        width, height = height, width
+    widths = plan_widths(width, settings.widths)
+    base = _decode_once(data, name, max(widths))
+    stem = safe_stem(name)
+
+    resized: dict[int, pyvips.Image] = {}
+    for w in sorted(widths, reverse=True):
+        resized[w] = base if w == base.width else base.thumbnail_image(w, height=_HUGE).copy_memory()
+
+    tasks = [(w, fmt) for w in widths for fmt in settings.formats]
+
+    def encode(task: tuple[int, ImageFormat]) -> bytes:
+        w, fmt = task
+        return _encode(resized[w], fmt, settings.quality_for(fmt), settings)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        try:
+            blobs = list(pool.map(encode, tasks))
+        except pyvips.Error as exc:
+            raise OptimizeError(f"{name}: encoding failed ({str(exc).strip()})") from exc
+    encoded = dict(zip(tasks, blobs, strict=True))
+    dropped = _drop_larger(encoded, settings.formats)
+
+    variants: list[ImageVariant] = []
+    for (w, fmt), blob in sorted(encoded.items(), key=lambda item: (item[0][0], item[0][1])):
+        score = _measure_ssim(resized[w], blob) if settings.compute_ssim else None
+        variants.append(
+            ImageVariant(
+                file=variant_name(stem, w, fmt),
+                width=w,
+                height=resized[w].height,
+                format=fmt,
+                quality=settings.quality_for(fmt),
+                bytes=len(blob),
+                ssim=score,
+            )
+        )
+    result = ImageResult(
+        stem=stem,
+        source_bytes=len(data),
+        source_width=width,
+        source_height=height,
+        source_format=detected,
+        variants=variants,
+        dropped=dropped,
+        notes=notes,
+    )
+    result.files = {v.file: encoded[(v.width, v.format)] for v in variants}
+    manifest = build_manifest(result, settings, hashlib.sha256(data).hexdigest())
+    result.files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    return result
+
+
+def srcset(variants: list[ImageVariant], fmt: ImageFormat, prefix: str = "") -> str:
+    """``srcset`` attribute value for one format (widths ascending)."""
+    chosen = sorted((v for v in variants if v.format == fmt), key=lambda v: v.width)
+    return ", ".join(f"{prefix}{v.file} {v.width}w" for v in chosen)
+
+
+def picture_html(variants: list[ImageVariant], prefix: str = "", sizes: str = "100vw", alt: str = "") -> str:
+    """A ``<picture>`` element: AVIF and WebP sources, JPEG ``<img>`` fallback with intrinsic size."""
+    lines = ["<picture>"]
+    for fmt in ("avif", "webp"):
+        value = srcset(variants, fmt, prefix)
+        if value:
+            lines.append(f'  <source type="{MIME[fmt]}" srcset="{value}" sizes="{sizes}">')
+    fallback_format: ImageFormat = "jpeg" if any(v.format == "jpeg" for v in variants) else variants[0].format
+    fallbacks = sorted((v for v in variants if v.format == fallback_format), key=lambda v: v.width)
+    default = next((v for v in reversed(fallbacks) if v.width <= 1024), fallbacks[0])
+    lines.append(
+        f'  <img src="{prefix}{default.file}" srcset="{srcset(variants, fallback_format, prefix)}" '
+        f'sizes="{sizes}" width="{default.width}" height="{default.height}" alt="{html.escape(alt)}" '
+        'loading="lazy" decoding="async">'
+    )
+    lines.append("</picture>")
+    return "\n".join(lines)
+
+
+def build_manifest(result: ImageResult, settings: ImageSettings, source_sha256: str) -> dict[str, Any]:
+    """The manifest written beside the variants (no timings, so re-runs give the same bytes)."""
+    return {
+        "version": 1,
+        "source": {
+            "bytes": result.source_bytes,
+            "width": result.source_width,
+            "height": result.source_height,
+            "format": result.source_format,
+            "sha256": source_sha256,
+        },
+        "quality": settings.quality,
+        "variants": [asdict(v) | {"mime": v.mime} for v in result.variants],
+        "dropped": [asdict(d) for d in result.dropped],
+        "srcset": {fmt: srcset(result.variants, fmt) for fmt in settings.formats},
+        "picture": picture_html(result.variants),
+        "notes": result.notes,
+    }
