@@ -95,7 +95,7 @@ class AwsKmsWrapper:
         if self._client is None:
             import boto3
 
-            self._client = boto3.client("kms")
+            self._client = boto3.session.Session().client("kms")
         return self._client
 
     @property

@@ -117,7 +117,8 @@ class S3Store:
             import boto3
             from botocore.config import Config
 
-            self._client = boto3.client(
+            # A fresh session per store: the default session caches credentials across calls.
+            self._client = boto3.session.Session().client(
                 "s3", config=Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=16)
             )
         return self._client
