@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: venv plan plan-all schema lint format typecheck test unit policy bench clean
+.PHONY: venv plan plan-all schema docs lint format typecheck test unit policy bench clean
 
 # Create the virtualenv and install the pinned dependencies (re-run when requirements.txt changes).
 $(STAMP): requirements.txt
@@ -57,3 +57,7 @@ bench: venv
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
+
+## Regenerate the README's config reference from the pydantic models
+docs: venv
+	$(PY) -m offline.config_reference

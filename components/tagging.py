@@ -59,12 +59,11 @@ def tag_transform(tags: Mapping[str, str]) -> pulumi.ResourceTransform:
             props["metadata"] = _with_labels(props["metadata"], labels)
             # Pod templates carry the labels too, so per-pod metrics and cost tools see them.
             spec = props.get("spec")
-            template = spec.get("template") if isinstance(spec, dict) else None
-            if isinstance(template, dict) and isinstance(template.get("metadata"), dict):
-                props["spec"] = {
-                    **spec,
-                    "template": {**template, "metadata": _with_labels(template["metadata"], labels)},
-                }  # type: ignore[dict-item]
+            if isinstance(spec, dict):
+                template = spec.get("template")
+                if isinstance(template, dict) and isinstance(template.get("metadata"), dict):
+                    labelled = {**template, "metadata": _with_labels(template["metadata"], labels)}
+                    props["spec"] = {**spec, "template": labelled}
         else:
             return None
         return pulumi.ResourceTransformResult(props=props, opts=args.opts)

@@ -185,8 +185,10 @@ def _resolve(value: Any, path: str, secrets: list[str]) -> Any:
 
 def run_program(stack: str, values: Mapping[str, Any], program: Path) -> PlanResult:
     """Run ``program`` for ``stack`` with config ``values`` (keys without namespace) on the mock engine."""
+    from pulumi.runtime.settings import ROOT
     from pulumi.runtime.stack import run_pulumi_func
 
+    ROOT.set(None)  # a fresh Stack per run, so several plans can run in one process (tests)
     pulumi.runtime.set_all_config(_config_strings(values), [])
     mocks = PlatformMocks()
     monitor = RecordingMonitor(mocks)
