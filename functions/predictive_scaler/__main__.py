@@ -1,0 +1,249 @@
+"""``python -m functions.predictive_scaler run``: one forecaster run (what the CronJob executes).
+
+Settings come from flags (the CronJob passes them, rendered from the stack) or, with ``--stack``, from
+the stack file; explicit flags win. Exit status: 0 published (acted or abstained), 1 runtime failure
+(Prometheus or the Kubernetes API), 2 bad usage or configuration. When the history cannot be read and
+the target is the ConfigMap, an abstaining document (``replicas: 0``) is published first, so KEDA never
+keeps acting on a forecast that can no longer be refreshed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from components.config import ConfigError
+from components.settings.services import PredictionSettings, ScalingSettings
+from functions.predictive_scaler.forecast import Calibration, backtest, decide, steps_per_day
+from functions.predictive_scaler.hpa import TOLERANCE
+from functions.predictive_scaler.profile import ProfileError, load_service
+from functions.predictive_scaler.prometheus import PrometheusError, query_range
+from functions.predictive_scaler.publish import (
+    KubeTarget,
+    PublishError,
+    configmap_name,
+    document,
+    log,
+    publish_configmap,
+    publish_file,
+    publish_stdout,
+)
+from functions.predictive_scaler.series import Series, TraceError, format_timestamp, parse_timestamp, read_trace_csv
+
+
+class UsageError(ValueError):
+    """Flags that do not fit together; exit status 2."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    service: str
+    min_replicas: int
+    max_replicas: int
+    target_rps_per_pod: float
+    prediction: PredictionSettings
+
+
+def _number(kind: type[int] | type[float], low: float, high: float | None = None) -> Any:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if not math.isfinite(value) or value < low or (high is not None and value > high):
+            bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            raise argparse.ArgumentTypeError(f"{text!r} must be {bound}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m functions.predictive_scaler",
+        description="Forecast a service's request rate and publish the replicas it will need.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="forecast and publish the replicas one service needs")
+    run.add_argument("--service", required=True, help="service name (names the query and the ConfigMap)")
+    source = run.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prometheus", metavar="URL", help="Prometheus base URL (query_range over HTTP)")
+    source.add_argument("--history", type=Path, metavar="FILE.csv", help="offline history, header timestamp,value")
+    run.add_argument("--stack", help="read the service's settings from this stack (name or stack file)")
+    run.add_argument("--query", help="PromQL request rate (default: prediction.query with {service} filled in)")
+    run.add_argument("--min-replicas", type=_number(int, 1))
+    run.add_argument("--max-replicas", type=_number(int, 1))
+    run.add_argument("--target-rps-per-pod", type=_number(float, 1e-9))
+    run.add_argument("--look-ahead-minutes", type=_number(int, 5, 240))
+    run.add_argument("--confidence-threshold", type=_number(float, 1e-9, 1.0))
+    run.add_argument("--history-days", type=_number(int, 2, 90))
+    run.add_argument("--step", type=_number(int, 60, 3600), default=300, help="history resolution in s (300)")
+    run.add_argument(
+        "--interval-quantile", type=_number(float, 0.5, 0.999), default=0.95, help="safety quantile (0.95)"
+    )
+    run.add_argument(
+        "--hpa-tolerance", type=_number(float, 0.0, 0.5), default=TOLERANCE, help="HPA dead band to clear (0.1)"
+    )
+    run.add_argument("--now", help="ISO 8601 time of the run (default: now; with --history: its last sample)")
+    run.add_argument("--publish", choices=("configmap", "stdout", "file"), default="configmap")
+    run.add_argument("--output", type=Path, help="file for --publish file")
+    run.add_argument("--configmap", help="ConfigMap name (default: predictive-scaler-<service>)")
+    run.add_argument("--namespace", help="ConfigMap namespace (default: the pod's own)")
+    run.add_argument("--kube-api", help="API server URL (default: in-cluster https://$KUBERNETES_SERVICE_HOST)")
+    run.add_argument("--token-file", type=Path, help="bearer token file (default: the pod's service-account token)")
+    run.add_argument("--ca-file", type=Path, help="CA bundle for the API server (default: the pod's ca.crt)")
+    run.add_argument("--timeout", type=_number(float, 0.1, 300), default=10.0, help="HTTP timeout in s (10)")
+    return parser
+
+
+def resolve_settings(args: argparse.Namespace) -> RunSettings:
+    stack = load_service(args.stack, args.service, need_prediction=False) if args.stack else None
+    scaling = stack.scaling if stack is not None else ScalingSettings()
+    prediction = scaling.prediction
+    overrides = {
+        "look_ahead_minutes": args.look_ahead_minutes,
+        "confidence_threshold": args.confidence_threshold,
+        "history_days": args.history_days,
+        "query": args.query,
+    }
+    prediction = prediction.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    minimum = args.min_replicas if args.min_replicas is not None else scaling.min_replicas
+    maximum = args.max_replicas if args.max_replicas is not None else scaling.max_replicas
+    if maximum < minimum:
+        raise UsageError(f"--max-replicas {maximum} is below --min-replicas {minimum}")
+    target = args.target_rps_per_pod or scaling.target_rps_per_pod
+    if target is None:
+        raise UsageError("--target-rps-per-pod: the service has no request-rate target; give one")
+    if args.publish == "file" and args.output is None:
+        raise UsageError("--output: required with --publish file")
+    if steps_per_day(args.step) <= math.ceil(prediction.look_ahead_minutes * 60 / args.step):
+        raise UsageError("--step: too coarse for the look-ahead")
+    return RunSettings(args.service, minimum, maximum, float(target), prediction)
+
+
+def read_history(args: argparse.Namespace, settings: RunSettings, now: int | None) -> tuple[Series, int]:
+    """The history window ending at the run time, and that time."""
+    days = settings.prediction.history_days
+    if args.history is not None:
+        series = read_trace_csv(args.history)
+        if now is not None:
+            keep = (now - series.start) // series.step_seconds + 1
+            if keep < 2:
+                raise TraceError(f"{args.history}: no samples at or before --now")
+            series = Series(series.start, series.step_seconds, series.values[:keep])
+        steps = days * 86_400 // series.step_seconds
+        return series.tail(steps + 1), series.end
+    end = now if now is not None else int(time.time())
+    end -= end % args.step
+    query = settings.prediction.query.replace("{service}", settings.service)
+    series = query_range(
+        args.prometheus, query, start=end - days * 86_400, end=end, step=args.step, timeout=args.timeout
+    )
+    return series, end
+
+
+def publish(args: argparse.Namespace, doc: dict[str, Any], service: str) -> None:
+    if args.publish == "stdout":
+        publish_stdout(doc)
+    elif args.publish == "file":
+        publish_file(doc, args.output)
+    else:
+        target = KubeTarget.in_cluster(
+            name=args.configmap or configmap_name(service),
+            api_url=args.kube_api,
+            namespace=args.namespace,
+            token_file=args.token_file,
+            ca_file=args.ca_file,
+        )
+        publish_configmap(doc, target, timeout=args.timeout)
+
+
+def abstain_document(service: str, settings: RunSettings, reason: str, generated_at: str) -> dict[str, Any]:
+    return {
+        "service": service,
+        "replicas": 0,
+        "confidence": 0.0,
+        "forecast_rps": 0.0,
+        "upper_rps": 0.0,
+        "forecast_replicas": 0,
+        "threshold": settings.prediction.confidence_threshold,
+        "acted": False,
+        "reason": reason,
+        "look_ahead_minutes": settings.prediction.look_ahead_minutes,
+        "generated_at": generated_at,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = resolve_settings(args)
+    try:
+        now = parse_timestamp(args.now) if args.now else None
+    except ValueError:
+        raise UsageError(f"--now: {args.now!r} is not an ISO 8601 timestamp (e.g. 2024-01-01T08:00:00Z)") from None
+    try:
+        history, run_at = read_history(args, settings, now)
+    except PrometheusError as exc:
+        log(f"error: {exc}")
+        if args.publish == "configmap":
+            stamp = format_timestamp(now if now is not None else time.time())
+            try:
+                publish(
+                    args, abstain_document(settings.service, settings, f"no history: {exc}", stamp), settings.service
+                )
+                log("published an abstaining document (replicas 0) so KEDA stops using the last forecast")
+            except PublishError as publish_exc:
+                log(f"error: {publish_exc}")
+        return 1
+    calibration = Calibration(interval_quantile=args.interval_quantile)
+    result = backtest(history, settings.prediction.look_ahead_minutes, calibration)
+    decision = decide(
+        result,
+        len(history) - 1,
+        threshold=settings.prediction.confidence_threshold,
+        target_rps_per_pod=settings.target_rps_per_pod,
+        min_replicas=settings.min_replicas,
+        max_replicas=settings.max_replicas,
+        hpa_tolerance=args.hpa_tolerance,
+    )
+    generated_at = format_timestamp(run_at if args.history is not None or now is not None else time.time())
+    doc = document(
+        decision,
+        service=settings.service,
+        generated_at=generated_at,
+        look_ahead_minutes=settings.prediction.look_ahead_minutes,
+    )
+    publish(args, doc, settings.service)
+    log(
+        f"{settings.service}: {'acted' if decision.acted else 'abstained'}: replicas={decision.replicas} "
+        f"(forecast {decision.forecast_replicas}), confidence={decision.confidence:.3f} "
+        f"threshold={decision.threshold:.3f}, forecast peak {decision.forecast_rps:.1f} req/s, "
+        f"bound {decision.upper_rps:.1f} req/s; {decision.reason}"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except ConfigError as exc:
+        print(f"error: {exc.source}: invalid stack configuration", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except (UsageError, ProfileError, TraceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except PublishError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
