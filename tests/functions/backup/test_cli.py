@@ -56,8 +56,8 @@ def test_incremental_uploads_only_changed_pieces_and_restores_exactly(tmp_path: 
     (src / "blocks/blk00000.dat").write_bytes(big)
     (src / "blocks/blk00001.dat").write_bytes(os.urandom(100_000))
     (src / "CURRENT").write_text("MANIFEST-000001\n")
-    target = ["--target", f"file://{tmp_path}/store", "--key-file", str(key_file), "--chunk-mib", "1"]
-    code, full = run(["incremental", "--source-dir", str(src), *target])
+    target = ["--target", f"file://{tmp_path}/store", "--key-file", str(key_file)]
+    code, full = run(["incremental", "--source-dir", str(src), "--chunk-mib", "1", *target])
     assert code == 0 and full["sizes"]["chunks"] == 5 + 1 + 1
     big[3 << 20] ^= 0xFF  # one piece of the big file changes
     (src / "blocks/blk00000.dat").write_bytes(big)
