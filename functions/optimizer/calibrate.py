@@ -135,13 +135,13 @@ def _bisect_median(score: Callable[[int], float], target: float) -> int:
 def calibrate(photos: list[Photo], settings: ImageSettings) -> dict[str, object]:
     """Quality table and per-level SSIM minimum over photos and codecs (see the module docstring)."""
     images = [resized(p, w) for p in photos for w in CALIBRATION_WIDTHS]
-    table: dict[str, dict[str, int]] = {}
+    table: dict[str, dict[ImageFormat, int]] = {}
     targets: dict[str, float] = {}
     minimum: dict[str, float] = {}
     for level in QUALITY_LEVELS:
         jpeg_q = QUALITY_TABLE[level]["jpeg"]
         targets[level] = _median_ssim(images, "jpeg", jpeg_q, settings)
-        row = {"jpeg": jpeg_q}
+        row: dict[ImageFormat, int] = {"jpeg": jpeg_q}
         for fmt in IMAGE_FORMATS:
             if fmt != "jpeg":
                 row[fmt] = _bisect_median(lambda q, f=fmt: _median_ssim(images, f, q, settings), targets[level])

@@ -51,6 +51,9 @@ _EXTENSION_FORMATS = {
 IMAGE_EXTENSIONS = frozenset(_EXTENSION_FORMATS)
 _HUGE = 10_000_000  # VIPS_MAX_COORD: "no limit" for the height of a width-constrained thumbnail
 _ORIENTATION_SWAPS_AXES = frozenset({5, 6, 7, 8})
+# keep="none" strips EXIF/XMP/ICC (typed as Any: the pyvips stubs declare `keep` as int, libvips takes flags)
+_STRIP: dict[str, Any] = {"keep": "none"}
+_TO_SRGB: dict[str, Any] = {"export_profile": "srgb"}  # missing from the pyvips stubs
 
 
 def _harden_libvips() -> None:
@@ -165,13 +168,13 @@ def _decode_once(data: bytes, name: str, width: int) -> pyvips.Image:
             width,
             height=_HUGE,
             size="down",
-            export_profile="srgb",
+            **_TO_SRGB,
             option_string="fail_on=error",
         )
         if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
             target = "b-w" if image.bands in (1, 2) else "srgb"
             image = image.colourspace(target).cast("uchar")
-        if image.hasalpha() and image[image.bands - 1].min() >= 255:
+        if image.hasalpha() and float(image[image.bands - 1].min()) >= 255:  # type: ignore[arg-type]
             image = image[: image.bands - 1]
         return image.copy_memory()
     except pyvips.Error as exc:
@@ -190,11 +193,11 @@ def _encode(image: pyvips.Image, fmt: ImageFormat, quality: int, settings: Image
             overshoot_deringing=True,
             optimize_scans=True,
             quant_table=3,
-            keep="none",
+            **_STRIP,
         )
     if fmt == "webp":
-        return image.webpsave_buffer(Q=quality, effort=settings.webp_effort, keep="none")
-    return image.heifsave_buffer(Q=quality, compression="av1", effort=settings.avif_effort, bitdepth=8, keep="none")
+        return image.webpsave_buffer(Q=quality, effort=settings.webp_effort, **_STRIP)
+    return image.heifsave_buffer(Q=quality, compression="av1", effort=settings.avif_effort, bitdepth=8, **_STRIP)
 
 
 def _measure_ssim(reference: pyvips.Image, encoded: bytes) -> float:
@@ -234,7 +237,7 @@ def optimize_image(
     """Produce the variant set and manifest for one image; raises OptimizeError with a clear reason."""
     settings = settings or ImageSettings()
     header, detected, notes = _read_header(data, name, settings)
-    orientation = int(header.get("orientation")) if header.get_typeof("orientation") else 1
+    orientation = int(str(header.get("orientation"))) if header.get_typeof("orientation") else 1
     width, height = header.width, header.height
     if orientation in _ORIENTATION_SWAPS_AXES:
         width, height = height, width
@@ -246,7 +249,7 @@ def optimize_image(
     for w in sorted(widths, reverse=True):
         resized[w] = base if w == base.width else base.thumbnail_image(w, height=_HUGE).copy_memory()
 
-    tasks = [(w, fmt) for w in widths for fmt in settings.formats]
+    tasks: list[tuple[int, ImageFormat]] = [(w, fmt) for w in widths for fmt in settings.formats]
 
     def encode(task: tuple[int, ImageFormat]) -> bytes:
         w, fmt = task

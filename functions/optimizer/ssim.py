@@ -21,7 +21,7 @@ def luma(image: pyvips.Image) -> pyvips.Image:
         image = image[: image.bands - 1]
     if image.bands == 1:
         return image.cast("float")
-    return image[:3].recomb(_LUMA).cast("float")
+    return image[:3].recomb(pyvips.Image.new_from_array(_LUMA)).cast("float")
 
 
 def _blur(image: pyvips.Image, kernel: pyvips.Image) -> pyvips.Image:
