@@ -140,11 +140,21 @@ def read_history(args: argparse.Namespace, settings: RunSettings, now: int | Non
         return series.tail(steps + 1), series.end
     end = now if now is not None else int(time.time())
     end -= end % args.step
-    query = settings.prediction.query.replace("{service}", settings.service)
+    query = promql(settings.prediction.query, settings.service)
     series = query_range(
         args.prometheus, query, start=end - days * 86_400, end=end, step=args.step, timeout=args.timeout
     )
     return series, end
+
+
+def promql(template: str, service: str) -> str:
+    """Fill ``{service}`` in the configured query (literal braces are doubled, as in str.format)."""
+    try:
+        return template.format(service=service)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise UsageError(
+            f"--query: {template!r} is not a valid template ({exc}); write literal braces as {{{{ and }}}}"
+        ) from None
 
 
 def publish(args: argparse.Namespace, doc: dict[str, Any], service: str) -> None:

@@ -321,3 +321,47 @@ def decide(
         reason = f"confidence {confidence:.3f} is below the threshold {threshold:.3f}"
         return Decision(0, wanted, confidence, threshold, peak, upper, False, reason, params)
     return Decision(wanted, wanted, confidence, threshold, peak, upper, True, "confident", params)
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Out-of-sample mean absolute errors over every horizon step of the look-ahead."""
+
+    model: float
+    seasonal_naive_day: float
+    seasonal_naive_week: float
+    persistence: float
+    """Last value carried forward: the other obvious baseline for short horizons."""
+    params: ModelParams
+
+
+def accuracy(series: Series, look_ahead_minutes: int, train_days: float) -> Accuracy:
+    """Pick parameters on the first ``train_days`` and score every later origin against the baselines.
+
+    Only origins whose seasonal-naive-week baseline exists are scored, so all four see the same points.
+    """
+    values = series.values
+    day = steps_per_day(series.step_seconds)
+    horizon = look_ahead_steps(look_ahead_minutes, series.step_seconds)
+    future = future_matrix(values, horizon)
+    train_end = round(train_days * day)
+    if train_end >= len(values) - horizon:
+        raise TraceError(f"series of {len(values)} samples is too short to train on {train_days} days and test")
+    errors = {p: origin_errors(forecast_paths(values, horizon, day, p), future) for p in PARAM_GRID}
+    chosen = choose_params(errors, 0, train_end - horizon)
+    baselines = {
+        "day": origin_errors(seasonal_naive_paths(values, horizon, day), future),
+        "week": origin_errors(seasonal_naive_paths(values, horizon, 7 * day), future),
+        "last": origin_errors(np.repeat(values[:, None], horizon, axis=1), future),
+    }
+    scored = np.arange(len(values)) >= max(train_end, 7 * day)
+    scored &= np.isfinite(errors[chosen]) & np.isfinite(baselines["week"]) & np.isfinite(baselines["day"])
+    if not scored.any():
+        raise TraceError("no origin can be scored: the test period needs a week of history before it")
+    return Accuracy(
+        model=float(errors[chosen][scored].mean()),
+        seasonal_naive_day=float(baselines["day"][scored].mean()),
+        seasonal_naive_week=float(baselines["week"][scored].mean()),
+        persistence=float(baselines["last"][scored].mean()),
+        params=chosen,
+    )
