@@ -67,6 +67,7 @@ class ResourceRecord:
     inputs: dict[str, Any]
     options: dict[str, Any]
     unknown_until_apply: list[str]
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +80,7 @@ class ResourceRecord:
             "inputs": self.inputs,
             "options": self.options,
             "unknownUntilApply": self.unknown_until_apply,
+            "propertyDependencies": self.property_dependencies,
         }
 
 
@@ -128,7 +130,10 @@ class RecordingMonitor(MockMonitor):
         explicit = sorted(set(request.dependencies))
         if explicit:
             options["dependsOn"] = explicit
-        unknown = sorted(key for key, deps in request.propertyDependencies.items() if list(deps.urns))
+        property_dependencies = {
+            key: sorted(set(deps.urns)) for key, deps in sorted(request.propertyDependencies.items()) if list(deps.urns)
+        }
+        unknown = sorted(property_dependencies)
         self.records.append(
             ResourceRecord(
                 urn=urn,
@@ -140,6 +145,7 @@ class RecordingMonitor(MockMonitor):
                 inputs=_sanitize(inputs),
                 options=options,
                 unknown_until_apply=unknown,
+                property_dependencies=property_dependencies,
             )
         )
         return super().RegisterResource(request)
