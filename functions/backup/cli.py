@@ -17,7 +17,7 @@ from typing import Any
 from functions.backup import commands, keys
 from functions.backup.errors import BackupError, UsageError
 from functions.backup.report import Reporter, write_metrics
-from functions.backup.writer import DEFAULT_CHUNK
+from functions.backup.writer import DEFAULT_CHUNK, ZSTD_LEVEL
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,8 +27,13 @@ class _Parser(argparse.ArgumentParser):
 
 def _common(p: argparse.ArgumentParser, *, targets: bool = True, key: bool = True) -> None:
     if targets:
-        p.add_argument("--target", action="append", default=[], metavar="URI",
-                       help="file:///dir, s3://bucket/prefix, azblob://container/prefix, gs://bucket/prefix (repeat)")
+        p.add_argument(
+            "--target",
+            action="append",
+            default=[],
+            metavar="URI",
+            help="file:///dir, s3://bucket/prefix, azblob://container/prefix, gs://bucket/prefix (repeat)",
+        )
     if key:
         p.add_argument("--key-file", help=f"32-byte key file (or ${keys.KEY_FILE_ENV})")
         p.add_argument("--kms-key-id", help="AWS KMS key id/ARN that wraps data keys (production)")
@@ -36,10 +41,16 @@ def _common(p: argparse.ArgumentParser, *, targets: bool = True, key: bool = Tru
 
 
 def _metrics(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--metrics-file", default=os.environ.get("BACKUP_METRICS_FILE"),
-                   help="node_exporter textfile-collector file to update (or $BACKUP_METRICS_FILE)")
-    p.add_argument("--pushgateway", default=os.environ.get("BACKUP_PUSHGATEWAY"),
-                   help="Prometheus Pushgateway base URL (or $BACKUP_PUSHGATEWAY)")
+    p.add_argument(
+        "--metrics-file",
+        default=os.environ.get("BACKUP_METRICS_FILE"),
+        help="node_exporter textfile-collector file to update (or $BACKUP_METRICS_FILE)",
+    )
+    p.add_argument(
+        "--pushgateway",
+        default=os.environ.get("BACKUP_PUSHGATEWAY"),
+        help="Prometheus Pushgateway base URL (or $BACKUP_PUSHGATEWAY)",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -65,15 +76,26 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--source", help="postgresql:// URL (pg_dump, or pg_basebackup with --pg-kind base)")
             p.add_argument("--pg-kind", choices=("dump", "base"), default="dump")
         p.add_argument("--source-dir", required=name == "incremental", help="directory tree to back up")
-        p.add_argument("--class", dest="backup_class", choices=commands.CLASSES,
-                       default="chain" if name == "incremental" else None, required=name == "backup")
+        p.add_argument(
+            "--class",
+            dest="backup_class",
+            choices=commands.CLASSES,
+            default="chain" if name == "incremental" else None,
+            required=name == "backup",
+        )
         if name == "incremental":
             p.add_argument("--parent", help="backup id to diff against (default: newest dir backup)")
         p.add_argument("--lock-days", type=_positive_int, default=0, help="S3 object-lock retention (COMPLIANCE)")
-        p.add_argument("--no-require-versioning", action="store_true",
-                       help="allow an S3 bucket without versioning for db/chain classes")
+        p.add_argument(
+            "--no-require-versioning",
+            action="store_true",
+            help="allow an S3 bucket without versioning for db/chain classes",
+        )
         p.add_argument("--chunk-mib", type=_positive_int, default=DEFAULT_CHUNK >> 20)
-        p.add_argument("--threads", type=_positive_int, default=0, help="zstd threads (0: up to 4 by CPU count)")
+        p.add_argument(
+            "--threads", type=_positive_int, default=0, help="zstd threads (0: auto, single-threaded on <= 2 CPUs)"
+        )
+        p.add_argument("--level", type=int, default=ZSTD_LEVEL, help="zstd level (default 3; 1 is faster here)")
         _common(p)
         _metrics(p)
 
@@ -166,8 +188,14 @@ def _record(ns: argparse.Namespace, *, ok: bool, result: Any, duration: float) -
     if ok and isinstance(result, dict):
         read = int(result.get("sizes", {}).get("source_bytes", 0))
     try:
-        write_metrics(Path(ns.metrics_file) if ns.metrics_file else None, ns.pushgateway, backup_class=cls,
-                      ok=ok, bytes_read=read, duration=duration)
+        write_metrics(
+            Path(ns.metrics_file) if ns.metrics_file else None,
+            ns.pushgateway,
+            backup_class=cls,
+            ok=ok,
+            bytes_read=read,
+            duration=duration,
+        )
     except OSError as err:
         sys.stderr.write(f"warning: metrics not written: {err}\n")
 
@@ -180,20 +208,30 @@ def _dispatch(ns: argparse.Namespace, reporter: Reporter) -> Any:
     if ns.command == "list":
         return commands.list_backups(stores, ns.backup_class, ns.all)
     if ns.command == "prune":
-        classes = ns.backup_class or list(commands.CLASSES)
-        return commands.prune(stores, classes, ns.keep_days, ns.keep_last, ns.apply, reporter)
+        classes: list[str] = list(ns.backup_class or commands.CLASSES)
+        return commands.prune(
+            stores, classes, keep_days=ns.keep_days, keep_last=ns.keep_last, do_apply=ns.apply, reporter=reporter
+        )
     wrapper = keys.wrapper_from_options(ns.key_file, ns.kms_key_id)
     if ns.command in ("backup", "incremental"):
         if ns.chunk_mib < 1 or ns.chunk_mib > 64:
             raise UsageError(f"--chunk-mib {ns.chunk_mib}: allowed 1..64")
         common: dict[str, Any] = {
-            "stores": stores, "wrapper": wrapper, "reporter": reporter, "backup_class": ns.backup_class,
-            "lock_days": ns.lock_days, "require_versioning": False if ns.no_require_versioning else None,
+            "stores": stores,
+            "wrapper": wrapper,
+            "reporter": reporter,
+            "backup_class": ns.backup_class,
+            "lock_days": ns.lock_days,
+            "require_versioning": False if ns.no_require_versioning else None,
             "chunk_size": ns.chunk_mib << 20,
+            "level": ns.level,
         }
+        if not -7 <= ns.level <= 19:
+            raise UsageError(f"--level {ns.level}: allowed -7..19")
         if ns.command == "backup":
-            result = commands.backup(source_url=ns.source, source_dir=ns.source_dir, pg_kind=ns.pg_kind,
-                                     threads=ns.threads, **common)
+            result = commands.backup(
+                source_url=ns.source, source_dir=ns.source_dir, pg_kind=ns.pg_kind, threads=ns.threads, **common
+            )
         else:
             result = commands.incremental(source_dir=ns.source_dir, parent_id=ns.parent, **common)
         reporter.event("backup_finished", **{k: result[k] for k in ("backup_id", "duration_s", "sizes")})
@@ -201,13 +239,27 @@ def _dispatch(ns: argparse.Namespace, reporter: Reporter) -> Any:
     if ns.command == "verify":
         return commands.verify_backups(stores, wrapper, ns.backup_class, ns.backup, reporter)
     if ns.command == "restore":
-        return commands.restore(stores=stores, wrapper=wrapper, reporter=reporter, to=ns.to,
-                                backup_class=ns.backup_class, backup_id=ns.backup, pitr=ns.pitr,
-                                restore_command=ns.restore_command, key_file=ns.key_file or os.environ.get(
-                                    keys.KEY_FILE_ENV), targets=ns.target)
+        return commands.restore(
+            stores=stores,
+            wrapper=wrapper,
+            reporter=reporter,
+            to=ns.to,
+            backup_class=ns.backup_class,
+            backup_id=ns.backup,
+            pitr=ns.pitr,
+            restore_command=ns.restore_command,
+            key_file=ns.key_file or os.environ.get(keys.KEY_FILE_ENV),
+            targets=ns.target,
+        )
     if ns.command == "test-restore":
-        return commands.test_restore(stores=stores, wrapper=wrapper, reporter=reporter,
-                                     backup_class=ns.backup_class, backup_id=ns.backup, server=ns.to)
+        return commands.test_restore(
+            stores=stores,
+            wrapper=wrapper,
+            reporter=reporter,
+            backup_class=ns.backup_class,
+            backup_id=ns.backup,
+            server=ns.to,
+        )
     if ns.command == "wal-push":
         return commands.wal_push(stores, wrapper, reporter, ns.path)
     if ns.command == "wal-fetch":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,7 +21,7 @@ from functions.backup.restore import (
     restore_directory,
 )
 from functions.backup.stores import ObjectStore, open_store
-from functions.backup.writer import DEFAULT_CHUNK, BackupWriter, WriteOptions, write_files, write_stream
+from functions.backup.writer import DEFAULT_CHUNK, ZSTD_LEVEL, BackupWriter, WriteOptions, write_files, write_stream
 
 CLASSES = ("db", "chain", "state")
 
@@ -65,6 +64,7 @@ def backup(
     require_versioning: bool | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     threads: int = 0,
+    level: int = ZSTD_LEVEL,
 ) -> dict[str, Any]:
     if backup_class not in CLASSES:
         raise UsageError(f"--class {backup_class}: allowed: {', '.join(CLASSES)}")
@@ -76,8 +76,9 @@ def backup(
     if source_url:
         sources.check_pg_url(source_url, "--source")
         tool = "pg_basebackup" if pg_kind == "base" else "pg_dump"
-        opts = WriteOptions(backup_class, tool, sources.pg_source_info(source_url, tool), chunk_size, threads,
-                            lock_until)
+        opts = WriteOptions(
+            backup_class, tool, sources.pg_source_info(source_url, tool), chunk_size, threads, lock_until, level=level
+        )
         writer = BackupWriter(stores, wrapper, opts, reporter)
         reporter.event("backup_started", backup_id=writer.backup_id, source=opts.source["url"], kind=tool)
         child = sources.pg_basebackup(source_url) if tool == "pg_basebackup" else sources.pg_dump(source_url)
@@ -91,13 +92,26 @@ def backup(
         root = Path(source_dir or "")
         if not root.is_dir():
             raise UsageError(f"--source-dir {root}: not a directory")
-        opts = WriteOptions(backup_class, "dir", {"kind": "dir", "path": str(root.resolve())}, chunk_size,
-                            threads, lock_until)
+        opts = WriteOptions(
+            backup_class,
+            "dir",
+            {"kind": "dir", "path": str(root.resolve())},
+            chunk_size,
+            threads,
+            lock_until,
+            level=level,
+        )
         writer = BackupWriter(stores, wrapper, opts, reporter)
         reporter.event("backup_started", backup_id=writer.backup_id, source=str(root), kind="dir")
         try:
-            manifest = write_files(writer, root, parent=None, dedup_key=fmt.derive(writer.data_key, "dedup"),
-                                   keys={}, chain_base=writer.backup_id)
+            manifest = write_files(
+                writer,
+                root,
+                parent=None,
+                dedup_key=fmt.derive(writer.data_key, "dedup"),
+                keys={},
+                chain_base=writer.backup_id,
+            )
         except BaseException:
             writer.abort()
             raise
@@ -115,6 +129,7 @@ def incremental(
     lock_days: int = 0,
     require_versioning: bool | None = None,
     chunk_size: int = DEFAULT_CHUNK,
+    level: int = ZSTD_LEVEL,
 ) -> dict[str, Any]:
     """A files-layout backup that re-uploads only the pieces whose keyed MAC changed since the parent."""
     root = Path(source_dir)
@@ -126,22 +141,39 @@ def incremental(
         if parent_id:
             raise
         reporter.event("incremental_without_parent", note="no previous dir backup: taking a full one")
-        return backup(stores=stores, wrapper=wrapper, reporter=reporter, backup_class=backup_class,
-                      source_url=None, source_dir=source_dir, lock_days=lock_days,
-                      require_versioning=require_versioning, chunk_size=chunk_size)
+        return backup(
+            stores=stores,
+            wrapper=wrapper,
+            reporter=reporter,
+            backup_class=backup_class,
+            source_url=None,
+            source_dir=source_dir,
+            lock_days=lock_days,
+            require_versioning=require_versioning,
+            chunk_size=chunk_size,
+            level=level,
+        )
     parent = OpenBackup(parent_info.store, backup_class, parent_info.backup_id, wrapper)
     if parent.manifest["chunk_size"] != chunk_size:
         chunk_size = parent.manifest["chunk_size"]
     need_versioning = retention.REQUIRES_VERSIONING[backup_class] if require_versioning is None else require_versioning
     _check_targets(stores, backup_class, need_versioning, lock_days)
     lock_until = dt.datetime.now(dt.UTC) + dt.timedelta(days=lock_days) if lock_days > 0 else None
-    opts = WriteOptions(backup_class, "dir", {"kind": "dir", "path": str(root.resolve())}, chunk_size, 0, lock_until)
+    opts = WriteOptions(
+        backup_class, "dir", {"kind": "dir", "path": str(root.resolve())}, chunk_size, 0, lock_until, level=level
+    )
     writer = BackupWriter(stores, wrapper, opts, reporter)
     keys = {**parent.manifest.get("keys", {}), parent.backup_id: parent.manifest["key"]}
     reporter.event("incremental_started", backup_id=writer.backup_id, parent=parent.backup_id)
     try:
-        manifest = write_files(writer, root, parent=parent.manifest, dedup_key=parent.dedup_key, keys=keys,
-                               chain_base=parent.manifest.get("chain_base") or parent.backup_id)
+        manifest = write_files(
+            writer,
+            root,
+            parent=parent.manifest,
+            dedup_key=parent.dedup_key,
+            keys=keys,
+            chain_base=parent.manifest.get("chain_base") or parent.backup_id,
+        )
     except BaseException:
         writer.abort()
         raise
@@ -160,19 +192,32 @@ def list_backups(stores: list[ObjectStore], backup_class: str | None, include_in
                 continue
             if not info.complete and not include_incomplete:
                 continue
-            row: dict[str, Any] = {"target": store.uri, "class": info.backup_class, "backup_id": info.backup_id,
-                                   "status": "complete" if info.complete else "incomplete"}
+            row: dict[str, Any] = {
+                "target": store.uri,
+                "class": info.backup_class,
+                "backup_id": info.backup_id,
+                "status": "complete" if info.complete else "incomplete",
+            }
             if info.manifest:
                 m = info.manifest
-                row |= {"kind": m["kind"], "finished_at": m["finished_at"], "source_bytes": m["sizes"]["source_bytes"],
-                        "stored_bytes": m["sizes"]["stored_bytes"], "chunks": m["sizes"]["chunks"],
-                        "parent": m.get("parent"), "key_id": m["key"]["key_id"]}
+                row |= {
+                    "kind": m["kind"],
+                    "finished_at": m["finished_at"],
+                    "source_bytes": m["sizes"]["source_bytes"],
+                    "stored_bytes": m["sizes"]["stored_bytes"],
+                    "chunks": m["sizes"]["chunks"],
+                    "parent": m.get("parent"),
+                    "key_id": m["key"]["key_id"],
+                }
             rows.append(row)
     return rows
 
 
 def verify_backups(
-    stores: list[ObjectStore], wrapper: KeyWrapper, backup_class: str | None, backup_id: str | None,
+    stores: list[ObjectStore],
+    wrapper: KeyWrapper,
+    backup_class: str | None,
+    backup_id: str | None,
     reporter: Reporter,
 ) -> list[dict[str, Any]]:
     """Verifies the named (or newest) backup on every target; each target is judged on its own."""
@@ -216,8 +261,12 @@ def restore(
         result = restore_directory(opened, Path(to), reporter)
         command = restore_command or default_restore_command(targets or [s.uri for s in stores], key_file)
         configure_pitr(Path(to), when.isoformat(), command)
-        return {**result, "base_backup": info.backup_id, "recovery_target_time": when.isoformat(),
-                "next": "start PostgreSQL on this directory: it replays archived WAL up to the target and promotes"}
+        return {
+            **result,
+            "base_backup": info.backup_id,
+            "recovery_target_time": when.isoformat(),
+            "next": "start PostgreSQL on this directory: it replays archived WAL up to the target and promotes",
+        }
     info = find_backup(stores, backup_class, backup_id)
     opened = OpenBackup(info.store, info.backup_class, info.backup_id, wrapper)
     reporter.event("restore_started", backup_id=info.backup_id, source=info.store.uri)
@@ -234,16 +283,24 @@ def _base_before(stores: list[ObjectStore], when: dt.datetime, backup_id: str | 
     if backup_id:
         return find_backup(stores, "db", backup_id, kind="pg_basebackup")
     for store in stores:
-        bases = [i for i in scan(store, "db") if i.manifest and i.manifest["kind"] == "pg_basebackup"
-                 and i.finished_at and i.finished_at <= when]
+        bases = [
+            i
+            for i in scan(store, "db")
+            if i.manifest and i.manifest["kind"] == "pg_basebackup" and i.finished_at and i.finished_at <= when
+        ]
         if bases:
             return bases[-1]
     raise BackupError(f"no base backup (pg_basebackup) finished before {when.isoformat()}")
 
 
 def test_restore(
-    *, stores: list[ObjectStore], wrapper: KeyWrapper, reporter: Reporter, backup_class: str | None,
-    backup_id: str | None, server: str | None,
+    *,
+    stores: list[ObjectStore],
+    wrapper: KeyWrapper,
+    reporter: Reporter,
+    backup_class: str | None,
+    backup_id: str | None,
+    server: str | None,
 ) -> dict[str, Any]:
     """Restores into a scratch database or directory, checks it, and removes it again."""
     info = find_backup(stores, backup_class, backup_id)
@@ -256,8 +313,11 @@ def test_restore(
         url = sources.urlunparse(sources.urlparse(server)._replace(path="/" + scratch))
         restore_database(opened, url, reporter)
         try:
-            tables = int(sources.psql(url, "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN "
-                                           "('pg_catalog','information_schema')"))
+            tables = int(
+                sources.psql(
+                    url, "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema')"
+                )
+            )
         finally:
             maint = sources.urlunparse(sources.urlparse(server)._replace(path="/postgres"))
             sources.psql(maint, f'DROP DATABASE IF EXISTS "{scratch}"')
@@ -272,7 +332,12 @@ def test_restore(
 
 
 def prune(
-    stores: list[ObjectStore], classes: list[str], keep_days: int | None, keep_last: int, do_apply: bool,
+    stores: list[ObjectStore],
+    classes: list[str],
+    *,
+    keep_days: int | None,
+    keep_last: int,
+    do_apply: bool,
     reporter: Reporter,
 ) -> list[dict[str, Any]]:
     days = {c: keep_days if keep_days is not None else retention.RETENTION_DAYS[c] for c in classes}
@@ -283,8 +348,14 @@ def prune(
             if decision.action == "delete" and do_apply:
                 retention.apply(store, decision)
                 done = True
-            row = {"target": store.uri, "class": decision.info.backup_class, "backup_id": decision.info.backup_id,
-                   "action": decision.action, "reason": decision.reason, "deleted": done}
+            row = {
+                "target": store.uri,
+                "class": decision.info.backup_class,
+                "backup_id": decision.info.backup_id,
+                "action": decision.action,
+                "reason": decision.reason,
+                "deleted": done,
+            }
             reporter.event("prune", **row)
             rows.append(row)
     return rows
@@ -318,7 +389,7 @@ def wal_push(stores: list[ObjectStore], wrapper: KeyWrapper, reporter: Reporter,
 def _fetch_wal(store: ObjectStore, wrapper: KeyWrapper, name: str) -> bytes:
     opened = OpenBackup(store, "wal", name, wrapper)
     decoder = StreamDecoder()
-    out = b"".join(decoder.feed(chunk) for chunk in opened.stream_chunks())
+    out = b"".join(piece for chunk in opened.stream_chunks() for piece in decoder.feed(chunk))
     decoder.close()
     return out
 
@@ -332,7 +403,7 @@ def wal_fetch(stores: list[ObjectStore], wrapper: KeyWrapper, name: str, dest: s
         target = Path(dest)
         tmp = target.with_name(target.name + ".fetching")
         tmp.write_bytes(data)
-        os.replace(tmp, target)
+        tmp.replace(target)
         return {"wal": name, "bytes": len(data), "from": store.uri}
     raise BackupError(f"wal-fetch {name}: not archived on any target")
 

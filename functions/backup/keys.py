@@ -93,9 +93,9 @@ class AwsKmsWrapper:
 
     def _kms(self) -> Any:
         if self._client is None:
-            import boto3
+            from boto3.session import Session
 
-            self._client = boto3.session.Session().client("kms")
+            self._client = Session().client("kms")
         return self._client
 
     @property
@@ -110,9 +110,7 @@ class AwsKmsWrapper:
         from botocore.exceptions import ClientError
 
         try:
-            answer = self._kms().decrypt(
-                CiphertextBlob=wrapped, KeyId=self._kms_key_id, EncryptionContext=context
-            )
+            answer = self._kms().decrypt(CiphertextBlob=wrapped, KeyId=self._kms_key_id, EncryptionContext=context)
         except ClientError as err:
             raise BackupError(f"AWS KMS refused to unwrap the data key: {err}") from None
         return bytes(answer["Plaintext"])
@@ -128,7 +126,7 @@ def keygen(path: Path) -> None:
         raise UsageError(f"keygen {path}: {err.strerror}") from None
     with os.fdopen(fd, "wb") as out:
         out.write(secrets.token_bytes(DATA_KEY_BYTES))
-    os.chmod(path, 0o600)
+    path.chmod(0o600)
 
 
 def wrapper_from_options(key_file: str | None, kms_key_id: str | None) -> KeyWrapper:

@@ -23,7 +23,7 @@ import zstandard
 from functions.backup import fmt
 from functions.backup.errors import BackupError, IntegrityError
 from functions.backup.keys import KeyWrapper
-from functions.backup.stores import NotFound, ObjectStore
+from functions.backup.stores import NotFoundError, ObjectStore
 from functions.backup.writer import chunk_key, manifest_key
 
 PREFETCH = 4
@@ -79,7 +79,7 @@ def load_manifest(store: ObjectStore, backup_class: str, backup_id: str) -> dict
     key = manifest_key(backup_class, backup_id)
     try:
         raw = store.get(key)
-    except NotFound:
+    except NotFoundError:
         raise BackupError(f"{store.uri}: backup {backup_class}/{backup_id} not found (no manifest)") from None
     try:
         manifest = json.loads(raw)
@@ -108,8 +108,9 @@ def find_backup(
         if infos:
             return infos[-1]
     what = f"backup {backup_id}" if backup_id else "no complete backup"
-    raise BackupError(f"{what} not found on {', '.join(s.uri for s in stores)}" + (
-        f" ({'; '.join(errors)})" if errors else ""))
+    raise BackupError(
+        f"{what} not found on {', '.join(s.uri for s in stores)}" + (f" ({'; '.join(errors)})" if errors else "")
+    )
 
 
 class OpenBackup:
@@ -124,8 +125,7 @@ class OpenBackup:
         where = f"{store.uri}: {manifest_key(backup_class, backup_id)}"
         if m.get("backup_id") != backup_id or m.get("class") != backup_class:
             raise IntegrityError(
-                f"{where}: manifest names backup {m.get('class')}/{m.get('backup_id')} "
-                "(a manifest from another backup)"
+                f"{where}: manifest names backup {m.get('class')}/{m.get('backup_id')} (a manifest from another backup)"
             )
         root = fmt.merkle_root(fmt.leaves_of(m))
         if root != m.get("merkle_root"):
@@ -158,7 +158,7 @@ class OpenBackup:
         where = f"chunk {index} ({key})" if origin == self.backup_id else f"chunk {origin}/{index} ({key})"
         try:
             frame = self.store.get(key)
-        except NotFound:
+        except NotFoundError:
             return where, b"", f"{where}: missing"
         except BackupError as err:
             return where, b"", f"{where}: {err}"
@@ -215,19 +215,28 @@ class OpenBackup:
 
 
 class StreamDecoder:
-    """zstd decompression of a stream-layout backup; ``close`` refuses a stream that ended early."""
+    """zstd decompression of a stream-layout backup with bounded output per step.
+
+    Input is fed in small slices so one highly compressible chunk (pgbench filler compresses ~100x)
+    never turns into hundreds of MiB at once; ``close`` refuses a stream that ended mid-frame.
+    """
+
+    SLICE = 16 << 10
 
     def __init__(self) -> None:
         self._d = zstandard.ZstdDecompressor().decompressobj()
         self.out_bytes = 0
 
-    def feed(self, data: bytes) -> bytes:
-        try:
-            out = self._d.decompress(data)
-        except zstandard.ZstdError as err:
-            raise IntegrityError(f"zstd stream: {err}") from None
-        self.out_bytes += len(out)
-        return out
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        view = memoryview(data)
+        for start in range(0, len(view), self.SLICE):
+            try:
+                out = self._d.decompress(view[start : start + self.SLICE].tobytes())
+            except zstandard.ZstdError as err:
+                raise IntegrityError(f"zstd stream: {err}") from None
+            if out:
+                self.out_bytes += len(out)
+                yield out
 
     def close(self) -> None:
         if not self._d.eof:
@@ -245,7 +254,8 @@ def verify(opened: OpenBackup) -> list[str]:
             if broken:
                 continue
             try:
-                decoder.feed(data)
+                for _ in decoder.feed(data):
+                    pass
             except IntegrityError as err:
                 problems.append(str(err))
                 broken = True

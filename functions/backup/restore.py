@@ -33,8 +33,7 @@ def _pump(opened: OpenBackup, child: sources.Child, reporter: Reporter) -> int:
     total = opened.manifest["sizes"]["source_bytes"]
     try:
         for data in opened.stream_chunks():
-            out = decoder.feed(data)
-            if out:
+            for out in decoder.feed(data):
                 child.stdin.write(out)
             reporter.progress(decoder.out_bytes, total)
         decoder.close()
@@ -47,15 +46,19 @@ def _pump(opened: OpenBackup, child: sources.Child, reporter: Reporter) -> int:
 
 def restore_database(opened: OpenBackup, url: str, reporter: Reporter) -> dict[str, Any]:
     if opened.manifest["kind"] != "pg_dump":
-        raise UsageError(f"--to {sources.redact(url)}: backup {opened.backup_id} is a "
-                         f"{opened.manifest['kind']}, not a pg_dump; restore it to a directory")
+        raise UsageError(
+            f"--to {sources.redact(url)}: backup {opened.backup_id} is a "
+            f"{opened.manifest['kind']}, not a pg_dump; restore it to a directory"
+        )
     name = urlparse(url).path.lstrip("/")
     if not _DB_NAME.match(name):
         raise UsageError(f"--to {sources.redact(url)}: database name must match {_DB_NAME.pattern}")
     maint = _with_db(url, "postgres")
     if sources.psql(maint, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
-        raise BackupError(f"--to {sources.redact(url)}: database {name!r} already exists; restore creates "
-                          "a new database (pick another name or drop it first)")
+        raise BackupError(
+            f"--to {sources.redact(url)}: database {name!r} already exists; restore creates "
+            "a new database (pick another name or drop it first)"
+        )
     temp = f"{name[:40]}__restoring_{opened.backup_id[-6:]}"
     sources.psql(maint, f'DROP DATABASE IF EXISTS "{temp}"')
     sources.psql(maint, f'CREATE DATABASE "{temp}"')
@@ -129,10 +132,10 @@ def _restore_files(opened: OpenBackup, root: Path, reporter: Reporter) -> int:
                 out.write(piece)
                 written += len(piece)
                 reporter.progress(written, total)
-        os.chmod(path, entry["mode"])
+        path.chmod(entry["mode"])
         os.utime(path, ns=(entry["mtime_ns"], entry["mtime_ns"]))
     for path, mode in reversed(dirs):
-        os.chmod(path, mode)
+        path.chmod(mode)
     return written
 
 

@@ -6,6 +6,7 @@ last lines become the error message when it exits non-zero.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import tempfile
@@ -49,7 +50,7 @@ class Child:
 
     def __init__(self, argv: list[str], *, role: str, sink: bool = False, cwd: str | None = None) -> None:
         self.role = role
-        self._err = tempfile.TemporaryFile()
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
         try:
             self.proc = subprocess.Popen(
                 argv,
@@ -79,10 +80,8 @@ class Child:
     def finish(self) -> None:
         """Waits for the child; raises with its stderr when it failed."""
         if self.proc.stdin is not None and not self.proc.stdin.closed:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 self.proc.stdin.close()
-            except BrokenPipeError:
-                pass
         code = self.proc.wait()
         if code != 0:
             raise BackupError(f"{self.role} failed (exit {code}): {self.stderr_tail() or 'no message'}")

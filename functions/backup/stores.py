@@ -23,7 +23,7 @@ from functions.backup.errors import BackupError, UsageError
 SCHEMES = ("file", "s3", "azblob", "gs")
 
 
-class NotFound(BackupError):
+class NotFoundError(BackupError):
     """The object does not exist in this store."""
 
 
@@ -76,7 +76,7 @@ class FileStore:
         try:
             return self._path(key).read_bytes()
         except FileNotFoundError:
-            raise NotFound(f"{self.uri}: {key} not found") from None
+            raise NotFoundError(f"{self.uri}: {key} not found") from None
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -114,11 +114,11 @@ class S3Store:
     @property
     def s3(self) -> Any:
         if self._client is None:
-            import boto3
+            from boto3.session import Session
             from botocore.config import Config
 
             # A fresh session per store: the default session caches credentials across calls.
-            self._client = boto3.session.Session().client(
+            self._client = Session().client(
                 "s3", config=Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=16)
             )
         return self._client
@@ -130,8 +130,8 @@ class S3Store:
             return BackupError(f"{self.uri}: no AWS credentials found ({what})")
         if isinstance(err, ClientError):
             code = err.response.get("Error", {}).get("Code", "?")
-            if code in ("NoSuchKey", "404", "NotFound"):
-                return NotFound(f"{self.uri}: {what}: not found")
+            if code in ("NoSuchKey", "404", "NotFoundError"):
+                return NotFoundError(f"{self.uri}: {what}: not found")
             if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"):
                 return BackupError(f"{self.uri}: credentials rejected ({code}) during {what}")
             if code == "NoSuchBucket":
@@ -159,7 +159,7 @@ class S3Store:
             self.s3.head_object(Bucket=self.bucket, Key=_join(self.prefix, key))
         except Exception as err:
             failure = self._fail(err, f"head {key}")
-            if isinstance(failure, NotFound):
+            if isinstance(failure, NotFoundError):
                 return False
             raise failure from None
         return True
@@ -247,7 +247,7 @@ class AzureStore:
         if isinstance(err, ResourceNotFoundError):
             if "ContainerNotFound" in str(err):
                 return BackupError(f"{self.uri}: container {self.container!r} does not exist")
-            return NotFound(f"{self.uri}: {what}: not found")
+            return NotFoundError(f"{self.uri}: {what}: not found")
         if isinstance(err, ClientAuthenticationError):
             return BackupError(f"{self.uri}: credentials rejected during {what}")
         return BackupError(f"{self.uri}: {what} failed: {type(err).__name__}: {str(err).splitlines()[0]}")
@@ -283,7 +283,7 @@ class AzureStore:
             self.cc.delete_blob(_join(self.prefix, key))
         except Exception as err:
             failure = self._fail(err, f"delete {key}")
-            if not isinstance(failure, NotFound):
+            if not isinstance(failure, NotFoundError):
                 raise failure from None
 
     def lock_until(self, key: str) -> dt.datetime | None:
@@ -336,16 +336,14 @@ class GcsStore:
         if isinstance(err, BackupError):
             return err
         if isinstance(err, gexc.NotFound):
-            return NotFound(f"{self.uri}: {what}: not found")
+            return NotFoundError(f"{self.uri}: {what}: not found")
         if isinstance(err, gexc.Forbidden | gexc.Unauthorized):
             return BackupError(f"{self.uri}: credentials rejected during {what}")
         return BackupError(f"{self.uri}: {what} failed: {type(err).__name__}: {str(err).splitlines()[0]}")
 
     def put(self, key: str, data: bytes, *, lock_until: dt.datetime | None = None) -> None:
         try:
-            self.bucket.blob(_join(self.prefix, key)).upload_from_string(
-                data, content_type="application/octet-stream"
-            )
+            self.bucket.blob(_join(self.prefix, key)).upload_from_string(data, content_type="application/octet-stream")
         except Exception as err:
             raise self._fail(err, f"put {key}") from None
 
@@ -374,7 +372,7 @@ class GcsStore:
             self.bucket.blob(_join(self.prefix, key)).delete()
         except Exception as err:
             failure = self._fail(err, f"delete {key}")
-            if not isinstance(failure, NotFound):
+            if not isinstance(failure, NotFoundError):
                 raise failure from None
 
     def lock_until(self, key: str) -> dt.datetime | None:

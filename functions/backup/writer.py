@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import zstandard
 
@@ -127,14 +127,13 @@ class WriteOptions:
     lock_until: dt.datetime | None = None
     backup_id: str | None = None
     sha256sums: bool = True
+    level: int = ZSTD_LEVEL
 
 
 class BackupWriter:
     """One backup in progress: its key, cipher, chunk list and fan-out to targets."""
 
-    def __init__(
-        self, stores: list[ObjectStore], wrapper: KeyWrapper, opts: WriteOptions, reporter: Reporter
-    ) -> None:
+    def __init__(self, stores: list[ObjectStore], wrapper: KeyWrapper, opts: WriteOptions, reporter: Reporter) -> None:
         self.opts = opts
         self.reporter = reporter
         self.started = dt.datetime.now(dt.UTC)
@@ -185,10 +184,14 @@ class BackupWriter:
             "duration_s": round(time.monotonic() - self.t0, 3),
             "source": self.opts.source,
             "key": self.key_block(),
-            "compression": {"algo": "zstd", "level": ZSTD_LEVEL},
+            "compression": {"algo": "zstd", "level": self.opts.level},
             "chunk_size": self.opts.chunk_size,
-            "sizes": {"source_bytes": source_bytes, "compressed_bytes": compressed_bytes,
-                      "stored_bytes": self.stored_bytes, "chunks": self.next_index},
+            "sizes": {
+                "source_bytes": source_bytes,
+                "compressed_bytes": compressed_bytes,
+                "stored_bytes": self.stored_bytes,
+                "chunks": self.next_index,
+            },
             "lock_until": iso(self.opts.lock_until) if self.opts.lock_until else None,
             **body,
         }
@@ -201,8 +204,11 @@ class BackupWriter:
         live = self.fanout.live()
         if not live:
             raise BackupError("every target failed; no manifest written")
-        self.fanout.put(manifest_key(self.opts.backup_class, self.backup_id),
-                        json.dumps(manifest, indent=1).encode(), self.opts.lock_until)
+        self.fanout.put(
+            manifest_key(self.opts.backup_class, self.backup_id),
+            json.dumps(manifest, indent=1).encode(),
+            self.opts.lock_until,
+        )
         self.fanout.drain()
         self.fanout.close()
         failed = [t for t in self.fanout.targets if t.error is not None]
@@ -212,6 +218,13 @@ class BackupWriter:
 
     def abort(self) -> None:
         self.fanout.close()
+
+
+def auto_threads() -> int:
+    """zstd worker threads when not given: none on <= 2 CPUs, where pg_dump and its server backend
+    already use both cores and extra workers only add memory (measured: bench/backup.py)."""
+    cpus = os.cpu_count() or 1
+    return 1 if cpus <= 2 else min(4, cpus // 2)
 
 
 def _read_exact(reader: Any, size: int) -> bytes:
@@ -238,10 +251,10 @@ def write_stream(
     ``before_final`` runs after the source hit EOF and before the last chunk is sealed: it is where a
     failed pg_dump raises, so a failed dump never gets a final chunk, let alone a manifest.
     """
-    threads = writer.opts.threads if writer.opts.threads else min(4, os.cpu_count() or 1)
-    cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=threads if threads > 1 else 0, write_checksum=True)
+    threads = writer.opts.threads or auto_threads()
+    cctx = zstandard.ZstdCompressor(level=writer.opts.level, threads=threads if threads > 1 else 0, write_checksum=True)
     counting = _Counting(source, lambda n: writer.reporter.progress(n, total_hint))
-    reader = cctx.stream_reader(counting, read_size=1 << 20)
+    reader = cctx.stream_reader(cast(IO[bytes], counting), read_size=1 << 20)
     chunks: list[dict[str, Any]] = []
     compressed = 0
     pending = _read_exact(reader, writer.opts.chunk_size)
@@ -274,7 +287,7 @@ def write_files(
 ) -> dict[str, Any]:
     """Files layout: each file cut into pieces compressed and sealed on their own, so an incremental
     run can reuse the previous manifest's chunk references for every unchanged file or piece."""
-    cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True)
+    cctx = zstandard.ZstdCompressor(level=writer.opts.level, write_checksum=True)
     old = {f["path"]: f for f in parent["files"]} if parent else {}
     files: list[dict[str, Any]] = []
     source_bytes = compressed = reused = 0
@@ -282,7 +295,7 @@ def write_files(
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
         if path.is_symlink():
-            files.append({"path": rel, "link": os.readlink(path)})
+            files.append({"path": rel, "link": str(path.readlink())})
             continue
         if path.is_dir():
             files.append({"path": rel, "dir": True, "mode": path.stat().st_mode & 0o7777})

@@ -70,8 +70,9 @@ def cli_for_postgres() -> list[str]:
     site-packages on PYTHONPATH runs the same code (same ABI) as the postgres user.
     """
     site = next((REPO / ".venv/lib").glob("python3.*/site-packages"), None)
-    probe = subprocess.run(["runuser", "-u", "postgres", "--", sys.executable, "-c", "0"], capture_output=True,
-                           check=False)
+    probe = subprocess.run(
+        ["runuser", "-u", "postgres", "--", sys.executable, "-c", "0"], capture_output=True, check=False
+    )
     if probe.returncode == 0:
         return ["env", f"PYTHONPATH={REPO}", sys.executable, "-m", "functions.backup"]
     return ["env", f"PYTHONPATH={REPO}:{site}", "/usr/bin/python3.11", "-m", "functions.backup"]
@@ -88,8 +89,12 @@ class PgServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
 
     def psql(self, sql: str, db: str = "postgres") -> str:
-        out = subprocess.run([str(PG_BIN / "psql"), "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", self.url(db),
-                              "-c", sql], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [str(PG_BIN / "psql"), "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", self.url(db), "-c", sql],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return out.stdout.strip()
 
     def table_fingerprint(self, db: str) -> dict[str, tuple[int, str]]:
@@ -97,16 +102,23 @@ class PgServer:
         tables = self.psql("SELECT tablename FROM pg_tables WHERE schemaname='public' ORDER BY 1", db).split()
         result = {}
         for table in tables:
-            row = self.psql(f"SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)),"
-                            f" '-') FROM {table} t", db)
+            row = self.psql(
+                f"SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)),"
+                f" '-') FROM {table} t",
+                db,
+            )
             count, digest = row.split()
             result[table] = (int(count), digest)
         return result
 
 
 def _pg_ctl(datadir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(datadir), *args],
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(datadir), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def start_postgres(root: Path, datadir: Path, port: int, extra: list[str] | None = None) -> PgServer:
@@ -142,10 +154,30 @@ def postgres(pg_root: Path) -> Iterator[PgServer]:
     datadir = pg_root / "data"
     datadir.mkdir()
     shutil.chown(datadir, "postgres", "postgres")
-    subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "initdb"), "-D", str(datadir), "-A", "trust",
-                    "-U", "postgres", "--no-sync"], check=True, capture_output=True)
-    server = start_postgres(pg_root, datadir, free_port(),
-                            ["-c wal_level=replica", "-c archive_mode=on", "-c fsync=off", "-c max_wal_senders=4"])
+    subprocess.run(
+        [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(datadir),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = start_postgres(
+        pg_root,
+        datadir,
+        free_port(),
+        ["-c wal_level=replica", "-c archive_mode=on", "-c fsync=off", "-c max_wal_senders=4"],
+    )
     yield server
     stop_postgres(server)
 
@@ -154,12 +186,16 @@ def postgres(pg_root: Path) -> Iterator[PgServer]:
 def pgbench_db(postgres: PgServer) -> str:
     """``pgbench -i -s 5`` (500k accounts, compresses ~100x) plus ``blobs`` (random hex, ~2x): read-only."""
     postgres.psql("CREATE DATABASE bench")
-    subprocess.run([str(PG_BIN / "pgbench"), "-i", "-s", "5", "-q", "-d", postgres.url("bench")], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(PG_BIN / "pgbench"), "-i", "-s", "5", "-q", "-d", postgres.url("bench")], check=True, capture_output=True
+    )
     postgres.psql("CREATE TABLE notes (id serial primary key, body text, at timestamptz default now())", "bench")
     postgres.psql("INSERT INTO notes (body) SELECT md5(i::text) FROM generate_series(1, 1000) i", "bench")
-    postgres.psql("CREATE TABLE blobs AS SELECT i AS id, md5(random()::text) || md5(random()::text) || "
-                  "md5(random()::text) AS body FROM generate_series(1, 400000) i", "bench")
+    postgres.psql(
+        "CREATE TABLE blobs AS SELECT i AS id, md5(random()::text) || md5(random()::text) || "
+        "md5(random()::text) AS body FROM generate_series(1, 400000) i",
+        "bench",
+    )
     return "bench"
 
 
@@ -170,14 +206,23 @@ class S3Server:
     secret_key: str = "backup-test-secret"
 
     def env(self) -> dict[str, str]:
-        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": self.access_key,
-                "AWS_SECRET_ACCESS_KEY": self.secret_key, "AWS_DEFAULT_REGION": "us-east-1"}
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
 
     def client(self) -> Any:
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key,
-                            aws_secret_access_key=self.secret_key, region_name="us-east-1")
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
+        )
 
     def make_bucket(self, name: str, *, versioning: bool = True, lock: bool = False) -> str:
         s3 = self.client()
@@ -194,17 +239,32 @@ class S3Server:
 def seaweedfs() -> Iterator[S3Server]:
     root = Path(tempfile.mkdtemp(prefix="bk-weed-"))
     server = S3Server("")
-    config = {"identities": [{"name": "admin", "credentials": [{"accessKey": server.access_key,
-                                                                 "secretKey": server.secret_key}],
-                              "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
+    config = {
+        "identities": [
+            {
+                "name": "admin",
+                "credentials": [{"accessKey": server.access_key, "secretKey": server.secret_key}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            }
+        ]
+    }
     (root / "s3.json").write_text(json.dumps(config))
     ports = {name: free_port() for name in ("master", "volume", "filer", "s3")}
     grpc = {name: free_port() for name in ports}
-    argv = [str(REPO / ".venv/bin/weed"), "mini", f"-dir={root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            f"-s3.config={root / 's3.json'}", "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0",
-            "-s3.port.lance=0"]
-    for name in ports:
-        argv += [f"-{name}.port={ports[name]}", f"-{name}.port.grpc={grpc[name]}"]
+    argv = [
+        str(REPO / ".venv/bin/weed"),
+        "mini",
+        f"-dir={root / 'data'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-s3.config={root / 's3.json'}",
+        "-admin.ui=false",
+        "-webdav=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+    ]
+    for name, port in ports.items():
+        argv += [f"-{name}.port={port}", f"-{name}.port.grpc={grpc[name]}"]
     log = root / "weed.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=root)
@@ -243,8 +303,10 @@ class AzuriteServer:
 
     @property
     def connection_string(self) -> str:
-        return (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
-                f"BlobEndpoint=http://127.0.0.1:{self.port}/{AZURITE_ACCOUNT};")
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{self.port}/{AZURITE_ACCOUNT};"
+        )
 
     def env(self) -> dict[str, str]:
         return {"AZURE_STORAGE_CONNECTION_STRING": self.connection_string}
@@ -263,9 +325,22 @@ def azurite() -> Iterator[AzuriteServer]:
     binary = REPO / "node_modules/.bin/azurite-blob"
     log = root / "azurite.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location",
-                                 str(root), "--skipApiVersionCheck", "--disableTelemetry", "--silent"],
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                str(binary),
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(port),
+                "--location",
+                str(root),
+                "--skipApiVersionCheck",
+                "--disableTelemetry",
+                "--silent",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_port(port, proc, log, 60)
         yield AzuriteServer(port)
@@ -310,8 +385,19 @@ def gcs_emulator() -> Iterator[GcsEmulator]:
     port = free_port()
     log = root / "gcs.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([str(REPO / ".venv/bin/gcp-storage-emulator"), "start", "--host", "127.0.0.1",
-                                 "--port", str(port), "--in-memory"], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                str(REPO / ".venv/bin/gcp-storage-emulator"),
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--in-memory",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_port(port, proc, log, 60)
         yield GcsEmulator(port)
@@ -329,8 +415,9 @@ def key_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cloud_env(monkeypatch: pytest.MonkeyPatch, seaweedfs: S3Server, azurite: AzuriteServer,
-              gcs_emulator: GcsEmulator) -> dict[str, str]:
+def cloud_env(
+    monkeypatch: pytest.MonkeyPatch, seaweedfs: S3Server, azurite: AzuriteServer, gcs_emulator: GcsEmulator
+) -> dict[str, str]:
     """All three emulators' endpoints and credentials in os.environ (and returned, for subprocesses)."""
     env = {**seaweedfs.env(), **azurite.env(), **gcs_emulator.env()}
     for key, value in env.items():

@@ -18,8 +18,9 @@ from tests.functions.backup.conftest import REPO
 
 
 def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "functions.backup", *argv], cwd=REPO, capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "functions.backup", *argv], cwd=REPO, capture_output=True, text=True, check=False
+    )
 
 
 @pytest.mark.parametrize(
@@ -27,8 +28,20 @@ def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
     [
         (["list", "--target", "ftp://host/x"], "unknown scheme 'ftp'"),
         (["list", "--target", "s3://"], "missing bucket"),
-        (["backup", "--class", "db", "--source-dir", "/nonexistent", "--target", "file:///tmp/x",
-          "--key-file", "/nonexistent.key"], "--key-file /nonexistent.key: no such file"),
+        (
+            [
+                "backup",
+                "--class",
+                "db",
+                "--source-dir",
+                "/nonexistent",
+                "--target",
+                "file:///tmp/x",
+                "--key-file",
+                "/nonexistent.key",
+            ],
+            "--key-file /nonexistent.key: no such file",
+        ),
         (["backup", "--class", "nope"], "invalid choice: 'nope'"),
         (["restore", "--target", "file:///tmp/x"], "--to"),
         (["prune", "--target", "file:///tmp/x", "--keep-days", "-1"], "--keep-days"),
@@ -41,11 +54,33 @@ def test_bad_input_is_one_clear_line_and_exit_2(argv: list[str], message: str) -
 
 
 def test_source_dir_missing_and_pg_url_checked(tmp_path: Path, key_file: Path) -> None:
-    code, result = run(["backup", "--class", "state", "--source-dir", str(tmp_path / "none"), "--target",
-                        f"file://{tmp_path}/s", "--key-file", str(key_file)])
+    code, result = run(
+        [
+            "backup",
+            "--class",
+            "state",
+            "--source-dir",
+            str(tmp_path / "none"),
+            "--target",
+            f"file://{tmp_path}/s",
+            "--key-file",
+            str(key_file),
+        ]
+    )
     assert code == 2 and "not a directory" in result["error"]
-    code, result = run(["backup", "--class", "state", "--source", "mysql://x/y", "--target",
-                        f"file://{tmp_path}/s", "--key-file", str(key_file)])
+    code, result = run(
+        [
+            "backup",
+            "--class",
+            "state",
+            "--source",
+            "mysql://x/y",
+            "--target",
+            f"file://{tmp_path}/s",
+            "--key-file",
+            str(key_file),
+        ]
+    )
     assert code == 2 and "postgresql://" in result["error"]
 
 
@@ -103,9 +138,19 @@ def test_lambda_handler_maps_events_to_the_cli(tmp_path: Path, key_file: Path) -
     (src / "f").write_text("hello")
     target = f"file://{tmp_path}/store"
     assert event_to_argv({"command": "list", "args": {"target": ["a", "b"], "all": True, "x": None}}) == [
-        "list", "--target", "a", "--target", "b", "--all"]
-    answer = lambda_handler({"command": "backup", "args": {"source_dir": str(src), "class": "state",
-                                                           "target": [target], "key_file": str(key_file)}})
+        "list",
+        "--target",
+        "a",
+        "--target",
+        "b",
+        "--all",
+    ]
+    answer = lambda_handler(
+        {
+            "command": "backup",
+            "args": {"source_dir": str(src), "class": "state", "target": [target], "key_file": str(key_file)},
+        }
+    )
     assert answer["exit_code"] == 0
     listed = lambda_handler({"command": "list", "args": {"target": [target]}})
     assert [r["backup_id"] for r in listed["result"]] == [answer["result"]["backup_id"]]
@@ -132,8 +177,22 @@ def test_key_is_never_written_in_plaintext(tmp_path: Path, key_file: Path) -> No
     src = tmp_path / "src"
     src.mkdir()
     (src / "f").write_bytes(b"secret payload " * 100)
-    assert run(["backup", "--source-dir", str(src), "--class", "state", "--target", f"file://{tmp_path}/s",
-                "--key-file", str(key_file)])[0] == 0
+    assert (
+        run(
+            [
+                "backup",
+                "--source-dir",
+                str(src),
+                "--class",
+                "state",
+                "--target",
+                f"file://{tmp_path}/s",
+                "--key-file",
+                str(key_file),
+            ]
+        )[0]
+        == 0
+    )
     master = key_file.read_bytes()
     for path in (tmp_path / "s").rglob("*"):
         if path.is_file():

@@ -24,7 +24,10 @@ def test_roundtrip_and_counter_nonces() -> None:
     assert len(nonces) == 3
     assert frames[1][20:32] == b"\x00\x01\x02\x03" + (1).to_bytes(8, "big")
     assert [c.open(i, f, expect_final=i == 2, where=f"chunk {i}") for i, f in enumerate(frames)] == [
-        b"chunk 0", b"chunk 1", b"chunk 2"]
+        b"chunk 0",
+        b"chunk 1",
+        b"chunk 2",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import os
 import stat
 from pathlib import Path
 
-import boto3
 import pytest
+from boto3.session import Session
 from botocore.stub import Stubber
 
 from functions.backup.errors import BackupError, UsageError
@@ -55,16 +55,21 @@ def test_bad_key_files_are_usage_errors(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_aws_kms_wrapper_sends_key_and_context() -> None:
-    client = boto3.session.Session().client("kms", region_name="eu-west-1", aws_access_key_id="x",
-                                            aws_secret_access_key="y")
+    client = Session().client("kms", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y")
     data_key = new_data_key()
     context = {"backup_id": "20260101T000000000Z-abc123", "class": "db"}
     arn = "arn:aws:kms:eu-west-1:111122223333:key/backup"
     with Stubber(client) as stub:
-        stub.add_response("encrypt", {"CiphertextBlob": b"wrapped!", "KeyId": arn},
-                          {"KeyId": arn, "Plaintext": data_key, "EncryptionContext": context})
-        stub.add_response("decrypt", {"Plaintext": data_key, "KeyId": arn},
-                          {"CiphertextBlob": b"wrapped!", "KeyId": arn, "EncryptionContext": context})
+        stub.add_response(
+            "encrypt",
+            {"CiphertextBlob": b"wrapped!", "KeyId": arn},
+            {"KeyId": arn, "Plaintext": data_key, "EncryptionContext": context},
+        )
+        stub.add_response(
+            "decrypt",
+            {"Plaintext": data_key, "KeyId": arn},
+            {"CiphertextBlob": b"wrapped!", "KeyId": arn, "EncryptionContext": context},
+        )
         stub.add_client_error("decrypt", "InvalidCiphertextException")
         wrapper = AwsKmsWrapper(arn, client=client)
         assert wrapper.key_id == "aws-kms:" + arn

@@ -66,8 +66,21 @@ def test_pitr_restores_exactly_the_rows_before_t(postgres: PgServer, archiving: 
     postgres.psql("DROP DATABASE IF EXISTS pitr")
     postgres.psql("CREATE DATABASE pitr")
     postgres.psql("CREATE TABLE events (id int primary key, at timestamptz default clock_timestamp())", "pitr")
-    code, base = run(["backup", "--source", postgres.url("postgres"), "--pg-kind", "base", "--class", "db",
-                      "--target", target, "--key-file", key])
+    code, base = run(
+        [
+            "backup",
+            "--source",
+            postgres.url("postgres"),
+            "--pg-kind",
+            "base",
+            "--class",
+            "db",
+            "--target",
+            target,
+            "--key-file",
+            key,
+        ]
+    )
     assert code == 0, base
     postgres.psql("INSERT INTO events (id) SELECT generate_series(1, 100)", "pitr")
     time.sleep(1.0)
@@ -81,8 +94,21 @@ def test_pitr_restores_exactly_the_rows_before_t(postgres: PgServer, archiving: 
     root = world_dir("bk-pitr-")
     restored = root / "data"
     try:
-        code, result = run(["restore", "--pitr", t, "--to", str(restored), "--target", target, "--key-file", key,
-                            "--restore-command", archiving["fetch"]])
+        code, result = run(
+            [
+                "restore",
+                "--pitr",
+                t,
+                "--to",
+                str(restored),
+                "--target",
+                target,
+                "--key-file",
+                key,
+                "--restore-command",
+                archiving["fetch"],
+            ]
+        )
         assert code == 0, result
         assert result["base_backup"] == base["backup_id"]
         assert (restored / "recovery.signal").exists()
@@ -101,7 +127,16 @@ def test_pitr_restores_exactly_the_rows_before_t(postgres: PgServer, archiving: 
 
 
 def test_wal_fetch_of_an_unarchived_file_fails_quietly(archiving: dict[str, str], tmp_path: Path) -> None:
-    code, result = run(["wal-fetch", "00000001000000FF000000FF", str(tmp_path / "x"), "--target",
-                        archiving["target"], "--key-file", archiving["key"]])
+    code, result = run(
+        [
+            "wal-fetch",
+            "00000001000000FF000000FF",
+            str(tmp_path / "x"),
+            "--target",
+            archiving["target"],
+            "--key-file",
+            archiving["key"],
+        ]
+    )
     assert code == 1 and "not archived" in result["error"]
     assert not (tmp_path / "x").exists()

@@ -38,8 +38,18 @@ def _targets(targets: list[str]) -> list[str]:
 def test_backup_to_three_clouds_restores_identical_tables(
     postgres: PgServer, pgbench_db: str, three_targets: list[str], key_file: Path
 ) -> None:
-    code, result = run(["backup", "--source", postgres.url(pgbench_db), "--class", "db", "--key-file",
-                        str(key_file), *_targets(three_targets)])
+    code, result = run(
+        [
+            "backup",
+            "--source",
+            postgres.url(pgbench_db),
+            "--class",
+            "db",
+            "--key-file",
+            str(key_file),
+            *_targets(three_targets),
+        ]
+    )
     assert code == 0, result
     assert sorted(result["targets_ok"]) == sorted(three_targets)
     assert result["sizes"]["source_bytes"] > 10_000_000
@@ -51,8 +61,7 @@ def test_backup_to_three_clouds_restores_identical_tables(
         code, checked = run(["verify", "--target", target, "--key-file", str(key_file)])
         assert code == 0 and checked[0]["ok"], checked
         newdb = f"restored_{n}"
-        code, restored = run(["restore", "--target", target, "--key-file", str(key_file), "--to",
-                              postgres.url(newdb)])
+        code, restored = run(["restore", "--target", target, "--key-file", str(key_file), "--to", postgres.url(newdb)])
         assert code == 0, restored
         assert postgres.table_fingerprint(newdb) == original
 
@@ -61,10 +70,23 @@ def test_restore_refuses_an_existing_database(
     postgres: PgServer, pgbench_db: str, tmp_path: Path, key_file: Path
 ) -> None:
     target = f"file://{tmp_path}/store"
-    assert run(["backup", "--source", postgres.url(pgbench_db), "--class", "state", "--target", target,
-                "--key-file", str(key_file)])[0] == 0
-    code, result = run(["restore", "--target", target, "--key-file", str(key_file), "--to",
-                        postgres.url(pgbench_db)])
+    assert (
+        run(
+            [
+                "backup",
+                "--source",
+                postgres.url(pgbench_db),
+                "--class",
+                "state",
+                "--target",
+                target,
+                "--key-file",
+                str(key_file),
+            ]
+        )[0]
+        == 0
+    )
+    code, result = run(["restore", "--target", target, "--key-file", str(key_file), "--to", postgres.url(pgbench_db)])
     assert code == 1 and "already exists" in result["error"]
 
 
@@ -72,10 +94,25 @@ def test_test_restore_checks_and_drops_the_scratch_database(
     postgres: PgServer, pgbench_db: str, tmp_path: Path, key_file: Path
 ) -> None:
     target = f"file://{tmp_path}/store"
-    assert run(["backup", "--source", postgres.url(pgbench_db), "--class", "state", "--target", target,
-                "--key-file", str(key_file)])[0] == 0
-    code, result = run(["test-restore", "--target", target, "--key-file", str(key_file), "--to",
-                        postgres.url("postgres")])
+    assert (
+        run(
+            [
+                "backup",
+                "--source",
+                postgres.url(pgbench_db),
+                "--class",
+                "state",
+                "--target",
+                target,
+                "--key-file",
+                str(key_file),
+            ]
+        )[0]
+        == 0
+    )
+    code, result = run(
+        ["test-restore", "--target", target, "--key-file", str(key_file), "--to", postgres.url("postgres")]
+    )
     assert code == 0 and result["tables"] == 6, result
     assert "restoretest" not in postgres.psql("SELECT string_agg(datname, ' ') FROM pg_database")
 
@@ -84,8 +121,24 @@ def test_sigkill_mid_stream_leaves_no_complete_backup_and_next_run_succeeds(
     postgres: PgServer, pgbench_db: str, tmp_path: Path, key_file: Path
 ) -> None:
     target = f"file://{tmp_path}/store"
-    argv = [sys.executable, "-m", "functions.backup", "backup", "--source", postgres.url(pgbench_db), "--class",
-            "state", "--target", target, "--key-file", str(key_file), "--chunk-mib", "1", "--threads", "1"]
+    argv = [
+        sys.executable,
+        "-m",
+        "functions.backup",
+        "backup",
+        "--source",
+        postgres.url(pgbench_db),
+        "--class",
+        "state",
+        "--target",
+        target,
+        "--key-file",
+        str(key_file),
+        "--chunk-mib",
+        "1",
+        "--threads",
+        "1",
+    ]
     proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     chunks = tmp_path / "store/state"
     deadline = time.monotonic() + 30
@@ -98,8 +151,19 @@ def test_sigkill_mid_stream_leaves_no_complete_backup_and_next_run_succeeds(
     assert run(["list", "--target", target])[1] == []
     code, everything = run(["list", "--target", target, "--all"])
     assert [r["status"] for r in everything] == ["incomplete"]
-    code, result = run(["backup", "--source", postgres.url(pgbench_db), "--class", "state", "--target", target,
-                        "--key-file", str(key_file)])
+    code, result = run(
+        [
+            "backup",
+            "--source",
+            postgres.url(pgbench_db),
+            "--class",
+            "state",
+            "--target",
+            target,
+            "--key-file",
+            str(key_file),
+        ]
+    )
     assert code == 0
     assert [r["backup_id"] for r in run(["list", "--target", target])[1]] == [result["backup_id"]]
     assert run(["verify", "--target", target, "--key-file", str(key_file)])[0] == 0
@@ -107,25 +171,44 @@ def test_sigkill_mid_stream_leaves_no_complete_backup_and_next_run_succeeds(
 
 def test_unreachable_source_fails_without_a_manifest(tmp_path: Path, key_file: Path) -> None:
     target = f"file://{tmp_path}/store"
-    proc = subprocess.run([sys.executable, "-m", "functions.backup", "backup", "--source",
-                           "postgresql://postgres@127.0.0.1:1/nope", "--class", "state", "--target", target,
-                           "--key-file", str(key_file)], cwd=REPO, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "functions.backup",
+            "backup",
+            "--source",
+            "postgresql://postgres@127.0.0.1:1/nope",
+            "--class",
+            "state",
+            "--target",
+            target,
+            "--key-file",
+            str(key_file),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 1
     assert "pg_dump failed" in proc.stderr and "Traceback" not in proc.stderr
     assert not list((tmp_path / "store").rglob("manifest.json"))
 
 
-def test_wrong_password_is_a_clear_error(postgres: PgServer, pgbench_db: str, tmp_path: Path,
-                                         key_file: Path) -> None:
-    postgres.psql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='pwuser') THEN "
-                  "CREATE ROLE pwuser LOGIN PASSWORD 'right'; END IF; END $$")
+def test_wrong_password_is_a_clear_error(postgres: PgServer, pgbench_db: str, tmp_path: Path, key_file: Path) -> None:
+    postgres.psql(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='pwuser') THEN "
+        "CREATE ROLE pwuser LOGIN PASSWORD 'right'; END IF; END $$"
+    )
     hba = postgres.datadir / "pg_hba.conf"
     if "pwuser" not in hba.read_text():
         hba.write_text("host all pwuser 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
         postgres.psql("SELECT pg_reload_conf()")
     url = f"postgresql://pwuser:wrong@127.0.0.1:{postgres.port}/{pgbench_db}"
-    code, result = run(["backup", "--source", url, "--class", "state", "--target", f"file://{tmp_path}/s",
-                        "--key-file", str(key_file)])
+    code, result = run(
+        ["backup", "--source", url, "--class", "state", "--target", f"file://{tmp_path}/s", "--key-file", str(key_file)]
+    )
     assert code == 1
     assert "password authentication failed" in result["error"]
     assert "wrong" not in result["error"].replace("wrong key", "")
@@ -137,15 +220,50 @@ def test_bad_s3_credentials_and_unversioned_bucket(
     for key, value in seaweedfs.env().items():
         monkeypatch.setenv(key, value)
     plain = seaweedfs.make_bucket(_name("bk-plain"), versioning=False)
-    code, result = run(["backup", "--source", postgres.url(pgbench_db), "--class", "db", "--target",
-                        f"s3://{plain}/x", "--key-file", str(key_file)])
+    code, result = run(
+        [
+            "backup",
+            "--source",
+            postgres.url(pgbench_db),
+            "--class",
+            "db",
+            "--target",
+            f"s3://{plain}/x",
+            "--key-file",
+            str(key_file),
+        ]
+    )
     assert code == 1 and "requires versioning" in result["error"]
-    code, result = run(["backup", "--source", postgres.url(pgbench_db), "--class", "state", "--lock-days", "1",
-                        "--target", f"s3://{plain}/x", "--key-file", str(key_file)])
+    code, result = run(
+        [
+            "backup",
+            "--source",
+            postgres.url(pgbench_db),
+            "--class",
+            "state",
+            "--lock-days",
+            "1",
+            "--target",
+            f"s3://{plain}/x",
+            "--key-file",
+            str(key_file),
+        ]
+    )
     assert code == 1 and "no object lock" in result["error"]
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
-    code, result = run(["backup", "--source", postgres.url(pgbench_db), "--class", "state", "--target",
-                        f"s3://{plain}/x", "--key-file", str(key_file)])
+    code, result = run(
+        [
+            "backup",
+            "--source",
+            postgres.url(pgbench_db),
+            "--class",
+            "state",
+            "--target",
+            f"s3://{plain}/x",
+            "--key-file",
+            str(key_file),
+        ]
+    )
     assert code == 1 and "credentials rejected" in result["error"]
 
 
@@ -154,17 +272,37 @@ def test_disk_full_during_restore_keeps_nothing(tmp_path: Path, key_file: Path) 
     src.mkdir()
     (src / "big.bin").write_bytes(os.urandom(3 << 20))
     target = f"file://{tmp_path}/store"
-    assert run(["backup", "--source-dir", str(src), "--class", "state", "--target", target, "--key-file",
-                str(key_file)])[0] == 0
+    assert (
+        run(["backup", "--source-dir", str(src), "--class", "state", "--target", target, "--key-file", str(key_file)])[
+            0
+        ]
+        == 0
+    )
     small = tmp_path / "small"
     small.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], capture_output=True,
-                             check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], capture_output=True, check=False
+    )
     assert mounted.returncode == 0, mounted.stderr
     try:
-        proc = subprocess.run([sys.executable, "-m", "functions.backup", "restore", "--target", target,
-                               "--key-file", str(key_file), "--to", str(small / "restored")], cwd=REPO,
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "functions.backup",
+                "restore",
+                "--target",
+                target,
+                "--key-file",
+                str(key_file),
+                "--to",
+                str(small / "restored"),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert proc.returncode == 1
         assert "No space left on device" in proc.stderr and "Traceback" not in proc.stderr
         assert list(small.iterdir()) == []

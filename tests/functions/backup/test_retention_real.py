@@ -17,8 +17,9 @@ pytestmark = pytest.mark.real
 
 
 def _backup(src: Path, target: str, key: Path, *extra: str) -> str:
-    code, result = run(["backup", "--source-dir", str(src), "--class", "state", "--target", target,
-                        "--key-file", str(key), *extra])
+    code, result = run(
+        ["backup", "--source-dir", str(src), "--class", "state", "--target", target, "--key-file", str(key), *extra]
+    )
     assert code == 0, result
     return str(result["backup_id"])
 
@@ -71,8 +72,9 @@ def test_retention_windows_per_class_and_incremental_references(tmp_path: Path, 
     store = open_store(target)
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=80)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=100)
-    assert {d.action for d in retention.plan(store, ["chain"], keep_days=retention.RETENTION_DAYS,
-                                             keep_last=1, now=soon)} == {"keep"}
+    assert {
+        d.action for d in retention.plan(store, ["chain"], keep_days=retention.RETENTION_DAYS, keep_last=1, now=soon)
+    } == {"keep"}
     decisions = retention.plan(store, ["chain"], keep_days=retention.RETENTION_DAYS, keep_last=1, now=later)
     by_id = {d.info.backup_id: d for d in decisions}
     assert by_id[child["backup_id"]].action == "keep"

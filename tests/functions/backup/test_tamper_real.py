@@ -25,8 +25,21 @@ def pristine(tmp_path_factory: pytest.TempPathFactory, postgres: PgServer, pgben
     key.chmod(0o600)
     ids = []
     for _ in range(2):
-        code, result = run(["backup", "--source", postgres.url(pgbench_db), "--class", "db", "--chunk-mib", "1",
-                            "--target", f"file://{root}/store", "--key-file", str(key)])
+        code, result = run(
+            [
+                "backup",
+                "--source",
+                postgres.url(pgbench_db),
+                "--class",
+                "db",
+                "--chunk-mib",
+                "1",
+                "--target",
+                f"file://{root}/store",
+                "--key-file",
+                str(key),
+            ]
+        )
         assert code == 0, result
         ids.append(result["backup_id"])
     return {"root": root, "key": key, "a": ids[0], "b": ids[1]}
@@ -72,7 +85,9 @@ def _edited_manifest(store: Path, a: str, b: str) -> str:
     path = store / "db" / a / "manifest.json"
     manifest = json.loads(path.read_text())
     manifest["chunks"][1]["sha256"], manifest["chunks"][2]["sha256"] = (
-        manifest["chunks"][2]["sha256"], manifest["chunks"][1]["sha256"])
+        manifest["chunks"][2]["sha256"],
+        manifest["chunks"][1]["sha256"],
+    )
     path.write_text(json.dumps(manifest))
     return "Merkle root"
 
@@ -124,6 +139,15 @@ def test_wrong_key_is_refused(pristine: dict[str, object], tmp_path: Path, postg
 
 
 def test_untouched_backup_verifies(pristine: dict[str, object]) -> None:
-    code, result = run(["verify", "--backup", str(pristine["a"]), "--target", f"file://{pristine['root']}/store",
-                        "--key-file", str(pristine["key"])])
+    code, result = run(
+        [
+            "verify",
+            "--backup",
+            str(pristine["a"]),
+            "--target",
+            f"file://{pristine['root']}/store",
+            "--key-file",
+            str(pristine["key"]),
+        ]
+    )
     assert code == 0 and result[0]["ok"]
