@@ -77,10 +77,13 @@ def test_prometheus_down_publishes_an_abstention_and_fails(
     assert "HTTP 503" in err and "abstaining document" in err
 
 
-def test_offline_history_to_stdout_and_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_offline_history_to_stdout_and_file(
+    tmp_path: Path, stack_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     csv = tmp_path / "history.csv"
     write_trace_csv(history(days=16), csv)
-    assert main(["run", "--service", "backend", "--stack", "prod", "--history", str(csv), "--publish", "stdout"]) == 0
+    stack = ["--stack", str(stack_file)]
+    assert main(["run", "--service", "backend", *stack, "--history", str(csv), "--publish", "stdout"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert set(doc) >= {"replicas", "confidence", "forecast_rps", "generated_at"}
     assert doc["generated_at"] == NOW and 5 <= doc["replicas"] <= 100
@@ -99,13 +102,14 @@ def test_offline_history_to_stdout_and_file(tmp_path: Path, capsys: pytest.Captu
         (["--publish", "file"], "--output: required with --publish file"),
         (["--min-replicas", "10", "--max-replicas", "5"], "--max-replicas 5 is below --min-replicas 10"),
         (["--now", "soon"], "--now: 'soon' is not an ISO 8601 timestamp"),
-        (["--stack", "prod", "--service", "nope"], "'nope' is not a service in"),
+        (["--stack", "STACK", "--service", "nope"], "'nope' is not a service in"),
         (["--stack", "nowhere"], "Pulumi.nowhere.yaml does not exist"),
     ],
 )
 def test_usage_errors_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], fragment: str
+    tmp_path: Path, stack_file: Path, capsys: pytest.CaptureFixture[str], extra: list[str], fragment: str
 ) -> None:
+    extra = [str(stack_file) if e == "STACK" else e for e in extra]
     csv = tmp_path / "history.csv"
     write_trace_csv(history(days=3), csv)
     args = ["run", "--service", "backend", "--history", str(csv), "--publish", "stdout"]

@@ -1,0 +1,128 @@
+"""The simulator: accounting on hand-checked cases, KEDA's max() of triggers, and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from components.config import ConfigError
+from components.settings.services import ScalingSettings, ScheduleWindow, ServiceSettings
+from functions.predictive_scaler import profile
+from functions.predictive_scaler.profile import load_service
+from functions.predictive_scaler.series import Series, parse_timestamp, write_trace_csv
+from functions.predictive_scaler.simulate import SimulationOptions, main, run_scenario, simulate
+
+MIDNIGHT = parse_timestamp("2024-03-04T00:00:00Z")  # a Monday
+
+
+def simple_scaling(**overrides: object) -> ScalingSettings:
+    values: dict[str, object] = {
+        "min_replicas": 1,
+        "max_replicas": 10,
+        "target_cpu_utilization": 60,
+        "target_memory_utilization": None,
+        "target_rps_per_pod": None,
+        "scale_up": {"stabilization_window_seconds": 300, "policies": [{"type": "Pods", "value": 10}]},
+        "scale_down": {"stabilization_window_seconds": 600, "policies": [{"type": "Percent", "value": 10}]},
+    }
+    values.update(overrides)
+    return ScalingSettings.model_validate(values)
+
+
+def test_step_up_is_under_provisioned_for_stabilization_plus_startup() -> None:
+    # 100 req/s on 2 pods (at capacity, CPU on its 60 % target), then 200 req/s from t = 600 s.
+    demand = Series(MIDNIGHT, 15, np.array([100.0] * 40 + [200.0] * 80))
+    options = SimulationOptions(per_pod_rps=50, pod_startup_seconds=90, cpu_at_capacity_percent=60)
+    result = run_scenario(simple_scaling(), demand, [], options)
+    # Recommendations of 2 leave the 300 s scale-up window at t = 600 + 285; the 2 new pods are ready
+    # 90 s later: 375 s = 25 syncs of 15 s under capacity.
+    assert result.underprovisioned_minutes == pytest.approx(6.25)
+    assert result.scale_events == 1
+    assert result.replicas[40 + 18].item() == 2 and result.replicas[40 + 19].item() == 4
+    assert result.ready[40 + 19 + 5].item() == 2 and result.ready[40 + 19 + 6].item() == 4
+    assert result.replica_hours == pytest.approx((59 * 2 + 61 * 4) * 15 / 3600)
+    assert result.unserved_fraction == pytest.approx(25 * 100 / (40 * 100 + 80 * 200))
+
+
+def test_cron_trigger_lifts_replicas_through_the_same_hpa() -> None:
+    scaling = simple_scaling(
+        max_replicas=20,
+        baseline_replicas=4,
+        schedules=(ScheduleWindow(name="peak", start="08:00", end="10:00", factor=2.0),),
+    )
+    service = ServiceSettings(name="web", image="example/web:1.0.0", scaling=scaling)
+    # A flat 50 req/s day at 5-minute samples: the reactive HPA keeps one pod.
+    trace = Series(MIDNIGHT, 300, np.full(288 + 1, 50.0))
+    options = SimulationOptions(per_pod_rps=50, pod_startup_seconds=90, cpu_at_capacity_percent=60)
+    sim = simulate(trace, service, options)
+    reactive, scheduled = sim.results["reactive"], sim.results["scheduled"]
+    assert set(reactive.replicas.tolist()) == {1}
+    at = {h: (h * 3600) // 15 for h in (8, 9, 10, 11)}
+    assert scheduled.replicas[at[8]].item() == 1  # the scale-up window still holds the 1s
+    assert scheduled.replicas[at[9]].item() == 8  # ceil(4 x 2.0) from 08:04:45 on
+    # After 10:00 the cron metric is 1; the last 8 (09:59:45) leaves the 600 s window at 10:09:45,
+    # then 10 % a minute: int(8 x 0.9) = 7.
+    assert scheduled.replicas[at[10] + 38].item() == 8
+    assert scheduled.replicas[at[10] + 39].item() == 7
+    assert scheduled.replicas[at[11]].item() < 8
+    assert scheduled.underprovisioned_minutes == reactive.underprovisioned_minutes == 0
+    assert scheduled.replica_hours > reactive.replica_hours
+    # Prediction is off for this service: the third set-up equals the second.
+    assert sim.results["predictive"].replica_hours == scheduled.replica_hours
+
+
+def sine_trace(days: int) -> Series:
+    t = np.arange(days * 288 + 1)
+    rng = np.random.default_rng(5)
+    values = 2000 + 1500 * np.sin(2 * np.pi * t / 288 - 2.0) * (1 + 0.02 * rng.standard_normal(len(t)))
+    return Series(MIDNIGHT, 300, values)
+
+
+def test_cli_json_and_plot(tmp_path: Path, stack_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trace = tmp_path / "trace.csv"
+    write_trace_csv(sine_trace(5), trace)
+    png = tmp_path / "plot.png"
+    args = ["--trace", str(trace), "--stack", str(stack_file), "--json", "--plot", str(png)]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    for name in ("reactive", "scheduled", "predictive"):
+        assert {"underprovisioned_minutes", "replica_hours", "scale_events"} <= set(out[name])
+    # The default service is the first with prediction enabled (backend, not frontend).
+    assert out["comparison"]["predictive_acted_fraction"] > 0.3
+    assert out["predictive"]["underprovisioned_minutes"] < out["reactive"]["underprovisioned_minutes"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert main(["--trace", str(trace), "--stack", str(stack_file), "--service", "frontend"]) == 0
+    table = capsys.readouterr().out
+    assert "reactive" in table and "predictive vs reactive" in table
+
+
+def test_cli_bad_trace_and_bad_config(
+    tmp_path: Path, stack_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = tmp_path / "trace.csv"
+    trace.write_text("timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:00:00Z,2\n", encoding="utf-8")
+    assert main(["--trace", str(trace), "--stack", str(stack_file)]) == 2
+    assert f"{trace}:3: timestamp" in capsys.readouterr().err
+    assert main(["--trace", str(tmp_path / "none.csv"), "--stack", str(stack_file)]) == 2
+    assert "none.csv: cannot read trace" in capsys.readouterr().err
+
+    def broken(path: Path) -> object:
+        raise ConfigError(str(path), ["services[0].scaling.max_replicas: 3 is below min_replicas 5"])
+
+    monkeypatch.setattr(profile, "load_stack_file", broken)
+    assert main(["--trace", str(trace), "--stack", str(stack_file)]) == 2
+    err = capsys.readouterr().err
+    assert "invalid stack configuration" in err and "max_replicas: 3 is below min_replicas 5" in err
+
+
+def test_prod_stack_ships_a_predictive_service() -> None:
+    # The contract the simulator's default relies on: prod has a service with the seed's peak windows
+    # and prediction enabled.
+    service = load_service("prod", None)
+    scaling = service.scaling
+    assert scaling.prediction.enabled and scaling.prediction.look_ahead_minutes == 30
+    windows = {(w.start, w.end) for w in scaling.schedules}
+    assert {("08:00", "10:00"), ("18:00", "22:00")} <= windows
