@@ -48,7 +48,7 @@ test: venv lint typecheck
 
 ## Policy pack against the offline plan of $(STACK).
 policy: plan
-	$(PY) -m policies.check build/$(STACK)/resources.json --stack-config Pulumi.$(STACK).yaml
+	$(PY) -m policies.check build/$(STACK)/resources.json --stack-config policies/config/$(STACK).json
 
 ## Benchmarks -> build/bench/*.json
 bench: venv
