@@ -25,6 +25,11 @@ from components.settings.base import (
     raise_problems,
 )
 
+FORECASTER_SUFFIX = "-forecaster"
+"""The predictive scaler's CronJob is named ``<service>-forecaster`` (components/autoscaling.py)."""
+CRONJOB_NAME_LIMIT = 52
+"""Kubernetes caps CronJob names at 52 characters (it appends an 11-character suffix to its Jobs)."""
+
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ALL_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -169,6 +174,35 @@ class PredictionSettings(Settings):
         default='sum(rate(http_requests_total{{service="{service}"}}[5m]))',
         description="PromQL for the request rate; `{service}` is replaced by the service name.",
     )
+    image: PinnedImage = Field(
+        default="ghcr.io/example/predictive-scaler:0.1.0",
+        description="Forecaster image (runs `python -m functions.predictive_scaler run`); pinned tag or digest.",
+    )
+    resources: ResourceSettings = Field(
+        default=ResourceSettings(
+            requests=ResourceAmounts(cpu="100m", memory="128Mi"),
+            limits=ResourceAmounts(cpu="500m", memory="256Mi"),
+        ),
+        description="Forecaster container requests/limits: one query of ~4k points and a numpy backtest per run.",
+    )
+
+    @model_validator(mode="after")
+    def _usable(self) -> PredictionSettings:
+        problems = []
+        try:
+            self.query.format(service="probe")
+        except (KeyError, IndexError, ValueError) as exc:
+            problems.append(
+                f"query: {self.query!r} is not a template with only {{service}} ({exc}); write literal braces as "
+                "{{ and }}"
+            )
+        if self.enabled and self.interval_minutes >= self.look_ahead_minutes:
+            problems.append(
+                f"interval_minutes: {self.interval_minutes} is not below look_ahead_minutes "
+                f"{self.look_ahead_minutes}; the published forecast would expire before the next run replaces it"
+            )
+        raise_problems(problems)
+        return self
 
 
 class ScalingSettings(Settings):
@@ -192,6 +226,17 @@ class ScalingSettings(Settings):
         default="http_requests_per_second",
         pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$",
         description="Pods metric name served by the metrics adapter for the request rate.",
+    )
+    rps_query: str = Field(
+        default='sum(rate(http_requests_total{{namespace="{namespace}",service="{service}"}}[2m]))',
+        description="PromQL total request rate of the service, for KEDA's prometheus trigger (KEDA divides it by "
+        "target_rps_per_pod); `{service}` and `{namespace}` are filled in, literal braces are doubled.",
+    )
+    prometheus_url: str = Field(
+        default="http://prometheus-operated.monitoring.svc:9090",
+        pattern=r"^https?://[^\s/]+(:[0-9]+)?(/\S*)?$",
+        description="Prometheus that KEDA's prometheus trigger and the forecaster query; in-cluster default is the "
+        "Service kube-prometheus-stack creates. Independent of the monitoring section.",
     )
     scale_up: ScalingBehavior = Field(
         default_factory=_default_scale_up, description="Scale-up behaviour (seed cooldown 300 s)."
@@ -235,6 +280,18 @@ class ScalingSettings(Settings):
         names = [w.name for w in self.schedules]
         for dup in sorted({n for n in names if names.count(n) > 1}):
             problems.append(f"schedules: window name {dup!r} is used more than once")
+        if self.prediction.enabled and self.target_rps_per_pod is None:
+            problems.append(
+                "prediction.enabled: needs target_rps_per_pod; the forecaster turns the forecast request rate into "
+                "replicas with it"
+            )
+        try:
+            self.rps_query.format(service="probe", namespace="probe")
+        except (KeyError, IndexError, ValueError) as exc:
+            problems.append(
+                f"rps_query: {self.rps_query!r} is not a template with only {{service}} and {{namespace}} ({exc}); "
+                "write literal braces as {{ and }}"
+            )
         raise_problems(problems)
         return self
 
@@ -253,3 +310,16 @@ class ServiceSettings(Settings):
     allow_writable_root_filesystem: bool = Field(
         default=False, description="Opt out of the read-only root filesystem (a /tmp emptyDir is always mounted)."
     )
+
+    @model_validator(mode="after")
+    def _names_fit(self) -> ServiceSettings:
+        cronjob = f"{self.name}{FORECASTER_SUFFIX}"
+        if self.scaling.prediction.enabled and len(cronjob) > CRONJOB_NAME_LIMIT:
+            raise_problems(
+                [
+                    f"name: {self.name!r} is too long for prediction: the forecaster CronJob {cronjob!r} would have "
+                    f"{len(cronjob)} characters, Kubernetes allows {CRONJOB_NAME_LIMIT} "
+                    f"(use at most {CRONJOB_NAME_LIMIT - len(FORECASTER_SUFFIX)} for the service name)"
+                ]
+            )
+        return self
