@@ -189,7 +189,11 @@ class CdnZone(Settings):
         pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", description="The zone's apex domain."
     )
     zone_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="Cloudflare zone id (32 hex chars).")
-    plan: Plan = Field(default="pro", description="Zone plan; decides which rule features are allowed.")
+    plan: Plan = Field(
+        default="business",
+        description="Zone plan; decides which rule features are allowed. Default: business, the lowest plan whose "
+        "minimum edge TTL (1 s; pro: 1 h) allows the seed's 5-minute /api/public cache.",
+    )
     advanced_rate_limiting: bool = Field(
         default=False,
         description="The zone has Enterprise Advanced Rate Limiting (needed for per-user and per-colo counting).",
