@@ -99,6 +99,17 @@ class StackConfig(Settings):
             problems.append("backup.azure.enabled: needs cloud.azure.enabled (location, resource group) to be set")
         if self.backup.gcs.enabled and not self.cloud.gcp.enabled:
             problems.append("backup.gcs.enabled: needs cloud.gcp.enabled and cloud.gcp.project")
+        lag = self.monitoring.thresholds.replication_lag_seconds
+        if self.monitoring.enabled and self.dr.enabled and lag >= self.dr.rpo_target_seconds:
+            problems.append(
+                f"monitoring.thresholds.replication_lag_seconds: {lag:g} is not below dr.rpo_target_seconds "
+                f"{self.dr.rpo_target_seconds}; the alert must fire before the RPO is lost"
+            )
+        if self.budgets.enabled and self.cloud.gcp.enabled and not self.budgets.gcp_billing_account:
+            problems.append(
+                "budgets.gcp_billing_account: required when cloud.gcp.enabled (a GCP budget belongs to a billing "
+                "account; find it with `gcloud billing accounts list`)"
+            )
         if self.is_prod and self.redis.enabled and self.redis.replicas_per_master < 1:
             problems.append(
                 "redis.replicas_per_master: 0 in prod; a master without a replica loses its shard on failure"

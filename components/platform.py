@@ -44,6 +44,9 @@ class Platform(pulumi.ComponentResource):
         # [backup-jobs] (issue 7)
         # [content-optimizer] (issue 8)
         # [monitoring, maintenance, snapshots, budgets] (issue 10)
+        from components.operations import build_operations
+
+        self.operations = build_operations(config, self.providers, parent=self)
 
         self.outputs = {
             "contract_version": OUTPUTS_CONTRACT_VERSION,
@@ -58,4 +61,5 @@ class Platform(pulumi.ComponentResource):
                 for (name, workload), svc in zip(self.workloads.items(), config.services, strict=True)
             },
         }
+        self.outputs.update(self.operations.outputs())  # monitoring, maintenance, snapshots, budgets (issue 10)
         self.register_outputs({})

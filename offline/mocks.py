@@ -148,6 +148,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
         token = args.token
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/plan", "userId": "AIDAPLAN"}, None
+        if token == "azure-native:authorization:getClientConfig":
+            return {
+                "subscriptionId": AZURE_SUBSCRIPTION,
+                "tenantId": "00000000-0000-4000-8000-00000000face",
+                "clientId": "00000000-0000-4000-8000-0000000c11e7",
+                "objectId": "00000000-0000-4000-8000-0000000b1ec7",
+            }, []  # pulumi's mock monitor iterates the failures: [] not None
         if token == "aws:index/getRegion:getRegion":
             return {"name": args.args.get("name") or "us-east-1", "region": "us-east-1"}, None
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
