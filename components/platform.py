@@ -40,6 +40,17 @@ class Platform(pulumi.ComponentResource):
         # [redis] (issue 3)
         # [autoscaling] (issue 4)
         # [cdn] (issue 5)
+        from components.cdn import CdnRules, CdnRulesArgs, cdn_outputs
+
+        self.cdn: dict[str, CdnRules] = {}
+        if config.cdn.enabled and self.providers.cloudflare is not None:
+            cf_opts = pulumi.ResourceOptions(parent=self, provider=self.providers.cloudflare)
+            for zone in config.cdn.zones:
+                self.cdn[zone.name] = CdnRules(
+                    f"cdn-{zone.key}",
+                    CdnRulesArgs(settings=config.cdn, zone=zone, environment=config.environment),
+                    opts=cf_opts,
+                )
         # [backup-storage, disaster-recovery] (issue 6)
         # [backup-jobs] (issue 7)
         # [content-optimizer] (issue 8)
@@ -61,5 +72,7 @@ class Platform(pulumi.ComponentResource):
                 for (name, workload), svc in zip(self.workloads.items(), config.services, strict=True)
             },
         }
+        if self.cdn:
+            self.outputs["cdn"] = cdn_outputs(config.cdn, self.cdn)
         self.outputs.update(self.operations.outputs())  # monitoring, maintenance, snapshots, budgets (issue 10)
         self.register_outputs({})
