@@ -10,8 +10,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
-import pyvips
 import pytest
+import pyvips
 
 from functions.optimizer.calibrate import MATE_NATURE
 
@@ -99,7 +99,7 @@ def test_pushgateway_receives_the_exposition(tmp_path: Path) -> None:
             self.send_response(200)
             self.end_headers()
 
-        def log_message(self, *args: object) -> None:
+        def log_message(self, format: str, *args: object) -> None:
             return
 
     server = HTTPServer(("127.0.0.1", 0), Gateway)

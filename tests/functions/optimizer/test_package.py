@@ -20,12 +20,12 @@ pytestmark = pytest.mark.real
 
 
 @pytest.fixture(scope="module")
-def artifact(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def artifact(tmp_path_factory: pytest.TempPathFactory):
     # wheels cached under build/lambda/wheels: the first run downloads, later runs are offline
     return build("x86_64", tmp_path_factory.mktemp("zip") / "optimizer.zip", HOST_PYTHON)
 
 
-def test_zip_is_reproducible(artifact, tmp_path: Path) -> None:  # noqa: ANN001
+def test_zip_is_reproducible(artifact, tmp_path: Path) -> None:
     again = build("x86_64", tmp_path / "again.zip", HOST_PYTHON)
     assert again.sha256 == artifact.sha256
     assert again.path.read_bytes() == artifact.path.read_bytes()
@@ -41,7 +41,7 @@ def test_zip_is_reproducible(artifact, tmp_path: Path) -> None:  # noqa: ANN001
     assert artifact.zipped_bytes < 50 * 1024 * 1024 and artifact.unzipped_bytes < 250 * 1024 * 1024
 
 
-def test_handler_runs_from_the_unzipped_package_in_a_clean_interpreter(artifact, tmp_path: Path) -> None:  # noqa: ANN001
+def test_handler_runs_from_the_unzipped_package_in_a_clean_interpreter(artifact, tmp_path: Path) -> None:
     task = tmp_path / "var-task"  # Lambda unzips the package to /var/task (extension modules cannot load from a zip)
     with zipfile.ZipFile(artifact.path) as archive:
         archive.extractall(task)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pyvips
 import pytest
+import pyvips
 from skimage.metrics import structural_similarity
 
 from functions.optimizer.calibrate import MATE_NATURE

@@ -15,7 +15,8 @@ from functions.optimizer.errors import OptimizeError
 from functions.optimizer.settings import TextSettings
 from functions.optimizer.text import optimize_text
 
-JS = """
+JS = (
+    """
 {
 // a small module with the constructs minifiers get wrong
 const pattern = /\\/\\*not a comment\\*\\//g;
@@ -28,16 +29,22 @@ const a = 1
 + 2
 console.log(total([{ price: 10 }]), pattern.test("/*not a comment*/"), a);
 }
-""" * 20
+"""
+    * 20
+)
 
-CSS = """
+CSS = (
+    """
 /* theme */
 :root { --main: #ff0000; }
 body { color : var(--main) ; margin : 0px 0px ; }
 @media (max-width: 600px) { .card > a:hover::after { content: "a { b }"; } }
-""" * 20
+"""
+    * 20
+)
 
-HTML = """<!DOCTYPE html>
+HTML = (
+    """<!DOCTYPE html>
 <html lang="en">
   <head>
     <title>  Demo  </title>
@@ -49,7 +56,9 @@ HTML = """<!DOCTYPE html>
     <script> const  x = 1 ;  console.log( x ) ; </script>
   </body>
 </html>
-""" * 5
+"""
+    * 5
+)
 
 
 @pytest.mark.real

@@ -44,7 +44,12 @@ def _probe(path: Path) -> dict:
 
 def test_renditions_codecs_heights_durations(clip: Path, tmp_path: Path) -> None:
     result = optimize_video(clip, tmp_path, FAST)
-    assert [(r.codec, r.height) for r in result.renditions] == [("h264", 360), ("vp9", 360), ("h264", 240), ("vp9", 240)]
+    assert [(r.codec, r.height) for r in result.renditions] == [
+        ("h264", 360),
+        ("vp9", 360),
+        ("h264", 240),
+        ("vp9", 240),
+    ]
     for rendition in result.renditions:
         info = _probe(tmp_path / rendition.file)
         video = next(s for s in info["streams"] if s["codec_type"] == "video")
@@ -78,7 +83,7 @@ def test_never_upscale_and_small_sources() -> None:
 def test_not_a_video(tmp_path: Path) -> None:
     fake = tmp_path / "fake.mp4"
     fake.write_bytes(b"this is text, not a video")
-    with pytest.raises(OptimizeError, match="fake.mp4: ffprobe"):
+    with pytest.raises(OptimizeError, match=r"fake\.mp4: ffprobe"):
         optimize_video(fake, tmp_path / "out", FAST)
     empty = tmp_path / "empty.mp4"
     empty.write_bytes(b"")
