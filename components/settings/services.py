@@ -8,9 +8,10 @@ scale-down cooldowns of 300 s and 600 s (mapped to HPA stabilization windows), p
 from __future__ import annotations
 
 import math
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from components.settings.base import (
     ClockTime,
@@ -205,6 +206,18 @@ class PredictionSettings(Settings):
         return self
 
 
+_HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$")
+
+
+def _http_url(value: str) -> str:
+    if not _HTTP_URL.match(value):
+        raise ValueError(f"{value!r} is not an http(s) URL, e.g. 'http://prometheus-operated.monitoring.svc:9090'")
+    return value
+
+
+HttpUrlText = Annotated[str, AfterValidator(_http_url)]
+
+
 class ScalingSettings(Settings):
     min_replicas: int = Field(default=2, ge=1, le=1000, description="Floor; 2+ keeps a replica through a node drain.")
     max_replicas: int = Field(default=10, ge=1, le=1000, description="Ceiling; bounds cost.")
@@ -232,9 +245,8 @@ class ScalingSettings(Settings):
         description="PromQL total request rate of the service, for KEDA's prometheus trigger (KEDA divides it by "
         "target_rps_per_pod); `{service}` and `{namespace}` are filled in, literal braces are doubled.",
     )
-    prometheus_url: str = Field(
+    prometheus_url: HttpUrlText = Field(
         default="http://prometheus-operated.monitoring.svc:9090",
-        pattern=r"^https?://[^\s/]+(:[0-9]+)?(/\S*)?$",
         description="Prometheus that KEDA's prometheus trigger and the forecaster query; in-cluster default is the "
         "Service kube-prometheus-stack creates. Independent of the monitoring section.",
     )
