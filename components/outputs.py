@@ -76,6 +76,32 @@ class CdnOutputs(Contract):
     )
 
 
+class AutoscalerOutputs(Contract):
+    kind: Literal["HorizontalPodAutoscaler", "ScaledObject"] = Field(
+        description="The one controller of the workload: an autoscaling/v2 HPA, or a KEDA ScaledObject (which "
+        "creates the HPA `keda-hpa-<name>` itself)."
+    )
+    name: str = Field(description="Name of the HPA or ScaledObject in the stack namespace.")
+    min_replicas: int = Field(description="Replica floor.")
+    max_replicas: int = Field(description="Replica ceiling.")
+    schedules: dict[str, int] = Field(
+        description="Peak window name -> absolute replicas its cron trigger sets (ceil(baseline x factor), "
+        "clamped); empty without windows."
+    )
+    forecaster_cronjob: str | None = Field(description="Predictive scaler CronJob, or null without prediction.")
+    forecast_configmap: str | None = Field(
+        description="ConfigMap the forecaster publishes `data.replicas` to (read by KEDA), or null."
+    )
+
+
+class AutoscalingOutputs(Contract):
+    services: dict[str, AutoscalerOutputs] = Field(description="Per service: its autoscaler.")
+    prometheus_adapter_configmap: str | None = Field(
+        description="`namespace/name` of the prometheus-adapter rules ConfigMap serving the HPAs' request-rate "
+        "metric, or null when no HPA needs one."
+    )
+
+
 class StackOutputs(Contract):
     """Every output the stack exports. Sections of disabled features are absent."""
 
@@ -83,6 +109,9 @@ class StackOutputs(Contract):
     environment: Literal["dev", "staging", "prod"] = Field(description="Environment tier.")
     namespace: str = Field(description="Kubernetes namespace of the workloads.")
     services: dict[str, ServiceOutputs] = Field(description="Per service: DNS, port and autoscaler kind.")
+    autoscaling: AutoscalingOutputs | None = Field(
+        default=None, description="Autoscalers per service (issue 4); absent when no autoscaling is declared."
+    )
     monitoring: MonitoringOutputs | None = Field(
         default=None, description="Alert rules, dashboards and routing (issue 10); absent when monitoring is off."
     )

@@ -39,6 +39,26 @@ class Platform(pulumi.ComponentResource):
         # --- domain components: each block owned by its issue; keep the markers. ---
         # [redis] (issue 3)
         # [autoscaling] (issue 4)
+        from components.autoscaling import (
+            Autoscaling,
+            AutoscalingArgs,
+            PrometheusAdapterRules,
+            PrometheusAdapterRulesArgs,
+        )
+
+        self.autoscalers: dict[str, Autoscaling] = {}
+        for service in config.services:
+            # One controller per workload (HPA or KEDA ScaledObject), created after the Deployment it scales.
+            self.autoscalers[service.name] = Autoscaling(
+                f"{service.name}-autoscaling",
+                AutoscalingArgs(service=service, namespace=config.namespace),
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=self.providers.kubernetes, depends_on=[self.workloads[service.name]]
+                ),
+            )
+        self.adapter_rules = PrometheusAdapterRules(
+            "prometheus-adapter-rules", PrometheusAdapterRulesArgs(services=config.services), opts=k8s_opts
+        )
         # [cdn] (issue 5)
         from components.cdn import CdnRules, CdnRulesArgs, cdn_outputs
 
@@ -70,6 +90,10 @@ class Platform(pulumi.ComponentResource):
                     "autoscaler": "keda" if svc.scaling.uses_keda else "hpa",
                 }
                 for (name, workload), svc in zip(self.workloads.items(), config.services, strict=True)
+            },
+            "autoscaling": {
+                "services": {name: autoscaler.summary() for name, autoscaler in self.autoscalers.items()},
+                "prometheus_adapter_configmap": self.adapter_rules.configmap_ref,
             },
         }
         if self.cdn:
