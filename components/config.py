@@ -24,7 +24,7 @@ from components.settings.base import PROBLEM_SEPARATOR, DnsLabel, Settings, rais
 from components.settings.budgets import BudgetSettings
 from components.settings.cdn import CdnSettings
 from components.settings.cloud import CloudSettings
-from components.settings.dr import DrSettings
+from components.settings.dr import DrSettings, recovery_target_problems
 from components.settings.maintenance import MaintenanceSettings
 from components.settings.monitoring import MonitoringSettings
 from components.settings.redis import RedisSettings
@@ -99,6 +99,9 @@ class StackConfig(Settings):
             problems.append("backup.azure.enabled: needs cloud.azure.enabled (location, resource group) to be set")
         if self.backup.gcs.enabled and not self.cloud.gcp.enabled:
             problems.append("backup.gcs.enabled: needs cloud.gcp.enabled and cloud.gcp.project")
+        if self.dr.enabled and not self.backup.aws.enabled:
+            problems.append("dr.enabled: needs backup.aws.enabled (the DR region replicates the S3 vault)")
+        problems += recovery_target_problems(self.dr, self.backup.wal_archive_timeout_seconds)
         lag = self.monitoring.thresholds.replication_lag_seconds
         if self.monitoring.enabled and self.dr.enabled and lag >= self.dr.rpo_target_seconds:
             problems.append(

@@ -102,6 +102,61 @@ class AutoscalingOutputs(Contract):
     )
 
 
+class BackupAwsOutputs(Contract):
+    bucket: str = Field(description="S3 vault bucket (object lock, SSE-KMS, versioned).")
+    bucket_arn: str = Field(description="ARN of the vault bucket.")
+    kms_key_arn: str = Field(description="Customer-managed KMS key of the vault.")
+    log_bucket: str = Field(description="Bucket receiving the vault's S3 server access logs.")
+    writer_role_arn: str = Field(description="IAM role the backup jobs assume (put/read, bounded locks, no delete).")
+    uris: dict[str, str] = Field(description="Data class -> backup CLI target URI (the CLI adds `<class>/`).")
+
+
+class BackupAzureOutputs(Contract):
+    account: str = Field(description="Storage account name (RA-GZRS/GRS, shared keys off).")
+    blob_endpoint: str = Field(description="Blob service endpoint of the account.")
+    containers: dict[str, str] = Field(description="Data class -> container (version-level immutability).")
+    writer_client_id: str = Field(description="Client id of the writer managed identity.")
+    uris: dict[str, str] = Field(description="Data class -> backup CLI target URI (`azblob://<container>`).")
+
+
+class BackupGcsOutputs(Contract):
+    buckets: dict[str, str] = Field(description="Data class -> bucket (retention policy = class lock).")
+    kms_key: str = Field(description="CMEK key id of the buckets.")
+    writer_email: str = Field(description="Service account the backup jobs use (create/read only).")
+    uris: dict[str, str] = Field(description="Data class -> backup CLI target URI (`gs://<bucket>`).")
+
+
+class BackupOutputs(Contract):
+    aws: BackupAwsOutputs | None = Field(default=None, description="S3 vault; absent when disabled.")
+    azure: BackupAzureOutputs | None = Field(default=None, description="Azure Blob vault; absent when disabled.")
+    gcs: BackupGcsOutputs | None = Field(default=None, description="GCS vault; absent when disabled.")
+
+
+class DrBoundsOutputs(Contract):
+    detection_seconds: int = Field(description="Health-check interval x failure threshold.")
+    ttl_seconds: int = Field(description="Failover record TTL.")
+    promotion_seconds: int = Field(description="Declared database promotion time.")
+    replica_lag_seconds: int = Field(description="Alerted bound on replica lag.")
+    wal_archive_seconds: int = Field(description="WAL archive_timeout.")
+    backup_copy_rpo_seconds: int | None = Field(
+        description="RPO of the DR copy of the backups (WAL archive + S3 RTC 15 min); null without RTC."
+    )
+
+
+class DrOutputs(Contract):
+    region: str = Field(description="DR AWS region.")
+    dr_bucket: str = Field(description="Object-locked replica of the S3 vault in the DR region.")
+    record_fqdn: str = Field(description="Failover DNS name (PRIMARY/SECONDARY records).")
+    zone_id: str = Field(description="Route 53 hosted zone of the records.")
+    health_check_id: str = Field(description="Route 53 health check of the primary.")
+    primary_db_endpoint: str = Field(description="Primary database endpoint (primary region).")
+    replica_db_endpoint: str = Field(description="Cross-region replica endpoint (DR region).")
+    promotion_command: str = Field(description="CLI equivalent of `dr.database.promote: true`, for the runbook.")
+    rto_seconds_bound: int = Field(description="Detection + TTL + promotion, from the declared settings.")
+    rpo_seconds_bound: int = Field(description="max(replica lag bound, WAL archive timeout).")
+    bounds: DrBoundsOutputs = Field(description="The terms of both bounds.")
+
+
 class StackOutputs(Contract):
     """Every output the stack exports. Sections of disabled features are absent."""
 
@@ -126,6 +181,12 @@ class StackOutputs(Contract):
     )
     cdn: CdnOutputs | None = Field(
         default=None, description="Cloudflare zones, ruleset ids and purge token name (issue 5); absent when off."
+    )
+    backup: BackupOutputs | None = Field(
+        default=None, description="Backup vaults per cloud: names, URIs per data class, writer identities."
+    )
+    dr: DrOutputs | None = Field(
+        default=None, description="DR region: replica bucket, failover DNS, database endpoints, RTO/RPO bounds."
     )
     # Sections added by the domain components (each model lives next to its component):
     # redis (issue 3), autoscaling (issue 4), cdn (issue 5), backup + dr (issue 6), backup_jobs (issue 7),

@@ -72,6 +72,39 @@ class Platform(pulumi.ComponentResource):
                     opts=cf_opts,
                 )
         # [backup-storage, disaster-recovery] (issue 6)
+        from components.backup_storage import BackupStorage, BackupStorageArgs
+        from components.disaster_recovery import DisasterRecovery, DisasterRecoveryArgs
+
+        cloud_providers = {"aws": self.providers.aws}
+        if self.providers.azure is not None:
+            cloud_providers["azure-native"] = self.providers.azure
+        if self.providers.gcp is not None:
+            cloud_providers["gcp"] = self.providers.gcp
+        self.backup_storage = BackupStorage(
+            "backup",
+            BackupStorageArgs(
+                backup=config.backup,
+                environment=config.environment,
+                aws_region=config.cloud.aws.region,
+                azure_location=config.cloud.azure.location if config.cloud.azure.enabled else None,
+                azure_resource_group_name=config.cloud.azure.resource_group_name,
+                azure_subscription_id=config.cloud.azure.subscription_id,
+                gcp_project=config.cloud.gcp.project,
+                protect=config.protect,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers=cloud_providers),
+        )
+        self.disaster_recovery: DisasterRecovery | None = None
+        if config.dr.enabled and self.providers.aws_dr is not None and self.backup_storage.aws is not None:
+            self.disaster_recovery = DisasterRecovery(
+                "dr",
+                DisasterRecoveryArgs(
+                    dr=config.dr, backup=config.backup, primary_region=config.cloud.aws.region, protect=config.protect
+                ),
+                source=self.backup_storage.aws,
+                dr_provider=self.providers.aws_dr,
+                opts=pulumi.ResourceOptions(parent=self, provider=self.providers.aws),
+            )
         # [backup-jobs] (issue 7)
         # [content-optimizer] (issue 8)
         # [monitoring, maintenance, snapshots, budgets] (issue 10)
@@ -99,4 +132,7 @@ class Platform(pulumi.ComponentResource):
         if self.cdn:
             self.outputs["cdn"] = cdn_outputs(config.cdn, self.cdn)
         self.outputs.update(self.operations.outputs())  # monitoring, maintenance, snapshots, budgets (issue 10)
+        self.outputs["backup"] = self.backup_storage.outputs()  # issue 6
+        if self.disaster_recovery is not None:
+            self.outputs["dr"] = self.disaster_recovery.outputs()
         self.register_outputs({})

@@ -49,13 +49,14 @@ class PlatformMocks(pulumi.runtime.Mocks):
         elif package == "azure-native":
             resource_id = self._azure(args, state, suffix)
         elif package == "gcp":
+            full_id = self._gcp_computed(args, state, suffix)
             name = state.get("name") or f"{args.name}-{suffix}"
             state.setdefault("name", name)
             state.setdefault("selfLink", f"https://www.googleapis.com/{token.split(':')[1]}/v1/{name}")
             state.setdefault(
                 "email", f"{str(name)[:28]}@{state.get('project', 'example-project')}.iam.gserviceaccount.com"
             )
-            resource_id = str(name)
+            resource_id = full_id or str(name)
         elif package == "cloudflare":
             resource_id = stable_hex(f"cf::{token}::{args.name}", 32)
         elif package == "random":
@@ -110,14 +111,30 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state["url"] = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{name}"
             return str(name)
         if module == "route53":
-            resource_id = f"Z{stable_hex(args.name, 12).upper()}" if kind == "Zone" else stable_hex(args.name, 32)
+            is_zone = args.typ == "aws:route53/zone:Zone"  # the token's middle part is lower-case ("route53/zone")
+            resource_id = f"Z{stable_hex(args.name, 12).upper()}" if is_zone else stable_hex(args.name, 32)
             state.setdefault("arn", f"arn:aws:route53:::{kind.lower()}/{resource_id}")
-            if kind == "Zone":
+            if is_zone:
                 state.setdefault("zoneId", resource_id)
                 state.setdefault("nameServers", [f"ns-{i}.awsdns-{i}.com" for i in range(1, 5)])
             return resource_id
         state.setdefault("arn", f"arn:aws:{module}:{region}:{ACCOUNT_ID}:{kind.lower()}/{args.name}-{suffix}")
         return f"{args.name}-{suffix}"
+
+    def _gcp_computed(self, args: pulumi.runtime.MockResourceArgs, state: dict[str, Any], suffix: str) -> str | None:
+        """Full resource paths where GCP returns them (KMS ids, custom role names, service account emails)."""
+        project = state.get("project", "example-project")
+        if args.typ == "gcp:kms/keyRing:KeyRing":
+            ring = state.setdefault("name", f"{args.name}-{suffix}")
+            return f"projects/{project}/locations/{state.get('location', 'us')}/keyRings/{ring}"
+        if args.typ == "gcp:kms/cryptoKey:CryptoKey":
+            key = state.setdefault("name", f"{args.name}-{suffix}")
+            return f"{state.get('keyRing', 'projects/p/locations/l/keyRings/r')}/cryptoKeys/{key}"
+        if args.typ == "gcp:projects/iAMCustomRole:IAMCustomRole":
+            state["name"] = f"projects/{project}/roles/{state.get('roleId', args.name)}"
+        elif args.typ == "gcp:serviceaccount/account:Account" and "accountId" in state:
+            state["email"] = f"{state['accountId']}@{project}.iam.gserviceaccount.com"
+        return None
 
     def _kubernetes(self, args: pulumi.runtime.MockResourceArgs, state: dict[str, Any], suffix: str) -> str:
         metadata = dict(state.get("metadata") or {})
@@ -129,7 +146,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     def _azure(self, args: pulumi.runtime.MockResourceArgs, state: dict[str, Any], suffix: str) -> str:
         _, module, kind = args.typ.split(":")
-        own_name_key = "resourceGroupName" if kind == "ResourceGroup" else "accountName"
+        own_name_key = {"ResourceGroup": "resourceGroupName", "BlobContainer": "containerName"}.get(kind, "accountName")
         name = state.get(own_name_key) or state.get("resourceName") or state.get("containerName")
         name = name or f"{args.name.replace('-', '')[:16]}{suffix}"
         group = state.get("resourceGroupName", f"rg-{suffix}")
