@@ -8,11 +8,12 @@ the catalogued metrics, so a misspelt metric shows up as an empty panel in a tes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from components.monitoring import P95_WINDOW, RATE_WINDOW, backup_max_age_seconds
-from components.settings.backup import DataClassSettings
+from components.settings.backup import DataClass, DataClassSettings
 from components.settings.monitoring import MonitoringSettings
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
@@ -91,7 +92,9 @@ def _p_latency(quantile: float) -> str:
     )
 
 
-def dashboards(settings: MonitoringSettings, backup_classes: dict[str, DataClassSettings]) -> dict[str, dict[str, Any]]:
+def dashboards(
+    settings: MonitoringSettings, backup_classes: Mapping[DataClass, DataClassSettings]
+) -> dict[str, dict[str, Any]]:
     """The three seed dashboards, keyed by the short name used for the ConfigMap and file name."""
     t = settings.thresholds
     operations = [

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +32,7 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.k8s import app_labels, custom_object, declare
-from components.settings.backup import DataClassSettings
+from components.settings.backup import DataClass, DataClassSettings
 from components.settings.monitoring import MonitoringSettings, Receiver, Severity
 
 #: Every metric a rule or a dashboard may use, and what produces it. A query naming anything else is a
@@ -112,7 +113,7 @@ def backup_max_age_seconds(schedule: str, missed_runs: int) -> int:
     return missed_runs * schedule_interval_seconds(schedule)
 
 
-def alert_rules(settings: MonitoringSettings, backup_classes: dict[str, DataClassSettings]) -> list[AlertRule]:
+def alert_rules(settings: MonitoringSettings, backup_classes: Mapping[DataClass, DataClassSettings]) -> list[AlertRule]:
     """Every alert, thresholds from config. Pure: the tests render and run these through promtool."""
     t = settings.thresholds
     http_errors = (
@@ -238,6 +239,7 @@ def alert_rules(settings: MonitoringSettings, backup_classes: dict[str, DataClas
                 alert="BackupStale",
                 expr=f'time() - backup_completion_time{{class="{name}"}} > {max_age}',
                 severity="high",
+                labels={"class": name},  # distinct label sets: promtool flags same-name rules without them
                 summary=f"No successful {name} backup for {max_age}s",
                 description=(
                     f"The last successful backup of class {name} is older than {t.backup_missed_runs} runs of "
@@ -256,7 +258,7 @@ def rule_groups(rules: list[AlertRule], namespace: str) -> dict[str, list[dict[s
 
 
 def prometheus_rule_manifests(
-    settings: MonitoringSettings, backup_classes: dict[str, DataClassSettings], namespace: str
+    settings: MonitoringSettings, backup_classes: Mapping[DataClass, DataClassSettings], namespace: str
 ) -> list[dict[str, Any]]:
     """One PrometheusRule per group, with the release label kube-prometheus-stack selects on."""
     manifests = []
@@ -342,7 +344,7 @@ def alertmanager_config_manifest(settings: MonitoringSettings, namespace: str) -
 
 
 def dashboard_configmap_manifests(
-    settings: MonitoringSettings, backup_classes: dict[str, DataClassSettings], namespace: str
+    settings: MonitoringSettings, backup_classes: Mapping[DataClass, DataClassSettings], namespace: str
 ) -> list[dict[str, Any]]:
     from components.dashboards import dashboards
 
@@ -369,7 +371,7 @@ class MonitoringArgs(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     settings: MonitoringSettings = Field(default_factory=MonitoringSettings, description="Validated settings.")
-    backup_classes: dict[str, DataClassSettings] = Field(
+    backup_classes: Mapping[DataClass, DataClassSettings] = Field(
         default_factory=dict, description="Backup data classes whose staleness is alerted on (from backup.classes)."
     )
     namespace: str = Field(default="platform", description="Namespace of the rules, routing and dashboards.")

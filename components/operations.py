@@ -62,7 +62,7 @@ def build_operations(config: StackConfig, providers: Providers, parent: pulumi.R
             "monitoring",
             MonitoringArgs(
                 settings=config.monitoring,
-                backup_classes={str(k): v for k, v in config.backup.classes.items()},
+                backup_classes=dict(config.backup.classes),
                 namespace=config.namespace,
             ),
             opts=k8s_opts,
