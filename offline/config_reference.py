@@ -46,7 +46,10 @@ def _default(field: Any) -> str:
     if field.default is not PydanticUndefined:
         value = field.default
     elif field.default_factory is not None:
-        value = field.default_factory()
+        try:
+            value = field.default_factory()  # type: ignore[call-arg]
+        except ValueError:
+            return "see below"  # a default that needs settings from the stack file
     else:
         return "**required**"
     if isinstance(value, BaseModel):
@@ -55,7 +58,7 @@ def _default(field: Any) -> str:
         return f"{len(value)} entries"
     if isinstance(value, dict) and value and isinstance(next(iter(value.values())), BaseModel):
         return "see below"
-    text = json.dumps(value if not isinstance(value, tuple) else list(value))
+    text = json.dumps(value if not isinstance(value, tuple) else list(value), default=str)
     return f"`{text}`" if len(text) < 60 else f"`{text[:57]}…`"
 
 
