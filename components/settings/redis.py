@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from components.settings.base import (
     CpuQuantity,
+    DnsLabel,
     MemoryQuantity,
     PinnedImage,
     Settings,
@@ -77,7 +78,28 @@ class RedisSettings(Settings):
     )
     allowed_clients: tuple[AllowedClient, ...] = Field(
         default=(AllowedClient(pod_labels={"redis-client": "true"}),),
-        description="NetworkPolicy peers admitted to the Redis port.",
+        description="NetworkPolicy peers admitted to the Redis port (and the sentinel port in sentinel mode).",
+    )
+    metrics_clients: tuple[AllowedClient, ...] = Field(
+        default=(AllowedClient(namespace_labels={"kubernetes.io/metadata.name": "monitoring"}),),
+        description="NetworkPolicy peers admitted to the redis_exporter metrics port (Prometheus).",
+    )
+    cluster_require_full_coverage: bool = Field(
+        default=False,
+        description="cluster-require-full-coverage: yes stops every shard when one loses all its nodes; "
+        "no (a cache) keeps the healthy shards serving.",
+    )
+    sentinel_down_after_ms: int = Field(
+        default=5000, ge=1000, le=60000, description="Sentinel down-after-milliseconds (sentinel mode)."
+    )
+    sentinel_failover_timeout_ms: int = Field(
+        default=60000, ge=5000, le=600000, description="Sentinel failover-timeout (sentinel mode)."
+    )
+    master_set: DnsLabel = Field(default="cache", description="Sentinel master-set name (sentinel mode).")
+    allow_replica_in_same_zone: bool = Field(
+        default=False,
+        description="Opt out of the hard rule that a shard's pods (a master and its replicas) run in "
+        "different zones; needs fewer zones, loses the shard when its zone fails.",
     )
 
     @property
@@ -85,6 +107,20 @@ class RedisSettings(Settings):
         if self.maxmemory is not None:
             return memory_bytes(self.maxmemory)
         return int(memory_bytes(self.memory_limit) * 0.7)
+
+    @property
+    def shards(self) -> int:
+        """StatefulSets of one master and its replicas: ``masters`` in cluster mode, one in sentinel mode."""
+        return self.masters if self.mode == "cluster" else 1
+
+    @property
+    def pods_per_shard(self) -> int:
+        return 1 + self.replicas_per_master
+
+    @property
+    def sentinel_quorum(self) -> int:
+        """Sentinels that must agree a master is down: a majority, so a partitioned minority cannot fail over."""
+        return self.sentinels // 2 + 1
 
     @property
     def pod_count(self) -> int:
