@@ -9,6 +9,10 @@ from . import (
     autoscaling_one_controller,
     autoscaling_prod_min_replicas,
     autoscaling_requests_for_utilization,
+    cdn_hsts,
+    cdn_min_tls,
+    cdn_one_ruleset_per_phase,
+    cdn_ratelimit_colo,
     k8s_image_tags,
     k8s_no_loadbalancer,
     k8s_pdb_for_replicated,
@@ -30,6 +34,10 @@ _MODULES = (
     autoscaling_prod_min_replicas,
     autoscaling_one_controller,
     autoscaling_requests_for_utilization,
+    cdn_one_ruleset_per_phase,
+    cdn_min_tls,
+    cdn_hsts,
+    cdn_ratelimit_colo,
 )
 
 ALL_POLICIES: tuple[ResourceValidationPolicy | StackValidationPolicy, ...] = tuple(m.POLICY for m in _MODULES)
