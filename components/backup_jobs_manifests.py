@@ -434,7 +434,7 @@ def database_pod_patch(ctx: JobsContext) -> dict[str, Any]:
     return {
         "spec": {
             "template": {
-                "metadata": {"labels": labels} if labels else {},
+                **({"metadata": {"labels": labels}} if labels else {}),
                 "spec": {
                     "serviceAccountName": WAL_SERVICE_ACCOUNT,
                     "containers": [{"name": "postgres", "env": env, "volumeMounts": mounts}],

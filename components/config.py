@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from components.settings.backup import BackupSettings
 from components.settings.base import PROBLEM_SEPARATOR, DnsLabel, Settings, raise_problems
+from components.settings.backup_jobs import BackupJobsField
 from components.settings.budgets import BudgetSettings
 from components.settings.cdn import CdnSettings
 from components.settings.cloud import CloudSettings
@@ -61,6 +62,7 @@ class StackConfig(Settings):
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings, description="Alerts and routing.")
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings, description="Maintenance CronJobs.")
     budgets: BudgetSettings = Field(default_factory=BudgetSettings, description="Cost budgets.")
+    backup_jobs: BackupJobsField = Field(default=None, description="Backup CronJobs; absent: none.")
 
     @property
     def is_prod(self) -> bool:
@@ -116,13 +118,6 @@ class StackConfig(Settings):
         if self.is_prod and self.redis.enabled and self.redis.replicas_per_master < 1:
             problems.append(
                 "redis.replicas_per_master: 0 in prod; a master without a replica loses its shard on failure"
-            )
-        zones = len(self.cloud.kubernetes.zones)
-        if self.redis.enabled and not self.redis.allow_replica_in_same_zone and self.redis.pods_per_shard > zones:
-            problems.append(
-                f"redis.replicas_per_master: {self.redis.replicas_per_master} needs {self.redis.pods_per_shard} "
-                f"zones (a master and each replica in its own zone) but cloud.kubernetes.zones lists {zones}; "
-                "add zones, lower replicas_per_master or set redis.allow_replica_in_same_zone"
             )
         raise_problems(problems)
         return self

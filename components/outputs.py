@@ -157,17 +157,42 @@ class DrOutputs(Contract):
     bounds: DrBoundsOutputs = Field(description="The terms of both bounds.")
 
 
-class RedisOutputs(Contract):
-    mode: Literal["cluster", "sentinel"] = Field(description="cluster: sharded Redis Cluster; sentinel: one master.")
-    endpoint: str = Field(description="Client Service DNS name (a cluster client's seed; in sentinel mode all pods).")
-    port: int = Field(description="Redis port.")
-    node_endpoints: list[str] = Field(description="Every data pod's stable host:port (cluster seed list).")
-    sentinel_endpoint: str | None = Field(description="Sentinel Service DNS name (sentinel mode), else null.")
-    sentinel_port: int | None = Field(description="Sentinel port (sentinel mode), else null.")
-    master_set: str | None = Field(description="Sentinel master-set name (sentinel mode), else null.")
-    secret_name: str = Field(description="Secret holding the password (mount it; do not copy the value).")
-    secret_key: str = Field(description="Key of the password in that Secret.")
-    password: str = secret_field("The Redis password (requirepass = masterauth); read it as a secret output.")
+class BackupJobsOutputs(Contract):
+    cronjobs: dict[str, str] = Field(
+        description="Role -> CronJob name: backup-<class> (db, chain, state), backup-db-base (PITR base, with WAL "
+        "archiving), verify-<class>, prune-<class>, restore-test-<class>."
+    )
+    service_accounts: list[str] = Field(
+        description="ServiceAccounts bound to the vault writer identities: backup-jobs (the CronJobs) and, with "
+        "WAL archiving, backup-wal-archiver (for the database pod)."
+    )
+    wal_archive_configmap: str | None = Field(
+        description="ConfigMap with the postgresql.conf archive fragment and the database pod patch; null unless "
+        "backup_jobs.wal_archive.mode is archive_command."
+    )
+    irsa_role_arn: str | None = Field(description="IAM role the jobs assume (IRSA); null without the S3 vault.")
+    wrap_key_arn: str | None = Field(
+        description="KMS key created to wrap backup data keys; null when an existing key or a key-file Secret is used."
+    )
+
+
+class OptimizerOutputs(Contract):
+    upload_bucket: str = Field(description="S3 bucket clients upload originals to (under upload_prefix).")
+    upload_prefix: str = Field(description="Key prefix whose uploads are optimized ('' = the whole bucket).")
+    optimized_bucket: str = Field(description="S3 bucket holding the optimized outputs: the CDN origin.")
+    optimized_bucket_domain: str = Field(description="Regional domain name of the optimized bucket (origin host).")
+    function_name: str = Field(description="Lambda function optimizing images and text.")
+    function_arn: str = Field(description="ARN of that function.")
+    function_archive: str = Field(
+        description="Deployment zip the function is built from (relative to the project; `make lambda` builds it)."
+    )
+    dlq_url: str = Field(description="SQS dead-letter queue of failed Lambda events and undeliverable video jobs.")
+    video_queue_url: str | None = Field(
+        description="SQS queue of video uploads consumed by the KEDA-scaled Jobs; null when the video worker is off."
+    )
+    origin_read_policy_arn: str = Field(
+        description="IAM policy granting read of the optimized bucket, for the CDN's origin signer to attach."
+    )
 
 
 class StackOutputs(Contract):
@@ -177,9 +202,6 @@ class StackOutputs(Contract):
     environment: Literal["dev", "staging", "prod"] = Field(description="Environment tier.")
     namespace: str = Field(description="Kubernetes namespace of the workloads.")
     services: dict[str, ServiceOutputs] = Field(description="Per service: DNS, port and autoscaler kind.")
-    redis: RedisOutputs | None = Field(
-        default=None, description="Redis cache tier: endpoints, port, Secret, mode (issue 3); absent when off."
-    )
     autoscaling: AutoscalingOutputs | None = Field(
         default=None, description="Autoscalers per service (issue 4); absent when no autoscaling is declared."
     )
@@ -203,6 +225,12 @@ class StackOutputs(Contract):
     )
     dr: DrOutputs | None = Field(
         default=None, description="DR region: replica bucket, failover DNS, database endpoints, RTO/RPO bounds."
+    )
+    backup_jobs: BackupJobsOutputs | None = Field(
+        default=None, description="Backup CronJob names per role and their service accounts (issue 7); absent when off."
+    )
+    optimizer: OptimizerOutputs | None = Field(
+        default=None, description="Content optimizer buckets, function, queues (issue 8); absent when not configured."
     )
     # Sections added by the domain components (each model lives next to its component):
     # redis (issue 3), autoscaling (issue 4), cdn (issue 5), backup + dr (issue 6), backup_jobs (issue 7),

@@ -38,20 +38,6 @@ class Platform(pulumi.ComponentResource):
 
         # --- domain components: each block owned by its issue; keep the markers. ---
         # [redis] (issue 3)
-        from components.redis import RedisCluster, RedisClusterArgs
-
-        self.redis: RedisCluster | None = None
-        if config.redis.enabled:
-            self.redis = RedisCluster(
-                "redis",
-                RedisClusterArgs(
-                    settings=config.redis,
-                    namespace=config.namespace,
-                    storage_class=config.cloud.kubernetes.storage_class,
-                    protect=config.protect,
-                ),
-                opts=k8s_opts,
-            )
         # [autoscaling] (issue 4)
         from components.autoscaling import (
             Autoscaling,
@@ -120,6 +106,25 @@ class Platform(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, provider=self.providers.aws),
             )
         # [backup-jobs] (issue 7)
+        self.backup_jobs = None
+        if config.backup_jobs is not None:
+            from components.backup_jobs import BackupJobs, BackupJobsArgs
+
+            self.backup_jobs = BackupJobs(
+                "backup-jobs",
+                BackupJobsArgs(
+                    settings=config.backup_jobs,
+                    backup=config.backup,
+                    namespace=config.namespace,
+                    aws_region=config.cloud.aws.region,
+                    gcp_project=config.cloud.gcp.project,
+                    protect=config.protect,
+                ),
+                storage=self.backup_storage,
+                opts=pulumi.ResourceOptions(
+                    parent=self, providers={**cloud_providers, "kubernetes": self.providers.kubernetes}
+                ),
+            )
         # [content-optimizer] (issue 8)
         # [monitoring, maintenance, snapshots, budgets] (issue 10)
         from components.operations import build_operations
@@ -145,10 +150,10 @@ class Platform(pulumi.ComponentResource):
         }
         if self.cdn:
             self.outputs["cdn"] = cdn_outputs(config.cdn, self.cdn)
-        if self.redis is not None:
-            self.outputs["redis"] = self.redis.outputs  # issue 3
         self.outputs.update(self.operations.outputs())  # monitoring, maintenance, snapshots, budgets (issue 10)
         self.outputs["backup"] = self.backup_storage.outputs()  # issue 6
         if self.disaster_recovery is not None:
             self.outputs["dr"] = self.disaster_recovery.outputs()
+        if self.backup_jobs is not None:
+            self.outputs["backup_jobs"] = self.backup_jobs.outputs()  # issue 7
         self.register_outputs({})

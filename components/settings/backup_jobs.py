@@ -254,6 +254,16 @@ class BackupJobsSettings(Settings):
             raise ValueError(f"{value!r} is not an http(s) URL (e.g. 'http://prometheus-pushgateway.monitoring:9091')")
         return value
 
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _merge_default_classes(cls, value: Any) -> Any:
+        """A stack lists only the classes it changes; the others keep their defaults (null removes one)."""
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, Any] = {k: v.model_dump() for k, v in _default_classes().items()}
+        merged.update(value)
+        return {k: v for k, v in merged.items() if v is not None}
+
     @model_validator(mode="after")
     def _classes(self) -> BackupJobsSettings:
         problems: list[str] = []
