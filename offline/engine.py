@@ -29,12 +29,23 @@ UNKNOWN = "[unknown]"
 PROJECT = "platform"
 
 
+def _redact(value: Any) -> Any:
+    """A secret's shape without its content: keys kept (so manifests stay schema-valid), leaves redacted."""
+    if isinstance(value, Mapping):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return _redact(value.get("value"))
+        return {str(k): _redact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact(v) for v in value]
+    return SECRET
+
+
 def _sanitize(value: Any) -> Any:
     """Engine-shaped value → plan JSON: secrets redacted, references as URNs, integral floats as ints."""
     if isinstance(value, Mapping):
         sig = value.get(rpc._special_sig_key)
         if sig == rpc._special_secret_sig:
-            return SECRET
+            return _redact(value.get("value"))
         if sig == rpc._special_resource_sig:
             return value.get("urn")
         return {str(k): _sanitize(v) for k, v in value.items()}

@@ -82,6 +82,8 @@ def test_secrets_are_redacted_in_inputs() -> None:
 
     wrapped = {rpc._special_sig_key: rpc._special_secret_sig, "value": "hunter2"}
     assert _sanitize({"data": {"password": wrapped}, "n": 5.0}) == {"data": {"password": SECRET}, "n": 5}
+    whole_map = {rpc._special_sig_key: rpc._special_secret_sig, "value": {"password": "hunter2", "port": 6379.0}}
+    assert _sanitize({"stringData": whole_map}) == {"stringData": {"password": SECRET, "port": SECRET}}
 
 
 def test_config_change_changes_the_plan() -> None:
