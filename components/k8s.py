@@ -6,6 +6,7 @@ exactly what the plan writes under ``manifests/`` and what the schema validation
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +45,11 @@ def selector_labels(name: str, component: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": component}
 
 
+def _snake(key: str) -> str:
+    """camelCase manifest key → the SDK's keyword (``roleRef`` → ``role_ref``); the SDK maps it back."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
 def declare(
     resource_cls: type[pulumi.CustomResource],
     resource_name: str,
@@ -51,7 +57,7 @@ def declare(
     opts: pulumi.ResourceOptions,
 ) -> Any:
     """Declare a typed pulumi-kubernetes resource from a manifest dict (apiVersion/kind are implied)."""
-    body = {key: value for key, value in manifest.items() if key not in ("apiVersion", "kind")}
+    body = {_snake(key): value for key, value in manifest.items() if key not in ("apiVersion", "kind")}
     return resource_cls(resource_name, opts=opts, **body)  # type: ignore[call-arg]
 
 
