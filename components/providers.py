@@ -21,6 +21,7 @@ class Providers:
 
     aws: pulumi.ProviderResource
     kubernetes: pulumi.ProviderResource
+    random: pulumi.ProviderResource
     aws_dr: pulumi.ProviderResource | None
     azure: pulumi.ProviderResource | None
     gcp: pulumi.ProviderResource | None
@@ -31,6 +32,7 @@ def build_providers(config: StackConfig, parent: pulumi.Resource | None = None) 
     """Create the providers for a stack. Tags go on as AWS ``default_tags`` / GCP ``default_labels``."""
     import pulumi_aws as aws
     import pulumi_kubernetes as k8s
+    import pulumi_random as random
 
     tags = standard_tags(config.tags, config.environment)
     opts = pulumi.ResourceOptions(parent=parent)
@@ -47,6 +49,8 @@ def build_providers(config: StackConfig, parent: pulumi.Resource | None = None) 
         enable_server_side_apply=True,
         opts=opts,
     )
+    # Random values (passwords) live in state only; an explicit provider keeps every resource's provider named.
+    rand = random.Provider("random", opts=opts)
     azure = None
     if config.cloud.azure.enabled:
         import pulumi_azure_native as azure_native
@@ -67,4 +71,4 @@ def build_providers(config: StackConfig, parent: pulumi.Resource | None = None) 
 
         # The API token comes from the provider's own secret config (cloudflare:apiToken), never ours.
         cloudflare = cf.Provider("cloudflare", opts=opts)
-    return Providers(aws=primary, kubernetes=kube, aws_dr=dr, azure=azure, gcp=gcp, cloudflare=cloudflare)
+    return Providers(aws=primary, kubernetes=kube, random=rand, aws_dr=dr, azure=azure, gcp=gcp, cloudflare=cloudflare)
