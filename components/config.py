@@ -119,6 +119,13 @@ class StackConfig(Settings):
             problems.append(
                 "redis.replicas_per_master: 0 in prod; a master without a replica loses its shard on failure"
             )
+        zones = len(self.cloud.kubernetes.zones)
+        if self.redis.enabled and not self.redis.allow_replica_in_same_zone and self.redis.pods_per_shard > zones:
+            problems.append(
+                f"redis.replicas_per_master: {self.redis.replicas_per_master} needs {self.redis.pods_per_shard} "
+                f"zones (a master and each replica in its own zone) but cloud.kubernetes.zones lists {zones}; "
+                "add zones, lower replicas_per_master or set redis.allow_replica_in_same_zone"
+            )
         raise_problems(problems)
         return self
 

@@ -157,6 +157,19 @@ class DrOutputs(Contract):
     bounds: DrBoundsOutputs = Field(description="The terms of both bounds.")
 
 
+class RedisOutputs(Contract):
+    mode: Literal["cluster", "sentinel"] = Field(description="cluster: sharded Redis Cluster; sentinel: one master.")
+    endpoint: str = Field(description="Client Service DNS name (a cluster client's seed; in sentinel mode all pods).")
+    port: int = Field(description="Redis port.")
+    node_endpoints: list[str] = Field(description="Every data pod's stable host:port (cluster seed list).")
+    sentinel_endpoint: str | None = Field(description="Sentinel Service DNS name (sentinel mode), else null.")
+    sentinel_port: int | None = Field(description="Sentinel port (sentinel mode), else null.")
+    master_set: str | None = Field(description="Sentinel master-set name (sentinel mode), else null.")
+    secret_name: str = Field(description="Secret holding the password (mount it; do not copy the value).")
+    secret_key: str = Field(description="Key of the password in that Secret.")
+    password: str = secret_field("The Redis password (requirepass = masterauth); read it as a secret output.")
+
+
 class BackupJobsOutputs(Contract):
     cronjobs: dict[str, str] = Field(
         description="Role -> CronJob name: backup-<class> (db, chain, state), backup-db-base (PITR base, with WAL "
@@ -202,6 +215,9 @@ class StackOutputs(Contract):
     environment: Literal["dev", "staging", "prod"] = Field(description="Environment tier.")
     namespace: str = Field(description="Kubernetes namespace of the workloads.")
     services: dict[str, ServiceOutputs] = Field(description="Per service: DNS, port and autoscaler kind.")
+    redis: RedisOutputs | None = Field(
+        default=None, description="Redis cache tier: endpoints, port, Secret, mode (issue 3); absent when off."
+    )
     autoscaling: AutoscalingOutputs | None = Field(
         default=None, description="Autoscalers per service (issue 4); absent when no autoscaling is declared."
     )

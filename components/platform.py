@@ -38,6 +38,20 @@ class Platform(pulumi.ComponentResource):
 
         # --- domain components: each block owned by its issue; keep the markers. ---
         # [redis] (issue 3)
+        from components.redis import RedisCluster, RedisClusterArgs
+
+        self.redis: RedisCluster | None = None
+        if config.redis.enabled:
+            self.redis = RedisCluster(
+                "redis",
+                RedisClusterArgs(
+                    settings=config.redis,
+                    namespace=config.namespace,
+                    storage_class=config.cloud.kubernetes.storage_class,
+                    protect=config.protect,
+                ),
+                opts=k8s_opts,
+            )
         # [autoscaling] (issue 4)
         from components.autoscaling import (
             Autoscaling,
@@ -150,6 +164,8 @@ class Platform(pulumi.ComponentResource):
         }
         if self.cdn:
             self.outputs["cdn"] = cdn_outputs(config.cdn, self.cdn)
+        if self.redis is not None:
+            self.outputs["redis"] = self.redis.outputs  # issue 3
         self.outputs.update(self.operations.outputs())  # monitoring, maintenance, snapshots, budgets (issue 10)
         self.outputs["backup"] = self.backup_storage.outputs()  # issue 6
         if self.disaster_recovery is not None:
