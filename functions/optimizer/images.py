@@ -21,7 +21,7 @@ import pyvips
 
 from functions.optimizer.errors import OptimizeError
 from functions.optimizer.settings import ImageFormat, ImageSettings
-from functions.optimizer.ssim import ssim
+from functions.optimizer.ssim import SsimReference, ssim
 
 MIME: dict[ImageFormat, str] = {"avif": "image/avif", "webp": "image/webp", "jpeg": "image/jpeg"}
 EXTENSION: dict[ImageFormat, str] = {"avif": "avif", "webp": "webp", "jpeg": "jpg"}
@@ -174,9 +174,11 @@ def _decode_once(data: bytes, name: str, width: int) -> pyvips.Image:
         if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
             target = "b-w" if image.bands in (1, 2) else "srgb"
             image = image.colourspace(target).cast("uchar")
+        # materialise now: the load is sequential and uncached, a second pass (the alpha check) would fail
+        image = image.copy_memory()
         if image.hasalpha() and float(image[image.bands - 1].min()) >= 255:  # type: ignore[arg-type]
-            image = image[: image.bands - 1]
-        return image.copy_memory()
+            image = image[: image.bands - 1].copy_memory()
+        return image
     except pyvips.Error as exc:
         detail = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
         raise OptimizeError(f"{name}: cannot decode ({detail})") from exc
@@ -200,11 +202,16 @@ def _encode(image: pyvips.Image, fmt: ImageFormat, quality: int, settings: Image
     return image.heifsave_buffer(Q=quality, compression="av1", effort=settings.avif_effort, bitdepth=8, **_STRIP)
 
 
-def _measure_ssim(reference: pyvips.Image, encoded: bytes) -> float:
-    decoded = pyvips.Image.new_from_buffer(encoded, "")
-    ref = reference.flatten(background=[255]) if reference.hasalpha() else reference
-    out = decoded.flatten(background=[255]) if decoded.hasalpha() else decoded
-    return round(ssim(ref, out), 5)
+def _flat(image: pyvips.Image) -> pyvips.Image:
+    return image.flatten(background=[255]) if image.hasalpha() else image
+
+
+def _measure_ssim(reference: pyvips.Image | SsimReference, encoded: bytes) -> float:
+    """SSIM of an encoded variant vs the un-encoded image at the same width (alpha flattened on white)."""
+    decoded = _flat(pyvips.Image.new_from_buffer(encoded, ""))
+    if isinstance(reference, SsimReference):
+        return round(reference.score(decoded), 5)
+    return round(ssim(_flat(reference), decoded), 5)
 
 
 def _drop_larger(
@@ -255,17 +262,28 @@ def optimize_image(
         w, fmt = task
         return _encode(resized[w], fmt, settings.quality_for(fmt), settings)
 
+    # libvips releases the GIL: encoders (MozJPEG, libwebp are single-threaded) and SSIM run side by side
     with ThreadPoolExecutor(max_workers=2) as pool:
         try:
             blobs = list(pool.map(encode, tasks))
         except pyvips.Error as exc:
             raise OptimizeError(f"{name}: encoding failed ({str(exc).strip()})") from exc
-    encoded = dict(zip(tasks, blobs, strict=True))
-    dropped = _drop_larger(encoded, settings.formats)
+        encoded = dict(zip(tasks, blobs, strict=True))
+        dropped = _drop_larger(encoded, settings.formats)
+        kept = sorted(encoded)
+        scores: dict[tuple[int, ImageFormat], float | None] = dict.fromkeys(kept)
+        if settings.compute_ssim:
+            widths_kept = sorted({w for w, _ in kept})
+            references = dict(
+                zip(widths_kept, pool.map(lambda w: SsimReference(_flat(resized[w])), widths_kept), strict=True)
+            )
+            scores = dict(
+                zip(kept, pool.map(lambda key: _measure_ssim(references[key[0]], encoded[key]), kept), strict=True)
+            )
 
     variants: list[ImageVariant] = []
-    for (w, fmt), blob in sorted(encoded.items(), key=lambda item: (item[0][0], item[0][1])):
-        score = _measure_ssim(resized[w], blob) if settings.compute_ssim else None
+    for w, fmt in kept:
+        blob, score = encoded[(w, fmt)], scores[(w, fmt)]
         variants.append(
             ImageVariant(
                 file=variant_name(stem, w, fmt),

@@ -28,26 +28,36 @@ def _blur(image: pyvips.Image, kernel: pyvips.Image) -> pyvips.Image:
     return image.convsep(kernel, precision="float")
 
 
+class SsimReference:
+    """Reference-side statistics computed once, so scoring three codecs at one width blurs 3 images, not 5."""
+
+    def __init__(self, reference: pyvips.Image) -> None:
+        self.width, self.height = reference.width, reference.height
+        # sigma 1.5, min amplitude chosen so the kernel has 11 taps like skimage's truncate=3.5
+        self.kernel = pyvips.Image.gaussmat(1.5, 0.003, separable=True, precision="float")
+        self.x = luma(reference).copy_memory()
+        self.mu_x = _blur(self.x, self.kernel).copy_memory()
+        self.sigma_xx = (_blur(self.x * self.x, self.kernel) - self.mu_x * self.mu_x).copy_memory()
+
+    def score(self, distorted: pyvips.Image) -> float:
+        """Mean SSIM of ``distorted`` against the reference (1.0 = identical)."""
+        if (self.width, self.height) != (distorted.width, distorted.height):
+            msg = f"ssim needs equal sizes, got {self.width}x{self.height} and {distorted.width}x{distorted.height}"
+            raise ValueError(msg)
+        y = luma(distorted).copy_memory()
+        mu_x, kernel = self.mu_x, self.kernel
+        mu_y = _blur(y, kernel)
+        sigma_yy = _blur(y * y, kernel) - mu_y * mu_y
+        sigma_xy = _blur(self.x * y, kernel) - mu_x * mu_y
+        numerator = (mu_x * mu_y * 2 + _C1) * (sigma_xy * 2 + _C2)
+        denominator = (mu_x * mu_x + mu_y * mu_y + _C1) * (self.sigma_xx + sigma_yy + _C2)
+        ssim_map = numerator / denominator
+        width, height = ssim_map.width, ssim_map.height
+        if width > 2 * _BORDER and height > 2 * _BORDER:
+            ssim_map = ssim_map.crop(_BORDER, _BORDER, width - 2 * _BORDER, height - 2 * _BORDER)
+        return float(ssim_map.avg())
+
+
 def ssim(reference: pyvips.Image, distorted: pyvips.Image) -> float:
     """Mean SSIM of two same-sized images (1.0 = identical)."""
-    if (reference.width, reference.height) != (distorted.width, distorted.height):
-        msg = (
-            f"ssim needs equal sizes, got {reference.width}x{reference.height} and {distorted.width}x{distorted.height}"
-        )
-        raise ValueError(msg)
-    x = luma(reference).copy_memory()
-    y = luma(distorted).copy_memory()
-    # sigma 1.5, min amplitude chosen so the kernel radius is 5 (11 taps) like skimage's truncate=3.5
-    kernel = pyvips.Image.gaussmat(1.5, 0.003, separable=True, precision="float")
-    mu_x = _blur(x, kernel)
-    mu_y = _blur(y, kernel)
-    sigma_xx = _blur(x * x, kernel) - mu_x * mu_x
-    sigma_yy = _blur(y * y, kernel) - mu_y * mu_y
-    sigma_xy = _blur(x * y, kernel) - mu_x * mu_y
-    numerator = (mu_x * mu_y * 2 + _C1) * (sigma_xy * 2 + _C2)
-    denominator = (mu_x * mu_x + mu_y * mu_y + _C1) * (sigma_xx + sigma_yy + _C2)
-    ssim_map = numerator / denominator
-    width, height = ssim_map.width, ssim_map.height
-    if width > 2 * _BORDER and height > 2 * _BORDER:
-        ssim_map = ssim_map.crop(_BORDER, _BORDER, width - 2 * _BORDER, height - 2 * _BORDER)
-    return float(ssim_map.avg())
+    return SsimReference(reference).score(distorted)
