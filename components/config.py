@@ -28,6 +28,7 @@ from components.settings.cloud import CloudSettings
 from components.settings.dr import DrSettings, recovery_target_problems
 from components.settings.maintenance import MaintenanceSettings
 from components.settings.monitoring import MonitoringSettings
+from components.settings.optimizer import OptimizerSettings
 from components.settings.redis import RedisSettings
 from components.settings.services import ServiceSettings
 
@@ -63,6 +64,7 @@ class StackConfig(Settings):
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings, description="Maintenance CronJobs.")
     budgets: BudgetSettings = Field(default_factory=BudgetSettings, description="Cost budgets.")
     backup_jobs: BackupJobsField = Field(default=None, description="Backup CronJobs; absent: none.")
+    optimizer: OptimizerSettings | None = Field(default=None, description="Content optimizer; absent: none.")
 
     @property
     def is_prod(self) -> bool:
