@@ -140,6 +140,23 @@ class Platform(pulumi.ComponentResource):
                 ),
             )
         # [content-optimizer] (issue 8)
+        from components.content_optimizer import ContentOptimizer, ContentOptimizerArgs
+
+        self.optimizer: ContentOptimizer | None = None
+        if config.optimizer is not None:
+            self.optimizer = ContentOptimizer(
+                "optimizer",
+                ContentOptimizerArgs(
+                    settings=config.optimizer,
+                    content_classes=config.cdn.content_classes,
+                    environment=config.environment,
+                    region=config.cloud.aws.region,
+                    namespace=config.namespace,
+                    protect=config.protect,
+                ),
+                k8s_provider=self.providers.kubernetes,
+                opts=pulumi.ResourceOptions(parent=self, provider=self.providers.aws),
+            )
         # [monitoring, maintenance, snapshots, budgets] (issue 10)
         from components.operations import build_operations
 
@@ -172,4 +189,6 @@ class Platform(pulumi.ComponentResource):
             self.outputs["dr"] = self.disaster_recovery.outputs()
         if self.backup_jobs is not None:
             self.outputs["backup_jobs"] = self.backup_jobs.outputs()  # issue 7
+        if self.optimizer is not None:
+            self.outputs["optimizer"] = self.optimizer.outputs()  # issue 8
         self.register_outputs({})

@@ -105,6 +105,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{state['arn']}/invocations"
             )
             return str(name)
+        if args.typ == "aws:cloudwatch/logGroup:LogGroup":
+            name = state.get("name") or f"{args.name}-{suffix}"
+            state.update(name=name, arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{name}")
+            return str(name)
         if args.typ == "aws:sqs/queue:Queue":
             name = state.get("name") or f"{args.name}-{suffix}"
             state.update(name=name, arn=f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{name}")
