@@ -33,49 +33,6 @@ class ServiceOutputs(Contract):
     autoscaler: Literal["hpa", "keda"] = Field(description="Which controller owns the replica count.")
 
 
-class MonitoringOutputs(Contract):
-    release_label: str = Field(description="`release` label on the PrometheusRules (kube-prometheus-stack selector).")
-    prometheus_rules: list[str] = Field(description="PrometheusRule names in the stack namespace (one per group).")
-    alerts: list[str] = Field(description="Alert names the rules define.")
-    dashboards: list[str] = Field(description="Grafana dashboard ConfigMap names (label grafana_dashboard=1).")
-    alertmanager_config: str = Field(description="AlertmanagerConfig name routing alerts by severity.")
-
-
-class MaintenanceOutputs(Contract):
-    cronjobs: dict[str, str] = Field(description="Maintenance CronJob name -> cron schedule (in its timeZone).")
-
-
-class SnapshotsOutputs(Contract):
-    schedule: str = Field(description="`namespace/name` of the Velero Schedule for application state.")
-    cron: str = Field(description="When it runs.")
-    ttl: str = Field(description="How long each backup is kept (Go duration, e.g. 168h0m0s).")
-
-
-class BudgetsOutputs(Contract):
-    monthly_limit_usd: float = Field(description="Monthly cost budget in USD.")
-    budgets: dict[str, str] = Field(description="Cloud (aws, azure, gcp) -> budget name, for the clouds enabled.")
-
-
-class CdnRulesetIds(Contract):
-    http_request_cache_settings: str = Field(description="Id of the zone's cache rules entry-point ruleset.")
-    http_response_headers_transform: str = Field(description="Id of the response header transform ruleset.")
-    http_response_compression: str = Field(description="Id of the compression rules ruleset.")
-    http_ratelimit: str = Field(description="Id of the rate limiting rules ruleset.")
-
-
-class CdnZoneOutputs(Contract):
-    zone_id: str = Field(description="Cloudflare zone id (what CI's cache purge calls need).")
-    plan: Literal["free", "pro", "business", "enterprise"] = Field(description="The zone's configured plan.")
-    rulesets: CdnRulesetIds = Field(description="Entry-point ruleset id per phase (exactly one each).")
-
-
-class CdnOutputs(Contract):
-    zones: dict[str, CdnZoneOutputs] = Field(description="Per zone name: zone id, plan and ruleset ids.")
-    purge_token_name: str = Field(
-        description="Name of the CI secret holding a cache-purge token (the name only; purge on deploy is CI's job)."
-    )
-
-
 class AutoscalerOutputs(Contract):
     kind: Literal["HorizontalPodAutoscaler", "ScaledObject"] = Field(
         description="The one controller of the workload: an autoscaling/v2 HPA, or a KEDA ScaledObject (which "
@@ -100,6 +57,49 @@ class AutoscalingOutputs(Contract):
         description="`namespace/name` of the prometheus-adapter rules ConfigMap serving the HPAs' request-rate "
         "metric, or null when no HPA needs one."
     )
+
+
+class CdnRulesetIds(Contract):
+    http_request_cache_settings: str = Field(description="Id of the zone's cache rules entry-point ruleset.")
+    http_response_headers_transform: str = Field(description="Id of the response header transform ruleset.")
+    http_response_compression: str = Field(description="Id of the compression rules ruleset.")
+    http_ratelimit: str = Field(description="Id of the rate limiting rules ruleset.")
+
+
+class CdnZoneOutputs(Contract):
+    zone_id: str = Field(description="Cloudflare zone id (what CI's cache purge calls need).")
+    plan: Literal["free", "pro", "business", "enterprise"] = Field(description="The zone's configured plan.")
+    rulesets: CdnRulesetIds = Field(description="Entry-point ruleset id per phase (exactly one each).")
+
+
+class CdnOutputs(Contract):
+    zones: dict[str, CdnZoneOutputs] = Field(description="Per zone name: zone id, plan and ruleset ids.")
+    purge_token_name: str = Field(
+        description="Name of the CI secret holding a cache-purge token (the name only; purge on deploy is CI's job)."
+    )
+
+
+class MonitoringOutputs(Contract):
+    release_label: str = Field(description="`release` label on the PrometheusRules (kube-prometheus-stack selector).")
+    prometheus_rules: list[str] = Field(description="PrometheusRule names in the stack namespace (one per group).")
+    alerts: list[str] = Field(description="Alert names the rules define.")
+    dashboards: list[str] = Field(description="Grafana dashboard ConfigMap names (label grafana_dashboard=1).")
+    alertmanager_config: str = Field(description="AlertmanagerConfig name routing alerts by severity.")
+
+
+class MaintenanceOutputs(Contract):
+    cronjobs: dict[str, str] = Field(description="Maintenance CronJob name -> cron schedule (in its timeZone).")
+
+
+class SnapshotsOutputs(Contract):
+    schedule: str = Field(description="`namespace/name` of the Velero Schedule for application state.")
+    cron: str = Field(description="When it runs.")
+    ttl: str = Field(description="How long each backup is kept (Go duration, e.g. 168h0m0s).")
+
+
+class BudgetsOutputs(Contract):
+    monthly_limit_usd: float = Field(description="Monthly cost budget in USD.")
+    budgets: dict[str, str] = Field(description="Cloud (aws, azure, gcp) -> budget name, for the clouds enabled.")
 
 
 class BackupAwsOutputs(Contract):
@@ -221,6 +221,9 @@ class StackOutputs(Contract):
     autoscaling: AutoscalingOutputs | None = Field(
         default=None, description="Autoscalers per service (issue 4); absent when no autoscaling is declared."
     )
+    cdn: CdnOutputs | None = Field(
+        default=None, description="Cloudflare zones, ruleset ids and purge token name (issue 5); absent when off."
+    )
     monitoring: MonitoringOutputs | None = Field(
         default=None, description="Alert rules, dashboards and routing (issue 10); absent when monitoring is off."
     )
@@ -232,9 +235,6 @@ class StackOutputs(Contract):
     )
     budgets: BudgetsOutputs | None = Field(
         default=None, description="Monthly cost budgets per cloud (issue 10); absent when budgets are off."
-    )
-    cdn: CdnOutputs | None = Field(
-        default=None, description="Cloudflare zones, ruleset ids and purge token name (issue 5); absent when off."
     )
     backup: BackupOutputs | None = Field(
         default=None, description="Backup vaults per cloud: names, URIs per data class, writer identities."
