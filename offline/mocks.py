@@ -165,21 +165,22 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state["primaryEndpoints"] = {"blob": f"https://{name}.blob.core.windows.net/"}
         return resource_id
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]]]:
+        """Invoke results; the second element lists check failures (pulumi's mock monitor iterates it)."""
         token = args.token
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/plan", "userId": "AIDAPLAN"}, None
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/plan", "userId": "AIDAPLAN"}, []
         if token == "azure-native:authorization:getClientConfig":
             return {
                 "subscriptionId": AZURE_SUBSCRIPTION,
                 "tenantId": "00000000-0000-4000-8000-00000000face",
                 "clientId": "00000000-0000-4000-8000-0000000c11e7",
                 "objectId": "00000000-0000-4000-8000-0000000b1ec7",
-            }, []  # pulumi's mock monitor iterates the failures: [] not None
+            }, []
         if token == "aws:index/getRegion:getRegion":
-            return {"name": args.args.get("name") or "us-east-1", "region": "us-east-1"}, None
+            return {"name": args.args.get("name") or "us-east-1", "region": "us-east-1"}, []
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             import json
 
-            return {"json": json.dumps({"Version": "2012-10-17", "Statement": args.args.get("statements", [])})}, None
-        return {}, None
+            return {"json": json.dumps({"Version": "2012-10-17", "Statement": args.args.get("statements", [])})}, []
+        return {}, []
