@@ -103,6 +103,18 @@ class RecordingMonitor(MockMonitor):
         self.platform_mocks = mocks
         self.records: list[ResourceRecord] = []
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine builds them: the parent's whole qualified type chain, minus the root Stack.
+
+        (Pulumi's mock keeps only the parent's last type, so its URNs differ from real ones for nested
+        components; waivers and StackReference consumers need the real shape.)
+        """
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != "pulumi:pulumi:Stack":
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         if request.type == "pulumi:pulumi:Stack":
             urn = self.make_urn(request.parent, request.type, request.name)

@@ -33,6 +33,17 @@ def test_plan_records_engine_shaped_resources(stack: str) -> None:
     assert isinstance(container["ports"][0]["containerPort"], int)
 
 
+def test_urns_have_the_engines_shape() -> None:
+    """Nested URNs carry the whole parent type chain (minus the Stack), as the engine computes them."""
+    deployment = next(r for r in plan_of("prod").resources if r.name == "backend-deployment")
+    assert deployment.urn == (
+        "urn:pulumi:prod::platform::platform:index:Platform$platform:workload:Workload$"
+        "kubernetes:apps/v1:Deployment::backend-deployment"
+    )
+    platform = next(r for r in plan_of("prod").resources if r.type == "platform:index:Platform")
+    assert platform.urn == "urn:pulumi:prod::platform::platform:index:Platform::platform-prod"
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_plan_writes_files_and_tree(stack: str, tmp_path: Path) -> None:
     plan = plan_of(stack)
