@@ -8,9 +8,9 @@ reason mandatory) is recorded as a waiver instead of reported. Props arrive engi
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -62,7 +62,7 @@ def _schema(properties: Mapping[str, Any] | None) -> PolicyConfigSchema:
     return PolicyConfigSchema(properties={"waivers": WAIVERS_SCHEMA, **(properties or {})})
 
 
-def _waiving(name: str, config: Mapping[str, Any], report: ReportViolation, default_urn: str | None) -> ReportViolation:
+def _waiving(name: str, config: Mapping[str, Any], report: ReportViolation, default_urn: str | None) -> Report:
     waived = {w["urn"]: w["reason"] for w in config.get("waivers") or [] if w.get("urn") and w.get("reason")}
 
     def report_unless_waived(message: str, urn: str | None = None) -> None:
@@ -75,8 +75,14 @@ def _waiving(name: str, config: Mapping[str, Any], report: ReportViolation, defa
     return report_unless_waived
 
 
-ResourceCheck = Callable[[ResourceValidationArgs, ReportViolation], None]
-StackCheck = Callable[[StackValidationArgs, ReportViolation], None]
+class Report(Protocol):
+    """What a rule calls to report a violation (the URN defaults to the resource under validation)."""
+
+    def __call__(self, message: str, urn: str | None = None) -> None: ...
+
+
+ResourceCheck = Callable[[ResourceValidationArgs, Report], None]
+StackCheck = Callable[[StackValidationArgs, Report], None]
 
 
 def resource_rule(
@@ -130,10 +136,20 @@ def stack_rule(
 # --- property helpers ---------------------------------------------------------------------------
 
 
+def is_mapping(value: Any) -> bool:
+    """dict or the pack's read-only proxy of one (props arrive as Mapping proxies over the protocol)."""
+    return isinstance(value, Mapping)
+
+
+def is_list(value: Any) -> bool:
+    """list or the pack's list proxy (a Sequence that is not a string)."""
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+
+
 def dig(value: Any, *path: str | int, default: Any = None) -> Any:
     """``value[path[0]][path[1]]...`` or ``default`` when any step is missing."""
     for step in path:
-        if (isinstance(step, int) and isinstance(value, list) and -len(value) <= step < len(value)) or (
+        if (isinstance(step, int) and is_list(value) and -len(value) <= step < len(value)) or (
             isinstance(step, str) and isinstance(value, Mapping) and step in value
         ):
             value = value[step]

@@ -3,9 +3,9 @@ reject the object (or KEDA pin the workload), so the service never scales."""
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import ResourceValidationArgs, Severity
 
-from ._support import dig, is_kind, num, resource_rule
+from ._support import Report, dig, is_kind, num, resource_rule
 
 
 def bounds(resource_type: str, props: dict) -> tuple[float | None, float | None] | None:
@@ -16,7 +16,7 @@ def bounds(resource_type: str, props: dict) -> tuple[float | None, float | None]
     return None
 
 
-def check(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def check(args: ResourceValidationArgs, report: Report) -> None:
     found = bounds(args.resource_type, dict(args.props))
     if found is None:
         return

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from pulumi_policy import ReportViolation, Severity, StackValidationArgs
+from pulumi_policy import Severity, StackValidationArgs
 
-from ._support import dig, stack_rule
+from ._support import Report, dig, stack_rule
 from ._workloads import autoscalers, target_key, workloads
 
 
-def check(args: StackValidationArgs, report: ReportViolation) -> None:
+def check(args: StackValidationArgs, report: Report) -> None:
     by_target: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     scalers = autoscalers(args.resources)
     for scaler in scalers:

@@ -3,13 +3,13 @@ drain or a crash is an outage. Staging may run single replicas (config ``environ
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import ResourceValidationArgs, Severity
 
-from ._support import ENVIRONMENT_SCHEMA, num, resource_rule
+from ._support import ENVIRONMENT_SCHEMA, Report, num, resource_rule
 from .autoscaling_min_max import bounds
 
 
-def check(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def check(args: ResourceValidationArgs, report: Report) -> None:
     config = args.get_config()
     if config.get("environment", "prod") != "prod":
         return

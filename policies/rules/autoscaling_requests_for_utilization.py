@@ -3,13 +3,13 @@ container requests, so without them the HPA reports ``missing request for cpu`` 
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, Severity, StackValidationArgs
+from pulumi_policy import Severity, StackValidationArgs
 
-from ._support import containers, dig, pod_spec, stack_rule
+from ._support import Report, containers, dig, pod_spec, stack_rule
 from ._workloads import autoscalers, target_key, workloads
 
 
-def check(args: StackValidationArgs, report: ReportViolation) -> None:
+def check(args: StackValidationArgs, report: Report) -> None:
     known = workloads(args.resources)
     for scaler in autoscalers(args.resources):
         workload = known.get(target_key(scaler))

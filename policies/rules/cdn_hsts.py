@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import re
 
-from pulumi_policy import ReportViolation, Severity, StackValidationArgs
+from pulumi_policy import Severity, StackValidationArgs
 
 from ._cloudflare import zone_of, zone_rulesets
-from ._support import dig, stack_rule
+from ._support import Report, dig, is_mapping, stack_rule
 
 MAX_AGE = re.compile(r"max-age=(\d+)")
 
 
-def check(args: StackValidationArgs, report: ReportViolation) -> None:
+def check(args: StackValidationArgs, report: Report) -> None:
     minimum = int(args.get_config().get("minMaxAgeSeconds", 15_552_000))
     rulesets = zone_rulesets(args.resources)
     for zone in sorted({zone_of(r) for r in rulesets}):
@@ -24,7 +24,7 @@ def check(args: StackValidationArgs, report: ReportViolation) -> None:
         for ruleset in headers:
             for rule in ruleset.props.get("rules") or []:
                 header = dig(rule, "actionParameters", "headers", "Strict-Transport-Security")
-                if isinstance(header, dict) and header.get("operation") == "set":
+                if is_mapping(header) and header.get("operation") == "set":
                     match = MAX_AGE.search(str(header.get("value", "")))
                     best = max(best, int(match.group(1)) if match else 0)
         if best < minimum:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, Severity, StackValidationArgs
+from pulumi_policy import Severity, StackValidationArgs
 
 from ._cloudflare import zone_of, zone_rulesets, zone_settings
-from ._support import stack_rule
+from ._support import Report, stack_rule
 
 ALLOWED_TLS = {"1.2", "1.3"}
 
 
-def check(args: StackValidationArgs, report: ReportViolation) -> None:
+def check(args: StackValidationArgs, report: Report) -> None:
     settings = zone_settings(args.resources)
     zones = {zone_of(r) for r in zone_rulesets(args.resources)} | {zone_of(s) for s in settings}
     for zone in sorted(zones):

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from pulumi_policy import ReportViolation, Severity, StackValidationArgs
+from pulumi_policy import Severity, StackValidationArgs
 
 from ._cloudflare import zone_of, zone_rulesets
-from ._support import stack_rule
+from ._support import Report, stack_rule
 
 
-def check(args: StackValidationArgs, report: ReportViolation) -> None:
+def check(args: StackValidationArgs, report: Report) -> None:
     by_phase: dict[tuple[str, str], list[str]] = defaultdict(list)
     for ruleset in zone_rulesets(args.resources):
         by_phase[(zone_of(ruleset), str(ruleset.props.get("phase")))].append(ruleset.urn)

@@ -3,13 +3,13 @@ counters are per colo, and the API rejects rules without it. Also rejects limits
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import ResourceValidationArgs, Severity
 
 from ._cloudflare import RULESET
-from ._support import dig, resource_rule
+from ._support import Report, dig, resource_rule
 
 
-def check(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def check(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type != RULESET or args.props.get("phase") != "http_ratelimit":
         return
     for rule in args.props.get("rules") or []:

@@ -3,9 +3,9 @@ a floating tag makes rollouts and rollbacks unrepeatable."""
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import ResourceValidationArgs, Severity
 
-from ._support import containers, pod_spec, resource_rule
+from ._support import Report, containers, pod_spec, resource_rule
 
 
 def image_problem(image: str) -> str | None:
@@ -19,7 +19,7 @@ def image_problem(image: str) -> str | None:
     return None
 
 
-def check(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def check(args: ResourceValidationArgs, report: Report) -> None:
     for container in containers(pod_spec(args.resource_type, args.props)):
         image = container.get("image")
         if not isinstance(image, str):

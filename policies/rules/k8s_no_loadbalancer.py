@@ -3,12 +3,12 @@ bypassing the CDN and its rate limits. Ingress goes through the edge."""
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import ResourceValidationArgs, Severity
 
-from ._support import dig, is_kind, metadata_name, resource_rule
+from ._support import Report, dig, is_kind, metadata_name, resource_rule
 
 
-def check(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def check(args: ResourceValidationArgs, report: Report) -> None:
     if not is_kind(args.resource_type, "Service") or dig(args.props, "spec", "type") != "LoadBalancer":
         return
     allowed = set(args.get_config().get("allowedServices") or [])

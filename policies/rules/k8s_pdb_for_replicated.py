@@ -3,13 +3,13 @@ evict every replica at once. Replicated = more than one replica, or autoscaled w
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, Severity, StackValidationArgs
+from pulumi_policy import Severity, StackValidationArgs
 
-from ._support import dig, is_kind, stack_rule
+from ._support import Report, dig, is_kind, stack_rule
 from ._workloads import autoscalers, pod_labels, target_key, workloads
 
 
-def check(args: StackValidationArgs, report: ReportViolation) -> None:
+def check(args: StackValidationArgs, report: Report) -> None:
     known = workloads(args.resources)
     min_by_target = {target_key(s): s.min_replicas or 0 for s in autoscalers(args.resources)}
     pdbs = [r for r in args.resources if is_kind(r.resource_type, "PodDisruptionBudget")]

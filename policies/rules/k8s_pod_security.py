@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import ResourceValidationArgs, Severity
 
-from ._support import containers, dig, pod_spec, resource_rule
+from ._support import Report, containers, dig, pod_spec, resource_rule
 
 
-def check(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def check(args: ResourceValidationArgs, report: Report) -> None:
     spec = pod_spec(args.resource_type, args.props)
     if spec is None:
         return

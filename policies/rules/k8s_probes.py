@@ -6,12 +6,12 @@ never restarted. Jobs and CronJobs run to completion and are exempt.
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import ResourceValidationArgs, Severity
 
-from ._support import containers, is_kind, pod_spec, resource_rule
+from ._support import Report, containers, is_kind, pod_spec, resource_rule
 
 
-def check(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def check(args: ResourceValidationArgs, report: Report) -> None:
     if not is_kind(args.resource_type, "Deployment", "StatefulSet", "DaemonSet"):
         return
     for container in containers(pod_spec(args.resource_type, args.props), include_init=False):

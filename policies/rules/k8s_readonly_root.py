@@ -4,12 +4,12 @@ genuinely needs a writable root is waived per URN with a reason."""
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import ResourceValidationArgs, Severity
 
-from ._support import containers, dig, pod_spec, resource_rule
+from ._support import Report, containers, dig, pod_spec, resource_rule
 
 
-def check(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def check(args: ResourceValidationArgs, report: Report) -> None:
     for container in containers(pod_spec(args.resource_type, args.props)):
         if dig(container, "securityContext", "readOnlyRootFilesystem") is not True:
             report(f"container {container.get('name', '?')!r} has a writable root filesystem")

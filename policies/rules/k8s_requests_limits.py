@@ -6,12 +6,12 @@ a memory limit one leaking pod can take a node down with it.
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import ResourceValidationArgs, Severity
 
-from ._support import containers, dig, pod_spec, resource_rule
+from ._support import Report, containers, dig, pod_spec, resource_rule
 
 
-def check(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def check(args: ResourceValidationArgs, report: Report) -> None:
     for container in containers(pod_spec(args.resource_type, args.props)):
         name = container.get("name", "?")
         missing = [

@@ -33,7 +33,7 @@ def violations(
 
 
 def mutate(
-    records: list[dict[str, Any]], type_suffix: str, change: Callable[[dict[str, Any]], None], name: str | None = None
+    records: list[dict[str, Any]], type_suffix: str, change: Callable[[dict[str, Any]], object], name: str | None = None
 ) -> tuple[list[dict[str, Any]], str]:
     """A deep copy of ``records`` with ``change`` applied to the inputs of the first matching resource."""
     copied = copy.deepcopy(records)

@@ -18,11 +18,12 @@ def _container(inputs: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_real_plans_have_no_mandatory_violation(stack: str) -> None:
-    found = [v for v in violations(records_of(plan_of(stack)), stack) if v.enforcement == "mandatory"]
+    plan = plan_of(stack)
+    found = [v for v in violations(records_of(plan), stack, plan.outputs) if v.enforcement == "mandatory"]
     assert found == [], "\n".join(f"{v.policy} {v.urn}: {v.message}" for v in found)
 
 
-Mutation = Callable[[dict[str, Any]], None]
+Mutation = Callable[[dict[str, Any]], object]
 
 RESOURCE_CASES: list[tuple[str, str, Mutation, str]] = [
     (
