@@ -20,6 +20,7 @@ from components.config import StackConfig
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
+POLICY_START, POLICY_END = "<!-- policy-reference:start -->", "<!-- policy-reference:end -->"
 
 
 def _type_name(annotation: Any) -> str:
@@ -106,15 +107,31 @@ def render_reference() -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_policies() -> str:
+    """The policy pack's rules: name, kind, enforcement, severity, what it checks."""
+    from policies.rules import ALL_POLICIES
+
+    lines = ["| rule | kind | enforcement | severity | checks |", "| --- | --- | --- | --- | --- |"]
+    for policy in ALL_POLICIES:
+        kind = "stack" if type(policy).__name__ == "StackValidationPolicy" else "resource"
+        level = policy.enforcement_level.value if policy.enforcement_level else "mandatory"
+        severity = policy.severity.value if policy.severity else "-"
+        lines.append(f"| `{policy.name}` | {kind} | {level} | {severity} | {policy.description} |")
+    return "\n".join(lines) + "\n"
+
+
+def _replace_block(text: str, start: str, end: str, body: str) -> str:
+    if start not in text or end not in text:
+        raise SystemExit(f"error: {README} lacks the {start} / {end} markers")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}{end}{tail}"
+
+
 def main() -> int:
-    text = README.read_text()
-    if START not in text or END not in text:
-        print(f"error: {README} lacks the {START} / {END} markers", file=sys.stderr)
-        return 1
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{START}\n{render_reference()}{END}{tail}")
-    print(f"updated the config reference in {README}")
+    text = _replace_block(README.read_text(), START, END, render_reference())
+    README.write_text(_replace_block(text, POLICY_START, POLICY_END, render_policies()))
+    print(f"updated the config and policy references in {README}")
     return 0
 
 

@@ -55,6 +55,14 @@ def test_readme_config_reference_is_in_sync() -> None:
     assert current == render_reference().strip(), "run `make docs` to regenerate the config reference"
 
 
+def test_readme_policy_reference_is_in_sync() -> None:
+    from offline.config_reference import POLICY_END, POLICY_START, render_policies
+
+    readme = (REPO / "README.md").read_text()
+    current = readme.split(POLICY_START, 1)[1].split(POLICY_END, 1)[0].strip()
+    assert current == render_policies().strip(), "run `make docs` to regenerate the policy reference"
+
+
 def test_requirements_are_pinned_exactly() -> None:
     for raw in (REPO / "requirements.txt").read_text().splitlines():
         requirement = raw.split("#", 1)[0].strip()
