@@ -50,7 +50,8 @@ class Platform(pulumi.ComponentResource):
                     storage_class=config.cloud.kubernetes.storage_class,
                     protect=config.protect,
                 ),
-                opts=k8s_opts,
+                # Kubernetes objects and the RandomPassword each get their package's explicit provider.
+                opts=pulumi.ResourceOptions(parent=self, providers=[self.providers.kubernetes, self.providers.random]),
             )
         # [autoscaling] (issue 4)
         from components.autoscaling import (
