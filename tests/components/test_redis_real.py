@@ -122,8 +122,12 @@ def test_cluster_forms_from_the_rendered_conf_and_job_script(prod: RenderedRedis
         for i in range(300):
             client.set(f"key:{i}", f"value:{i}")
         assert [client.get(f"key:{i}") for i in range(0, 300, 37)] == [f"value:{i}".encode() for i in range(0, 300, 37)]
-        counts = [int(node.client().dbsize()) for node in cluster.nodes.values()]
-        assert sum(counts) == 600  # every key on its master and its replica
+        # Every key reaches its master and, asynchronously, that master's replica.
+        wait_until(
+            lambda: sum(int(node.client().dbsize()) for node in cluster.nodes.values()) == 600,
+            15,
+            "every key on its master and its replica",
+        )
         # The password is not in the rendered files, and it reached Redis only through the auth include.
         assert all(PASSWORD not in text for text in prod.files.values())
         assert first.client().config_get("maxmemory-policy") == {"maxmemory-policy": "allkeys-lru"}
