@@ -20,8 +20,8 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from components.settings.backup import BackupSettings
-from components.settings.base import PROBLEM_SEPARATOR, DnsLabel, Settings, raise_problems
 from components.settings.backup_jobs import BackupJobsField
+from components.settings.base import PROBLEM_SEPARATOR, DnsLabel, Settings, raise_problems
 from components.settings.budgets import BudgetSettings
 from components.settings.cdn import CdnSettings
 from components.settings.cloud import CloudSettings
