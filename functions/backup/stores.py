@@ -5,7 +5,9 @@ so a single PUT per chunk streams the backup out "as it goes" without multipart 
 crashed run leaves only chunk objects (never a manifest). Cloud SDKs are imported lazily.
 
 Endpoints and credentials come from each SDK's usual environment: ``AWS_ENDPOINT_URL`` / AWS credential
-chain for S3, ``AZURE_STORAGE_CONNECTION_STRING`` for Azure, ``STORAGE_EMULATOR_HOST`` or application
+chain for S3; for Azure ``AZURE_STORAGE_CONNECTION_STRING`` (shared key: Azurite, or a vault that
+allows it) or else ``AZURE_STORAGE_ACCOUNT_URL`` with ``azure.identity.DefaultAzureCredential`` (managed
+identity / workload identity: the vault disables shared keys); ``STORAGE_EMULATOR_HOST`` or application
 default credentials for GCS.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -21,6 +23,9 @@ from urllib.parse import urlparse
 from functions.backup.errors import BackupError, UsageError
 
 SCHEMES = ("file", "s3", "azblob", "gs")
+LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
+AZURE_CONN_ENV = "AZURE_STORAGE_CONNECTION_STRING"
+AZURE_URL_ENV = "AZURE_STORAGE_ACCOUNT_URL"
 
 
 class NotFoundError(BackupError):
@@ -30,7 +35,9 @@ class NotFoundError(BackupError):
 class ObjectStore(Protocol):
     uri: str
 
-    def put(self, key: str, data: bytes, *, lock_until: dt.datetime | None = None) -> None: ...
+    def put(
+        self, key: str, data: bytes, *, lock_until: dt.datetime | None = None, lock_mode: str = "COMPLIANCE"
+    ) -> None: ...
 
     def get(self, key: str) -> bytes: ...
 
@@ -59,7 +66,9 @@ class FileStore:
     def _path(self, key: str) -> Path:
         return self.root / key
 
-    def put(self, key: str, data: bytes, *, lock_until: dt.datetime | None = None) -> None:
+    def put(
+        self, key: str, data: bytes, *, lock_until: dt.datetime | None = None, lock_mode: str = "COMPLIANCE"
+    ) -> None:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,10 +148,14 @@ class S3Store:
             return BackupError(f"{self.uri}: {what} failed: {code}: {err}")
         return BackupError(f"{self.uri}: {what} failed: {err}")
 
-    def put(self, key: str, data: bytes, *, lock_until: dt.datetime | None = None) -> None:
+    def put(
+        self, key: str, data: bytes, *, lock_until: dt.datetime | None = None, lock_mode: str = "COMPLIANCE"
+    ) -> None:
         extra: dict[str, Any] = {}
         if lock_until is not None:
-            extra = {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": lock_until}
+            if lock_mode not in LOCK_MODES:
+                raise UsageError(f"--lock-mode {lock_mode}: allowed: {', '.join(LOCK_MODES)}")
+            extra = {"ObjectLockMode": lock_mode, "ObjectLockRetainUntilDate": lock_until}
         try:
             self.s3.put_object(Bucket=self.bucket, Key=_join(self.prefix, key), Body=data, **extra)
         except Exception as err:
@@ -220,6 +233,37 @@ class S3Store:
                 )
 
 
+def azure_service_client(uri: str, environ: Mapping[str, str] | None = None) -> Any:
+    """The BlobServiceClient for an azblob:// target, from the environment.
+
+    A connection string wins (shared key or SAS: Azurite, or an account that allows it); otherwise the
+    account URL with ``DefaultAzureCredential``, which picks up the AKS/EKS workload identity (federated
+    token file + client id), a managed identity, or a developer login. The vault disables shared-key
+    access, so the jobs set only the URL. ``azure.identity`` is imported only on that path.
+    """
+    env = os.environ if environ is None else environ
+    from azure.storage.blob import BlobServiceClient
+
+    conn = env.get(AZURE_CONN_ENV)
+    if conn:
+        return BlobServiceClient.from_connection_string(conn)
+    url = env.get(AZURE_URL_ENV)
+    if not url:
+        raise BackupError(
+            f"{uri}: azblob:// targets need {AZURE_URL_ENV} (https://<account>.blob.core.windows.net, "
+            f"authenticated with DefaultAzureCredential: workload/managed identity) or {AZURE_CONN_ENV}"
+        )
+    parsed = urlparse(url)
+    if parsed.scheme != "https" or not parsed.netloc:
+        raise BackupError(
+            f"{uri}: {AZURE_URL_ENV}={url!r} must be an https:// account URL (Entra ID tokens are never sent "
+            "over plain HTTP)"
+        )
+    from azure.identity import DefaultAzureCredential
+
+    return BlobServiceClient(account_url=url, credential=DefaultAzureCredential())
+
+
 class AzureStore:
     def __init__(self, uri: str, container: str, prefix: str) -> None:
         self.uri = uri
@@ -230,13 +274,7 @@ class AzureStore:
     @property
     def cc(self) -> Any:
         if self._client is None:
-            from azure.storage.blob import BlobServiceClient
-
-            conn = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
-            if not conn:
-                raise BackupError(f"{self.uri}: set AZURE_STORAGE_CONNECTION_STRING for azblob:// targets")
-            service = BlobServiceClient.from_connection_string(conn)
-            self._client = service.get_container_client(self.container)
+            self._client = azure_service_client(self.uri).get_container_client(self.container)
         return self._client
 
     def _fail(self, err: Exception, what: str) -> BackupError:
@@ -248,11 +286,14 @@ class AzureStore:
             if "ContainerNotFound" in str(err):
                 return BackupError(f"{self.uri}: container {self.container!r} does not exist")
             return NotFoundError(f"{self.uri}: {what}: not found")
-        if isinstance(err, ClientAuthenticationError):
-            return BackupError(f"{self.uri}: credentials rejected during {what}")
+        if isinstance(err, ClientAuthenticationError):  # also DefaultAzureCredential finding no identity
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            return BackupError(f"{self.uri}: credentials rejected or unavailable during {what}: {first}")
         return BackupError(f"{self.uri}: {what} failed: {type(err).__name__}: {str(err).splitlines()[0]}")
 
-    def put(self, key: str, data: bytes, *, lock_until: dt.datetime | None = None) -> None:
+    def put(
+        self, key: str, data: bytes, *, lock_until: dt.datetime | None = None, lock_mode: str = "COMPLIANCE"
+    ) -> None:
         try:
             self.cc.upload_blob(_join(self.prefix, key), data, overwrite=True, max_concurrency=1)
         except Exception as err:
@@ -341,7 +382,9 @@ class GcsStore:
             return BackupError(f"{self.uri}: credentials rejected during {what}")
         return BackupError(f"{self.uri}: {what} failed: {type(err).__name__}: {str(err).splitlines()[0]}")
 
-    def put(self, key: str, data: bytes, *, lock_until: dt.datetime | None = None) -> None:
+    def put(
+        self, key: str, data: bytes, *, lock_until: dt.datetime | None = None, lock_mode: str = "COMPLIANCE"
+    ) -> None:
         try:
             self.bucket.blob(_join(self.prefix, key)).upload_from_string(data, content_type="application/octet-stream")
         except Exception as err:
