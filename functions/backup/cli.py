@@ -17,6 +17,7 @@ from typing import Any
 from functions.backup import commands, keys
 from functions.backup.errors import BackupError, UsageError
 from functions.backup.report import Reporter, write_metrics
+from functions.backup.stores import LOCK_MODES
 from functions.backup.writer import DEFAULT_CHUNK, ZSTD_LEVEL
 
 
@@ -63,6 +64,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _kind(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--kind",
+        choices=tuple(commands.KINDS),
+        help="only backups of this kind: dump (pg_dump), base (pg_basebackup), dir (directory tree); "
+        "without it the newest backup of any kind is taken",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m functions.backup", description="Streaming encrypted backups.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -85,7 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if name == "incremental":
             p.add_argument("--parent", help="backup id to diff against (default: newest dir backup)")
-        p.add_argument("--lock-days", type=_positive_int, default=0, help="S3 object-lock retention (COMPLIANCE)")
+        p.add_argument("--lock-days", type=_positive_int, default=0, help="S3 object-lock retention per object")
+        p.add_argument(
+            "--lock-mode",
+            choices=LOCK_MODES,
+            default="COMPLIANCE",
+            help="S3 object-lock mode with --lock-days: COMPLIANCE (default; nobody can shorten it) or GOVERNANCE "
+            "(an identity with s3:BypassGovernanceRetention can remove it: staging)",
+        )
         p.add_argument(
             "--no-require-versioning",
             action="store_true",
@@ -95,7 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--threads", type=_positive_int, default=0, help="zstd threads (0: auto, single-threaded on <= 2 CPUs)"
         )
-        p.add_argument("--level", type=int, default=ZSTD_LEVEL, help="zstd level (default 3; 1 is faster here)")
+        p.add_argument(
+            "--level",
+            type=int,
+            default=ZSTD_LEVEL,
+            help=f"zstd level (default {ZSTD_LEVEL}; 1 is faster, 3+ smaller: see README, throughput)",
+        )
         _common(p)
         _metrics(p)
 
@@ -113,13 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", required=True, help="postgresql://host/newdb or a directory path")
     p.add_argument("--class", dest="backup_class", choices=commands.CLASSES)
     p.add_argument("--backup", help="backup id (default: newest)")
+    _kind(p)
     p.add_argument("--pitr", metavar="TIME", help="point-in-time: base backup + archived WAL up to TIME")
     p.add_argument("--restore-command", help="restore_command to write for --pitr (default: our wal-fetch)")
     _common(p)
 
     p = sub.add_parser("test-restore", help="restore into a scratch database/directory, check, drop")
     p.add_argument("--class", dest="backup_class", choices=commands.CLASSES)
-    p.add_argument("--backup")
+    p.add_argument("--backup", help="backup id (default: newest, of --kind if given)")
+    _kind(p)
     p.add_argument("--to", help="postgresql://host:port/ server for pg_dump backups")
     _common(p)
 
@@ -188,7 +212,7 @@ def _record(ns: argparse.Namespace, *, ok: bool, result: Any, duration: float) -
     if ok and isinstance(result, dict):
         read = int(result.get("sizes", {}).get("source_bytes", 0))
     try:
-        write_metrics(
+        warning = write_metrics(
             Path(ns.metrics_file) if ns.metrics_file else None,
             ns.pushgateway,
             backup_class=cls,
@@ -196,6 +220,8 @@ def _record(ns: argparse.Namespace, *, ok: bool, result: Any, duration: float) -
             bytes_read=read,
             duration=duration,
         )
+        if warning:
+            sys.stderr.write(f"warning: {warning}\n")
     except OSError as err:
         sys.stderr.write(f"warning: metrics not written: {err}\n")
 
@@ -222,6 +248,7 @@ def _dispatch(ns: argparse.Namespace, reporter: Reporter) -> Any:
             "reporter": reporter,
             "backup_class": ns.backup_class,
             "lock_days": ns.lock_days,
+            "lock_mode": ns.lock_mode,
             "require_versioning": False if ns.no_require_versioning else None,
             "chunk_size": ns.chunk_mib << 20,
             "level": ns.level,
@@ -246,6 +273,7 @@ def _dispatch(ns: argparse.Namespace, reporter: Reporter) -> Any:
             to=ns.to,
             backup_class=ns.backup_class,
             backup_id=ns.backup,
+            kind=ns.kind,
             pitr=ns.pitr,
             restore_command=ns.restore_command,
             key_file=ns.key_file or os.environ.get(keys.KEY_FILE_ENV),
@@ -258,6 +286,7 @@ def _dispatch(ns: argparse.Namespace, reporter: Reporter) -> Any:
             reporter=reporter,
             backup_class=ns.backup_class,
             backup_id=ns.backup,
+            kind=ns.kind,
             server=ns.to,
         )
     if ns.command == "wal-push":

@@ -12,7 +12,16 @@ from typing import Any
 from functions.backup import fmt, retention, sources
 from functions.backup.errors import BackupError, IntegrityError, UsageError
 from functions.backup.keys import KeyWrapper
-from functions.backup.reader import OpenBackup, StreamDecoder, find_backup, load_manifest, parse_time, scan, verify
+from functions.backup.reader import (
+    BackupInfo,
+    OpenBackup,
+    StreamDecoder,
+    find_backup,
+    load_manifest,
+    parse_time,
+    scan,
+    verify,
+)
 from functions.backup.report import Reporter
 from functions.backup.restore import (
     configure_pitr,
@@ -24,6 +33,27 @@ from functions.backup.stores import ObjectStore, open_store
 from functions.backup.writer import DEFAULT_CHUNK, ZSTD_LEVEL, BackupWriter, WriteOptions, write_files, write_stream
 
 CLASSES = ("db", "chain", "state")
+KINDS = {"dump": "pg_dump", "base": "pg_basebackup", "dir": "dir"}  # --kind value -> manifest "kind"
+
+
+def pick_backup(
+    stores: list[ObjectStore], backup_class: str | None, backup_id: str | None, kind: str | None
+) -> BackupInfo:
+    """The named or newest complete backup, restricted to ``kind`` (a --kind value) when given.
+
+    Without a kind the newest backup of any kind wins, which in a db class with WAL archiving may be a
+    pg_basebackup: a weekly database restore test must say ``--kind dump`` to be deterministic.
+    """
+    if kind is not None and kind not in KINDS:
+        raise UsageError(f"--kind {kind}: allowed: {', '.join(KINDS)}")
+    wanted = KINDS[kind] if kind else None
+    if backup_id:
+        info = find_backup(stores, backup_class, backup_id)
+        got = info.manifest["kind"] if info.manifest else None
+        if wanted and got != wanted:
+            raise UsageError(f"--backup {backup_id} is a {got} backup, not --kind {kind} ({wanted})")
+        return info
+    return find_backup(stores, backup_class, None, kind=wanted)
 
 
 def open_stores(targets: list[str]) -> list[ObjectStore]:
@@ -61,6 +91,7 @@ def backup(
     source_dir: str | None,
     pg_kind: str = "dump",
     lock_days: int = 0,
+    lock_mode: str = "COMPLIANCE",
     require_versioning: bool | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     threads: int = 0,
@@ -77,7 +108,14 @@ def backup(
         sources.check_pg_url(source_url, "--source")
         tool = "pg_basebackup" if pg_kind == "base" else "pg_dump"
         opts = WriteOptions(
-            backup_class, tool, sources.pg_source_info(source_url, tool), chunk_size, threads, lock_until, level=level
+            backup_class,
+            tool,
+            sources.pg_source_info(source_url, tool),
+            chunk_size,
+            threads,
+            lock_until,
+            level=level,
+            lock_mode=lock_mode,
         )
         writer = BackupWriter(stores, wrapper, opts, reporter)
         reporter.event("backup_started", backup_id=writer.backup_id, source=opts.source["url"], kind=tool)
@@ -100,6 +138,7 @@ def backup(
             threads,
             lock_until,
             level=level,
+            lock_mode=lock_mode,
         )
         writer = BackupWriter(stores, wrapper, opts, reporter)
         reporter.event("backup_started", backup_id=writer.backup_id, source=str(root), kind="dir")
@@ -127,6 +166,7 @@ def incremental(
     source_dir: str,
     parent_id: str | None = None,
     lock_days: int = 0,
+    lock_mode: str = "COMPLIANCE",
     require_versioning: bool | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     level: int = ZSTD_LEVEL,
@@ -149,6 +189,7 @@ def incremental(
             source_url=None,
             source_dir=source_dir,
             lock_days=lock_days,
+            lock_mode=lock_mode,
             require_versioning=require_versioning,
             chunk_size=chunk_size,
             level=level,
@@ -160,7 +201,14 @@ def incremental(
     _check_targets(stores, backup_class, need_versioning, lock_days)
     lock_until = dt.datetime.now(dt.UTC) + dt.timedelta(days=lock_days) if lock_days > 0 else None
     opts = WriteOptions(
-        backup_class, "dir", {"kind": "dir", "path": str(root.resolve())}, chunk_size, 0, lock_until, level=level
+        backup_class,
+        "dir",
+        {"kind": "dir", "path": str(root.resolve())},
+        chunk_size,
+        0,
+        lock_until,
+        level=level,
+        lock_mode=lock_mode,
     )
     writer = BackupWriter(stores, wrapper, opts, reporter)
     keys = {**parent.manifest.get("keys", {}), parent.backup_id: parent.manifest["key"]}
@@ -244,6 +292,7 @@ def restore(
     to: str,
     backup_class: str | None,
     backup_id: str | None,
+    kind: str | None = None,
     pitr: str | None = None,
     restore_command: str | None = None,
     key_file: str | None = None,
@@ -256,6 +305,8 @@ def restore(
             raise UsageError(f"--pitr {pitr}: not an ISO 8601 time (e.g. 2026-01-31T12:00:00Z)") from None
         if to.startswith(("postgresql://", "postgres://")):
             raise UsageError("--pitr restores a whole cluster: --to must be a data directory path")
+        if kind not in (None, "base"):
+            raise UsageError(f"--pitr starts from a base backup: --kind {kind} is not allowed (use base or omit it)")
         info = _base_before(stores, when, backup_id)
         opened = OpenBackup(info.store, info.backup_class, info.backup_id, wrapper)
         result = restore_directory(opened, Path(to), reporter)
@@ -267,7 +318,7 @@ def restore(
             "recovery_target_time": when.isoformat(),
             "next": "start PostgreSQL on this directory: it replays archived WAL up to the target and promotes",
         }
-    info = find_backup(stores, backup_class, backup_id)
+    info = pick_backup(stores, backup_class, backup_id, kind)
     opened = OpenBackup(info.store, info.backup_class, info.backup_id, wrapper)
     reporter.event("restore_started", backup_id=info.backup_id, source=info.store.uri)
     if to.startswith(("postgresql://", "postgres://")):
@@ -301,9 +352,14 @@ def test_restore(
     backup_class: str | None,
     backup_id: str | None,
     server: str | None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
-    """Restores into a scratch database or directory, checks it, and removes it again."""
-    info = find_backup(stores, backup_class, backup_id)
+    """Restores into a scratch database or directory, checks it, and removes it again.
+
+    ``kind`` (dump|base|dir) restricts the choice: a pg_dump goes into the scratch server, a base
+    backup or a directory tree is unpacked into a temporary directory.
+    """
+    info = pick_backup(stores, backup_class, backup_id, kind)
     opened = OpenBackup(info.store, info.backup_class, info.backup_id, wrapper)
     if opened.manifest["kind"] == "pg_dump":
         if not server:
@@ -321,14 +377,14 @@ def test_restore(
         finally:
             maint = sources.urlunparse(sources.urlparse(server)._replace(path="/postgres"))
             sources.psql(maint, f'DROP DATABASE IF EXISTS "{scratch}"')
-        return {"backup_id": info.backup_id, "ok": True, "tables": tables}
+        return {"backup_id": info.backup_id, "kind": "pg_dump", "ok": True, "tables": tables}
     scratch_dir = Path(tempfile.mkdtemp(prefix="restoretest-")) / "data"
     try:
         restore_directory(opened, scratch_dir, reporter)
         files = sum(1 for p in scratch_dir.rglob("*") if p.is_file())
     finally:
         shutil.rmtree(scratch_dir.parent, ignore_errors=True)
-    return {"backup_id": info.backup_id, "ok": True, "files": files}
+    return {"backup_id": info.backup_id, "kind": opened.manifest["kind"], "ok": True, "files": files}
 
 
 def prune(

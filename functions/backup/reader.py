@@ -107,10 +107,12 @@ def find_backup(
             infos = [i for i in infos if i.backup_id == backup_id]
         if infos:
             return infos[-1]
-    what = f"backup {backup_id}" if backup_id else "no complete backup"
-    raise BackupError(
-        f"{what} not found on {', '.join(s.uri for s in stores)}" + (f" ({'; '.join(errors)})" if errors else "")
-    )
+    where = ", ".join(s.uri for s in stores)
+    detail = f" ({'; '.join(errors)})" if errors else ""
+    if backup_id:
+        raise BackupError(f"backup {backup_id} not found on {where}{detail}")
+    what = " ".join(x for x in ("no complete", backup_class, kind, "backup") if x)
+    raise BackupError(f"{what} on {where}{detail}")
 
 
 class OpenBackup:

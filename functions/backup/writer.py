@@ -63,8 +63,11 @@ class _Target:
 class Fanout:
     """Uploads each object to every target concurrently; a failing target is dropped, not fatal."""
 
-    def __init__(self, stores: list[ObjectStore], reporter: Reporter, max_inflight: int = 3) -> None:
+    def __init__(
+        self, stores: list[ObjectStore], reporter: Reporter, max_inflight: int = 3, lock_mode: str = "COMPLIANCE"
+    ) -> None:
         self.reporter = reporter
+        self.lock_mode = lock_mode
         self.targets = [
             _Target(s, ThreadPoolExecutor(2, thread_name_prefix="upload"), threading.Semaphore(max_inflight))
             for s in stores
@@ -75,7 +78,7 @@ class Fanout:
 
     def _put(self, target: _Target, key: str, data: bytes, lock_until: dt.datetime | None) -> None:
         try:
-            target.store.put(key, data, lock_until=lock_until)
+            target.store.put(key, data, lock_until=lock_until, lock_mode=self.lock_mode)
         except BackupError as err:
             if target.error is None:
                 target.error = err
@@ -128,6 +131,7 @@ class WriteOptions:
     backup_id: str | None = None
     sha256sums: bool = True
     level: int = ZSTD_LEVEL
+    lock_mode: str = "COMPLIANCE"
 
 
 class BackupWriter:
@@ -145,7 +149,7 @@ class BackupWriter:
         self.wrapped = wrapper.wrap(self.data_key, self.context)
         self.key_id = wrapper.key_id
         self.cipher = fmt.ChunkCipher(self.data_key, self.nonce_prefix, self.backup_id)
-        self.fanout = Fanout(stores, reporter)
+        self.fanout = Fanout(stores, reporter, lock_mode=opts.lock_mode)
         self.next_index = 0
         self.stored_bytes = 0
         self.sums: list[str] = []
@@ -193,6 +197,7 @@ class BackupWriter:
                 "chunks": self.next_index,
             },
             "lock_until": iso(self.opts.lock_until) if self.opts.lock_until else None,
+            **({"lock_mode": self.opts.lock_mode} if self.opts.lock_until else {}),
             **body,
         }
         manifest["merkle_root"] = fmt.merkle_root(fmt.leaves_of(manifest))

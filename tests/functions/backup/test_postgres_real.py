@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from functions.backup import commands
 from functions.backup.cli import run
 from tests.functions.backup.conftest import REPO, PgServer, S3Server
 
@@ -115,6 +116,51 @@ def test_test_restore_checks_and_drops_the_scratch_database(
     )
     assert code == 0 and result["tables"] == 6, result
     assert "restoretest" not in postgres.psql("SELECT string_agg(datname, ' ') FROM pg_database")
+
+
+def test_test_restore_kind_picks_the_dump_even_when_a_base_backup_is_newer(
+    postgres: PgServer, tmp_path: Path, key_file: Path
+) -> None:
+    """In archive_command mode the db class holds dumps and (newer) base backups: --kind dump decides."""
+    postgres.psql("CREATE DATABASE kinds")
+    postgres.psql(
+        "CREATE TABLE t (id int primary key, v text); INSERT INTO t SELECT i, 'v' FROM generate_series(1, 50) i",
+        "kinds",
+    )
+    target = f"file://{tmp_path}/store"
+    common = ["--target", target, "--key-file", str(key_file)]
+    code, dump = run(["backup", "--source", postgres.url("kinds"), "--class", "db", "--no-require-versioning", *common])
+    assert code == 0, dump
+    code, base = run(
+        [
+            "backup",
+            "--source",
+            postgres.url("kinds"),
+            "--pg-kind",
+            "base",
+            "--class",
+            "db",
+            "--no-require-versioning",
+            *common,
+        ]
+    )
+    assert code == 0, base
+    stores = commands.open_stores([target])
+    assert commands.pick_backup(stores, "db", None, None).backup_id == base["backup_id"], "newest of any kind"
+    assert commands.pick_backup(stores, "db", None, "base").backup_id == base["backup_id"]
+
+    code, result = run(["test-restore", "--class", "db", "--kind", "dump", *common, "--to", postgres.url("postgres")])
+    assert code == 0, result
+    assert result == {"backup_id": dump["backup_id"], "kind": "pg_dump", "ok": True, "tables": 1}
+    assert "restoretest" not in postgres.psql("SELECT string_agg(datname, ' ') FROM pg_database")
+
+    code, result = run(["test-restore", "--class", "db", "--kind", "dump", "--backup", base["backup_id"], *common])
+    assert code == 2 and "is a pg_basebackup backup, not --kind dump" in result["error"]
+    code, result = run(["test-restore", "--class", "db", "--kind", "dir", *common])
+    assert code == 1 and result["error"] == f"no complete db dir backup on {target}"
+    code, result = run(["restore", "--class", "db", "--kind", "dump", *common, "--to", postgres.url("kinds_copy")])
+    assert code == 0 and result["backup_id"] == dump["backup_id"]
+    assert postgres.table_fingerprint("kinds_copy") == postgres.table_fingerprint("kinds")
 
 
 def test_sigkill_mid_stream_leaves_no_complete_backup_and_next_run_succeeds(

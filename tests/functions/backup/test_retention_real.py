@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from pathlib import Path
 
@@ -81,3 +82,55 @@ def test_retention_windows_per_class_and_incremental_references(tmp_path: Path, 
     assert by_id[base["backup_id"]].action == "keep"
     assert "referenced" in by_id[base["backup_id"]].reason
     assert retention.RETENTION_DAYS == {"db": 30, "chain": 90, "state": 7}
+
+
+def test_lock_modes_governance_and_compliance_on_seaweedfs(
+    seaweedfs: S3Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key_file: Path
+) -> None:
+    """Staging writes GOVERNANCE (removable with the bypass permission), prod COMPLIANCE (the default).
+
+    Prune keeps both while they hold, never uses the governance bypass itself, and SeaweedFS enforces
+    each mode: a bypass deletes a GOVERNANCE object version but not a COMPLIANCE one.
+    """
+    for k, v in seaweedfs.env().items():
+        monkeypatch.setenv(k, v)
+    bucket = seaweedfs.make_bucket(f"bk-mode-{uuid.uuid4().hex[:8]}", lock=True)
+    target = f"s3://{bucket}/db"
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "state.json").write_text('{"height": 2}')
+    governance = _backup(src, target, key_file, "--lock-days", "1", "--lock-mode", "GOVERNANCE")
+    compliance = _backup(src, target, key_file, "--lock-days", "1")
+    newest = _backup(src, target, key_file)
+
+    s3 = seaweedfs.client()
+    for bid, mode in ((governance, "GOVERNANCE"), (compliance, "COMPLIANCE")):
+        keys = list(open_store(target).list(f"state/{bid}/"))
+        assert len(keys) >= 3, "chunks, SHA256SUMS and manifest"
+        for key in keys:
+            head = s3.head_object(Bucket=bucket, Key=f"db/{key}")
+            assert head["ObjectLockMode"] == mode, key
+        manifest = json.loads(s3.get_object(Bucket=bucket, Key=f"db/state/{bid}/manifest.json")["Body"].read())
+        assert manifest["lock_mode"] == mode and manifest["lock_until"]
+
+    code, rows = run(["prune", "--target", target, "--class", "state", "--keep-days", "0", "--apply"])
+    assert code == 0
+    plan = {r["backup_id"]: r for r in rows}
+    assert plan[governance]["action"] == "keep" and "object lock" in plan[governance]["reason"]
+    assert plan[compliance]["action"] == "keep" and "object lock" in plan[compliance]["reason"]
+    assert [r["backup_id"] for r in run(["list", "--target", target])[1]] == [governance, compliance, newest]
+
+    def version(bid: str) -> tuple[str, str]:
+        key = f"db/state/{bid}/manifest.json"
+        return key, s3.head_object(Bucket=bucket, Key=key)["VersionId"]
+
+    for bid in (governance, compliance):
+        key, ver = version(bid)
+        with pytest.raises(s3.exceptions.ClientError, match="AccessDenied"):
+            s3.delete_object(Bucket=bucket, Key=key, VersionId=ver)
+    key, ver = version(compliance)
+    with pytest.raises(s3.exceptions.ClientError, match="AccessDenied"):
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=ver, BypassGovernanceRetention=True)
+    key, ver = version(governance)
+    s3.delete_object(Bucket=bucket, Key=key, VersionId=ver, BypassGovernanceRetention=True)  # staging teardown
+    assert [r["backup_id"] for r in run(["list", "--target", target])[1]] == [compliance, newest]
