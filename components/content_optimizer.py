@@ -68,10 +68,10 @@ class ContentOptimizer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         data = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
-        # --- encryption key for uploads (user content before review) ---------------------------------
+        # --- one customer-managed key for both buckets (the policy pack requires CMK encryption) -----
         self.key = aws.kms.Key(
             f"{name}-key",
-            description=f"content optimizer uploads ({args.environment})",
+            description=f"content optimizer buckets ({args.environment})",
             enable_key_rotation=True,
             deletion_window_in_days=30,
             opts=data,
@@ -83,7 +83,7 @@ class ContentOptimizer(pulumi.ComponentResource):
 
         # --- buckets -------------------------------------------------------------------------------
         self.upload_bucket = self._bucket(aws, f"{name}-uploads", s=s, data=data, child=child, kms_key=self.key)
-        self.optimized_bucket = self._bucket(aws, f"{name}-optimized", s=s, data=data, child=child, kms_key=None)
+        self.optimized_bucket = self._bucket(aws, f"{name}-optimized", s=s, data=data, child=child, kms_key=self.key)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-uploads-lifecycle",
             bucket=self.upload_bucket.id,
@@ -167,7 +167,7 @@ class ContentOptimizer(pulumi.ComponentResource):
                     policies.lambda_role_policy(
                         upload_bucket_arn=a[0],
                         upload_prefix=s.upload_prefix,
-                        upload_key_arn=a[1],
+                        key_arn=a[1],
                         optimized_bucket_arn=a[2],
                         optimized_prefix=s.optimized_prefix,
                         dlq_arn=a[3],
@@ -253,8 +253,8 @@ class ContentOptimizer(pulumi.ComponentResource):
         self.origin_read_policy = aws.iam.Policy(
             f"{name}-origin-read",
             description="read the optimized bucket (CDN origin signer)",
-            policy=self.optimized_bucket.arn.apply(
-                lambda arn: policies.to_json(policies.origin_read_policy(arn, s.optimized_prefix))
+            policy=pulumi.Output.all(self.optimized_bucket.arn, self.key.arn).apply(
+                lambda a: policies.to_json(policies.origin_read_policy(a[0], s.optimized_prefix, a[1], args.region))
             ),
             opts=child,
         )
@@ -309,11 +309,10 @@ class ContentOptimizer(pulumi.ComponentResource):
         child: pulumi.ResourceOptions,
         kms_key: Any,
     ) -> Any:
-        """Versioned, encrypted, private, TLS-only bucket.
+        """Versioned, private, TLS-only bucket, SSE-KMS with the component's key and an S3 bucket key.
 
-        ``kms_key`` set: SSE-KMS with a bucket key (uploads). None: SSE-S3 with a bucket key (the CDN origin:
-        public content once optimized; SSE-KMS would add a KMS call per cache miss and a key grant for the
-        origin signer without protecting anything the CDN does not already publish).
+        The bucket key makes S3 derive object keys from one bucket-level data key, so KMS is called about once
+        per bucket and hour instead of once per object (the CDN origin is read on every cache miss).
         """
         bucket = aws.s3.Bucket(name, force_destroy=s.force_destroy, opts=data)
         aws.s3.BucketOwnershipControls(
@@ -338,8 +337,7 @@ class ContentOptimizer(pulumi.ComponentResource):
             opts=child,
         )
         default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-            sse_algorithm="aws:kms" if kms_key is not None else "AES256",
-            kms_master_key_id=kms_key.arn if kms_key is not None else None,
+            sse_algorithm="aws:kms", kms_master_key_id=kms_key.arn
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
@@ -427,7 +425,7 @@ class ContentOptimizer(pulumi.ComponentResource):
                     policies.worker_role_policy(
                         upload_bucket_arn=a[0],
                         upload_prefix=s.upload_prefix,
-                        upload_key_arn=a[1],
+                        key_arn=a[1],
                         optimized_bucket_arn=a[2],
                         optimized_prefix=s.optimized_prefix,
                         queue_arn=a[3],

@@ -57,11 +57,22 @@ def lambda_trust_policy(account_id: str) -> Document:
     )
 
 
+def _bucket_key_use(key_arn: str, region: str, *actions: str) -> Document:
+    """Use of the buckets' KMS key, only through S3 in this region (the bucket key derives per-object keys)."""
+    return {
+        "Sid": "BucketKeyThroughS3",
+        "Effect": "Allow",
+        "Action": list(actions),
+        "Resource": [key_arn],
+        "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+    }
+
+
 def lambda_role_policy(
     *,
     upload_bucket_arn: str,
     upload_prefix: str,
-    upload_key_arn: str,
+    key_arn: str,
     optimized_bucket_arn: str,
     optimized_prefix: str,
     dlq_arn: str,
@@ -80,13 +91,7 @@ def lambda_role_policy(
             "Action": ["s3:GetObject"],
             "Resource": [f"{upload_bucket_arn}/{upload_prefix}*"],
         },
-        {
-            "Sid": "DecryptUploads",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt"],
-            "Resource": [upload_key_arn],
-            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
-        },
+        _bucket_key_use(key_arn, region, "kms:Decrypt", "kms:GenerateDataKey"),
         {
             "Sid": "WriteOptimized",
             "Effect": "Allow",
@@ -147,7 +152,7 @@ def worker_role_policy(
     *,
     upload_bucket_arn: str,
     upload_prefix: str,
-    upload_key_arn: str,
+    key_arn: str,
     optimized_bucket_arn: str,
     optimized_prefix: str,
     queue_arn: str,
@@ -172,13 +177,7 @@ def worker_role_policy(
             "Action": ["s3:GetObject"],
             "Resource": [f"{upload_bucket_arn}/{upload_prefix}*"],
         },
-        {
-            "Sid": "DecryptUploads",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt"],
-            "Resource": [upload_key_arn],
-            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
-        },
+        _bucket_key_use(key_arn, region, "kms:Decrypt", "kms:GenerateDataKey"),
         {
             "Sid": "WriteRenditions",
             "Effect": "Allow",
@@ -199,7 +198,7 @@ def scaler_role_policy(queue_arn: str) -> Document:
     )
 
 
-def origin_read_policy(optimized_bucket_arn: str, optimized_prefix: str) -> Document:
+def origin_read_policy(optimized_bucket_arn: str, optimized_prefix: str, key_arn: str, region: str) -> Document:
     """What a CDN origin signer (e.g. a Cloudflare Worker signing SigV4) needs: read the outputs, nothing else."""
     return _document(
         {
@@ -207,7 +206,8 @@ def origin_read_policy(optimized_bucket_arn: str, optimized_prefix: str) -> Docu
             "Effect": "Allow",
             "Action": ["s3:GetObject"],
             "Resource": [f"{optimized_bucket_arn}/{optimized_prefix}*"],
-        }
+        },
+        _bucket_key_use(key_arn, region, "kms:Decrypt"),
     )
 
 

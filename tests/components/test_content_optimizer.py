@@ -214,6 +214,7 @@ def test_lambda_role_is_least_privilege(stack: str) -> None:
     assert grants == {
         "s3:GetObject": [f"{uploads}/{config.upload_prefix}*"],
         "kms:Decrypt": [out(plan, "optimizer-key")["arn"]],
+        "kms:GenerateDataKey": [out(plan, "optimizer-key")["arn"]],
         "s3:PutObject": [f"{optimized}/{config.optimized_prefix}*"],
         "sqs:SendMessage": [out(plan, "optimizer-dlq")["arn"]],
         "logs:CreateLogStream": [f"{log_group}:log-stream:*"],
@@ -247,6 +248,19 @@ def test_video_roles_are_least_privilege_and_bound_to_their_identities(stack: st
     )
     scaler_trust = _statements(_doc(named(plan, "optimizer-video-scaler"), "assumeRolePolicy"))[0]
     assert scaler_trust["Principal"] == {"AWS": video.keda_operator_role_arn}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_origin_read_policy_only_reads_the_optimized_outputs(stack: str) -> None:
+    plan, config = plan_of(stack), _config(stack).optimizer
+    optimized = out(plan, "optimizer-optimized")["arn"]
+    document = _doc(named(plan, "optimizer-origin-read"))
+    assert _allow_problems(document, (f"{optimized}/*",)) == []
+    grants = {a: _as_list(s["Resource"]) for s in _statements(document) for a in _as_list(s["Action"])}
+    assert grants == {
+        "s3:GetObject": [f"{optimized}/{config.optimized_prefix}*"],
+        "kms:Decrypt": [out(plan, "optimizer-key")["arn"]],
+    }
 
 
 def test_the_least_privilege_check_catches_wildcards() -> None:
@@ -296,10 +310,7 @@ def test_buckets_are_encrypted_versioned_private_and_tls_only(stack: str, bucket
     rule = _child(plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", bucket).inputs["rules"][0]  # fmt: skip
     assert rule["bucketKeyEnabled"] is True
     default = rule["applyServerSideEncryptionByDefault"]
-    if bucket_name == "optimizer-uploads":
-        assert default == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": out(plan, "optimizer-key")["arn"]}
-    else:
-        assert default["sseAlgorithm"] == "AES256"
+    assert default == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": out(plan, "optimizer-key")["arn"]}
     versioning = _child(plan, "aws:s3/bucketVersioning:BucketVersioning", bucket).inputs
     assert versioning["versioningConfiguration"]["status"] == "Enabled"
     block = _child(plan, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", bucket).inputs
