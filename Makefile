@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: venv plan plan-all schema docs lint format typecheck test unit policy bench clean
+.PHONY: venv plan plan-all schema docs lint format typecheck test unit policy bench lambda clean
 
 # Create the virtualenv and install the pinned dependencies (re-run when requirements.txt changes).
 $(STAMP): requirements.txt
@@ -54,6 +54,13 @@ policy: plan
 bench: venv
 	@mkdir -p build/bench
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+
+## Lambda zips for the content optimizer (pulumi up needs them; the offline plan does not)
+lambda: venv
+	@mkdir -p build/lambda
+	@set -e; for arch in arm64 x86_64; do \
+	  $(PY) -m functions.optimizer.package --arch $$arch --python-version 3.12 --out build/lambda/optimizer-$$arch.zip; \
+	done
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -192,6 +192,18 @@ def evaluate(
     return violations
 
 
+def unused_waivers(pack_config: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Configured waivers that matched no violation in this run: stale exemptions to delete."""
+    used = {(w["policy"], w["urn"]) for w in WAIVERS.entries}
+    return [
+        {"policy": name, "urn": w.get("urn", ""), "reason": w.get("reason", "")}
+        for name, config in pack_config.items()
+        if isinstance(config, dict)
+        for w in config.get("waivers") or []
+        if (name, w.get("urn")) not in used
+    ]
+
+
 def _is_component(resource: PolicyResource) -> bool:
     return resource.resource_type.startswith("platform:")
 
@@ -222,12 +234,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     mandatory = [v for v in violations if v.enforcement == EnforcementLevel.MANDATORY.value]
+    stale = unused_waivers(pack_config)
     if args.json:
         print(
             json.dumps(
                 {
                     "violations": [v.to_json() for v in violations],
                     "waivers": WAIVERS.entries,
+                    "unusedWaivers": stale,
                     "mandatory": len(mandatory),
                 },
                 indent=2,
@@ -240,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         for w in WAIVERS.entries:
             print(f"[waived] {w['policy']}: {w['urn']}\n    {w['message']}\n    reason: {w['reason']}")
+        for w in stale:
+            print(f"[unused waiver] {w['policy']}: {w['urn']} matched no violation; delete it from the config")
         print(
             f"{len(records)} resources, {len(ALL_POLICIES)} policies: {len(mandatory)} mandatory violations, "
             f"{len(violations) - len(mandatory)} advisory, {len(WAIVERS.entries)} waived"

@@ -70,3 +70,21 @@ def test_pack_does_not_import_the_project() -> None:
         text = path.read_text()
         assert "from components" not in text and "import components" not in text, path
         assert "from offline" not in text, path
+
+
+def test_stale_waivers_are_reported(tmp_path: Path) -> None:
+    write_plan(plan_of("staging"), tmp_path / "staging")
+    config = json.loads((CONFIG_DIR / "staging.json").read_text())
+    config["k8s-image-pinned"] = {
+        "waivers": [{"urn": "urn:pulumi:staging::platform::x::gone", "reason": "left over from a removed service"}]
+    }
+    path = write_json(tmp_path / "config.json", config)
+    proc = _gate(str(tmp_path / "staging" / "resources.json"), "--stack-config", str(path), "--json")
+    report = json.loads(proc.stdout)
+    assert report["unusedWaivers"] == [
+        {
+            "policy": "k8s-image-pinned",
+            "urn": "urn:pulumi:staging::platform::x::gone",
+            "reason": "left over from a removed service",
+        }
+    ]
