@@ -7,6 +7,7 @@ last lines become the error message when it exits non-zero.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import shutil
 import subprocess
 import tempfile
@@ -45,6 +46,21 @@ def check_pg_url(url: str, flag: str) -> None:
         raise UsageError(f"{flag} {redact(url)}: expected a postgresql:// URL")
 
 
+PIPE_SIZE = 1 << 20  # Linux's default /proc/sys/fs/pipe-max-size for unprivileged processes
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+
+
+def widen_pipe(fd: int, size: int = PIPE_SIZE) -> int:
+    """Grows a pipe from 64 KiB to ``size`` so the child keeps writing while we compress a block.
+
+    Best effort: returns the size in effect (0 when the kernel refused, e.g. above pipe-max-size).
+    """
+    try:
+        return fcntl.fcntl(fd, F_SETPIPE_SZ, size)
+    except OSError:
+        return 0
+
+
 class Child:
     """A subprocess whose stdout (source) or stdin (sink) we stream; stderr captured to a temp file."""
 
@@ -61,6 +77,8 @@ class Child:
             )
         except OSError as err:
             raise BackupError(f"{role}: cannot start {argv[0]}: {err.strerror}") from None
+        if not sink and self.proc.stdout is not None:
+            widen_pipe(self.proc.stdout.fileno())
 
     @property
     def stdout(self) -> IO[bytes]:

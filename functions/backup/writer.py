@@ -13,14 +13,15 @@ import hashlib
 import hmac
 import json
 import os
+import queue
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import zstandard
 
@@ -103,21 +104,6 @@ class Fanout:
     def close(self) -> None:
         for target in self.targets:
             target.pool.shutdown(wait=True)
-
-
-class _Counting:
-    """Counts bytes read through a binary stream (the source size, before compression)."""
-
-    def __init__(self, raw: IO[bytes], on_read: Callable[[int], None]) -> None:
-        self.raw = raw
-        self.count = 0
-        self.on_read = on_read
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        self.count += len(data)
-        self.on_read(self.count)
-        return data
 
 
 @dataclass
@@ -232,16 +218,79 @@ def auto_threads() -> int:
     return 1 if cpus <= 2 else min(4, cpus // 2)
 
 
-def _read_exact(reader: Any, size: int) -> bytes:
-    parts: list[bytes] = []
-    need = size
-    while need > 0:
-        data = reader.read(need)
-        if not data:
-            break
-        parts.append(data)
-        need -= len(data)
-    return b"".join(parts)
+READ_BLOCK = 1 << 20  # source bytes per compressor call: few Python iterations, small buffers
+READ_DEPTH = 4  # blocks read ahead while the previous ones are compressed (4 MiB + the pipe's 1 MiB)
+
+
+class BlockReader:
+    """Reads a byte stream in its own thread into a few reusable buffers (``readinto``, no copies).
+
+    The source (pg_dump's pipe) keeps flowing while the caller compresses: zstd releases the GIL, so
+    reading, compressing and uploading overlap instead of taking turns, which is what bounded the
+    throughput when one thread did all three. Iterating yields memoryviews valid until the next step.
+    """
+
+    def __init__(self, source: IO[bytes], block: int = READ_BLOCK, depth: int = READ_DEPTH) -> None:
+        self._source = source
+        self._free: queue.Queue[bytearray] = queue.Queue()
+        self._full: queue.Queue[tuple[bytearray, int] | BaseException | None] = queue.Queue()
+        for _ in range(depth):
+            self._free.put(bytearray(block))
+        self._stop = threading.Event()
+        self.count = 0
+        self._thread = threading.Thread(target=self._run, name="source-reader", daemon=True)
+        self._thread.start()
+
+    def _fill(self, view: memoryview) -> int:
+        readinto = getattr(self._source, "readinto", None)
+        filled = 0
+        while filled < len(view):
+            if readinto is not None:
+                got = readinto(view[filled:])
+            else:
+                data = self._source.read(len(view) - filled)
+                got = len(data)
+                view[filled : filled + got] = data
+            if not got:
+                break
+            filled += got
+        return filled
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    buf = self._free.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                with memoryview(buf) as view:
+                    n = self._fill(view)
+                if n:
+                    self._full.put((buf, n))
+                if n < len(buf):
+                    break
+            self._full.put(None)
+        except BaseException as err:  # handed to the consumer, which re-raises it
+            self._full.put(err)
+
+    def __iter__(self) -> Iterator[memoryview]:
+        while True:
+            item = self._full.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise BackupError(f"reading the source failed: {item}") from item
+            buf, n = item
+            self.count += n
+            view = memoryview(buf)[:n]
+            try:
+                yield view
+            finally:
+                view.release()
+                self._free.put(buf)
+
+    def close(self) -> None:
+        self._stop.set()
 
 
 def write_stream(
@@ -254,26 +303,41 @@ def write_stream(
     """Stream layout: one zstd frame over the whole source, cut into fixed-size encrypted chunks.
 
     ``before_final`` runs after the source hit EOF and before the last chunk is sealed: it is where a
-    failed pg_dump raises, so a failed dump never gets a final chunk, let alone a manifest.
+    failed pg_dump raises, so a failed dump never gets a final chunk, let alone a manifest. A chunk is
+    emitted only once more compressed bytes exist beyond it, so the final one is never empty.
     """
     threads = writer.opts.threads or auto_threads()
+    size = writer.opts.chunk_size
     cctx = zstandard.ZstdCompressor(level=writer.opts.level, threads=threads if threads > 1 else 0, write_checksum=True)
-    counting = _Counting(source, lambda n: writer.reporter.progress(n, total_hint))
-    reader = cctx.stream_reader(cast(IO[bytes], counting), read_size=1 << 20)
+    compressor = cctx.compressobj()
     chunks: list[dict[str, Any]] = []
+    pending = bytearray()
     compressed = 0
-    pending = _read_exact(reader, writer.opts.chunk_size)
-    while True:
-        nxt = _read_exact(reader, writer.opts.chunk_size) if len(pending) == writer.opts.chunk_size else b""
-        if not nxt:
-            before_final()
-            compressed += len(pending)
-            chunks.append(writer.emit(pending, final=True))
-            break
-        compressed += len(pending)
-        chunks.append(writer.emit(pending, final=False))
-        pending = nxt
-    return writer.finish({"layout": "stream", "chunks": chunks}, counting.count, compressed)
+
+    def cut() -> None:
+        """Emits full chunks from ``pending`` while more bytes follow them (the final one is never empty)."""
+        nonlocal compressed
+        while len(pending) > size:
+            with memoryview(pending) as view:
+                piece = bytes(view[:size])
+            del pending[:size]
+            compressed += len(piece)
+            chunks.append(writer.emit(piece, final=False))
+
+    reader = BlockReader(source)
+    try:
+        for block in reader:
+            pending += compressor.compress(block)  # releases the GIL; the reader thread keeps reading
+            cut()
+            writer.reporter.progress(reader.count, total_hint)
+    finally:
+        reader.close()
+    before_final()
+    pending += compressor.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)
+    cut()
+    compressed += len(pending)
+    chunks.append(writer.emit(bytes(pending), final=True))
+    return writer.finish({"layout": "stream", "chunks": chunks}, reader.count, compressed)
 
 
 def _entry_for(path: Path, rel: str) -> dict[str, Any]:
