@@ -1,5 +1,8 @@
 """CLI: ``python -m functions.optimizer image|video|text IN... --out DIR [--json]`` and ``job``.
 
+Settings: seed defaults, then the deployment's ``OPTIMIZER_*`` environment variables (``environment.py``;
+the Jobs get the same ones as the Lambda), then the flags. A bad variable is a usage error (exit 2).
+``job --queue-url`` is the video Job of the component (``queue_job.py``); ``job --source`` walks a prefix.
 Exit status: 0 all files optimized, 1 at least one file failed (the others are still done), 2 usage error.
 """
 
@@ -7,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import get_args
 
+from functions.optimizer.environment import EnvironmentConfigError, load
 from functions.optimizer.errors import StorageError
 from functions.optimizer.metrics import Metrics, push
 from functions.optimizer.pipeline import FileReport, Kind, kind_of, process
@@ -96,15 +101,25 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(kind, parents=kind_parents, help=f"optimize {kind} files or folders")
         sub.add_argument("inputs", nargs="+", type=Path, metavar="IN", help="files or folders")
         sub.add_argument("--out", type=Path, required=True, help="output folder")
-    job = commands.add_parser("job", parents=[common, image, video, text], help="Kubernetes Job: a URI prefix")
-    job.add_argument("--source", required=True, help="s3://bucket/prefix or file:///path (object or prefix)")
+    job = commands.add_parser(
+        "job", parents=[common, image, video, text], help="Kubernetes Job: one queued S3 event, or a URI prefix"
+    )
+    origin = job.add_mutually_exclusive_group(required=True)
+    origin.add_argument(
+        "--queue-url",
+        help="SQS queue of S3 event notifications: take one message, optimize its objects, delete it on success",
+    )
+    origin.add_argument("--source", help="s3://bucket/prefix or file:///path (object or prefix)")
     job.add_argument("--dest", required=True, help="s3://bucket/prefix or file:///path")
+    job.add_argument("--wait-seconds", type=_level(0, 20), default=20, help="--queue-url long poll 0-20 s (default 20)")
     return parser
 
 
-def settings_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> OptimizerSettings:
-    """Seed defaults, overridden by whichever flags were given."""
-    base = OptimizerSettings()
+def settings_from(
+    args: argparse.Namespace, parser: argparse.ArgumentParser, base: OptimizerSettings | None = None
+) -> OptimizerSettings:
+    """``base`` (seed defaults, or what the environment set), overridden by whichever flags were given."""
+    base = base or OptimizerSettings()
     image = base.image
     if getattr(args, "quality", None):
         image = replace(image, quality=args.quality)
@@ -189,9 +204,27 @@ def _finish(reports: list[FileReport], metrics: Metrics, args: argparse.Namespac
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = settings_from(args, parser)
+    try:
+        deployment = load(os.environ)
+    except EnvironmentConfigError as exc:
+        parser.error(str(exc))
+    settings = settings_from(args, parser, deployment.settings)
     metrics = Metrics()
     try:
+        if args.command == "job" and args.queue_url:
+            from functions.optimizer.queue_job import run_queue_job
+
+            outcome = run_queue_job(
+                args.queue_url,
+                args.dest,
+                replace(deployment, settings=settings),
+                metrics,
+                wait_seconds=args.wait_seconds,
+            )
+            status = _finish(outcome.reports, metrics, args)
+            if outcome.error:
+                print(f"error: {outcome.error}", file=sys.stderr)
+            return 1 if outcome.error else status
         if args.command == "job":
             from functions.optimizer.handler import run_job
 

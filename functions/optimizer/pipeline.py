@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from functions.optimizer.environment import cache_control_table
 from functions.optimizer.errors import OptimizeError
 from functions.optimizer.metrics import Metrics
 from functions.optimizer.settings import OptimizerSettings
@@ -59,6 +60,23 @@ def is_fingerprinted(name: str) -> bool:
 
 
 def cache_control(kind: Kind, name: str) -> str:
+    """The Cache-Control stored with output ``name``: the deployment's map first, built-in defaults otherwise.
+
+    With ``OPTIMIZER_CACHE_CONTROL`` set (the component derives it from the CDN content classes) the output's
+    extension decides, after dropping a ``.br``/``.gz`` encoding suffix, so the origin states exactly the
+    TTLs the CDN applies; the map wins over the fingerprint rule because the CDN classes by extension too.
+    Extensions the map does not list (no CDN class: ``.map``, ``.mjs``...) and unset maps get the defaults.
+    """
+    table = cache_control_table()
+    if table is not None:
+        extension = PurePosixPath(name.removesuffix(".br").removesuffix(".gz")).suffix.lower().lstrip(".")
+        if extension in table:
+            return table[extension]
+    return default_cache_control(kind, name)
+
+
+def default_cache_control(kind: Kind, name: str) -> str:
+    """Built-in Cache-Control when no map is deployed: 1 y immutable for fingerprinted names, 1 d text."""
     if is_fingerprinted(name):
         return CACHE_IMMUTABLE
     if kind == "text" or name.endswith((".json", ".m3u8")):

@@ -505,12 +505,6 @@ OUTPUT_SAMPLES = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="functions/optimizer/pipeline.cache_control still uses constants (images 30 d, text 1 d); it must read "
-    "OPTIMIZER_CACHE_CONTROL (requested from the function's owner). Strict: this fails once it does, then "
-    "remove the marker.",
-)
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_function_writes_the_cache_control_it_is_given(stack: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from functions.optimizer import pipeline

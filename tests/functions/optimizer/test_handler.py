@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 from functions.optimizer.calibrate import MATE_NATURE
+from functions.optimizer.environment import EnvironmentConfigError
 from functions.optimizer.handler import lambda_handler, run_job
 from functions.optimizer.metrics import Metrics
 from functions.optimizer.pipeline import CACHE_IMAGE, CACHE_IMMUTABLE, CACHE_TEXT
@@ -57,10 +59,11 @@ def test_lambda_handler_images_text_and_video_refusal(buckets: Path) -> None:
     assert 'optimizer_failures_total{kind="video"} 1' in result["metrics"]
 
 
-def test_lambda_handler_needs_destination(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lambda_handler_needs_destination(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("OPTIMIZED_BUCKET", raising=False)
-    with pytest.raises(RuntimeError, match="OPTIMIZED_BUCKET"):
+    with pytest.raises(EnvironmentConfigError, match="OPTIMIZED_BUCKET"):
         lambda_handler(s3_event("b", "k.jpg"))
+    assert json.loads(capsys.readouterr().out)["level"] == "error"
 
 
 def test_bad_event_record(buckets: Path) -> None:
