@@ -13,11 +13,12 @@ The policy documents are built by pure functions so tests can read them as the e
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import Any
 
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field
 
+from components.aws_s3 import DefaultRetention, PrivateBucketSpec, ResourceNames, declare_private_bucket
 from components.settings.backup import BackupSettings
 
 WAL_PREFIX = "wal"
@@ -87,6 +88,43 @@ def lifecycle_rules(backup: BackupSettings) -> list[dict[str, Any]]:
         }
     )
     return rules
+
+
+def access_log_lifecycle_rules(retention_days: int) -> list[Any]:
+    """The access-log bucket keeps logs ``retention_days`` days."""
+    import pulumi_aws as aws
+
+    return [
+        aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id="expire-access-logs",
+            status="Enabled",
+            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=retention_days),
+            abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                days_after_initiation=2
+            ),
+        )
+    ]
+
+
+def vault_bucket_spec(backup: BackupSettings, key_arn: pulumi.Output[str]) -> PrivateBucketSpec:
+    """The vault bucket: object lock (default = shortest class lock), SSE-KMS with ``key_arn``, class lifecycle.
+
+    The DR replica is the same bucket in another region with its own key, so it uses this spec too.
+    """
+    return PrivateBucketSpec(
+        kms_key_arn=key_arn,
+        policy=lambda arn: pulumi.Output.all(arn, key_arn).apply(lambda a: _json(vault_bucket_policy(a[0], a[1]))),
+        force_destroy=backup.aws.force_destroy,
+        object_lock=True,
+        default_retention=(
+            DefaultRetention(mode=backup.lock_mode, days=backup.default_lock_days)
+            if backup.default_lock_days > 0
+            else None
+        ),
+        lifecycle_rules=lifecycle_rules(backup),
+        names=ResourceNames(bucket="bucket"),
+    )
 
 
 def vault_bucket_policy(bucket_arn: str, key_arn: str) -> dict[str, Any]:
@@ -288,126 +326,30 @@ class S3Vault(pulumi.ComponentResource):
         )
         aws.kms.Alias(f"{name}-key-alias", name_prefix="alias/backup-vault-", target_key_id=self.key.key_id, opts=child)
 
-        # --- access-log bucket ---------------------------------------------------------------------
-        self.log_bucket = aws.s3.Bucket(f"{name}-logs", force_destroy=vault.force_destroy, opts=data)
-        aws.s3.BucketOwnershipControls(
-            f"{name}-logs-ownership",
-            bucket=self.log_bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
+        # --- the vault bucket, then its access-log bucket (whose policy names the vault) -------------
+        self.vault_bucket = declare_private_bucket(
+            name, vault_bucket_spec(backup, self.key.arn), data_opts=data, child_opts=child
         )
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-logs-public-access-block",
-            bucket=self.log_bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-logs-encryption",
-            bucket=self.log_bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    )
-                )
-            ],
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-logs-lifecycle",
-            bucket=self.log_bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-access-logs",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                        days=vault.access_log_retention_days
-                    ),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=2
-                    ),
-                )
-            ],
-            opts=child,
-        )
-
-        # --- the vault bucket ----------------------------------------------------------------------
-        self.bucket = aws.s3.Bucket(
-            f"{name}-bucket", object_lock_enabled=True, force_destroy=vault.force_destroy, opts=data
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        self.versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=self.bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=data,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=self.bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=self.key.arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
-        if backup.default_lock_days > 0:
-            aws.s3.BucketObjectLockConfiguration(
-                f"{name}-object-lock",
-                bucket=self.bucket.id,
-                object_lock_enabled="Enabled",
-                rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
-                    default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
-                        mode=backup.lock_mode, days=backup.default_lock_days
-                    )
+        self.bucket = self.vault_bucket.bucket
+        self.public_access_block = self.vault_bucket.public_access_block
+        self.versioning = self.vault_bucket.require_versioning()
+        vault_arn = self.bucket.arn
+        self.access_logs = declare_private_bucket(
+            f"{name}-logs",
+            PrivateBucketSpec(
+                kms_key_arn=None,  # SSE-S3: S3 log delivery cannot write to an SSE-KMS bucket
+                policy=lambda arn: pulumi.Output.all(arn, vault_arn).apply(
+                    lambda a: _json(log_bucket_policy(a[0], a[1], None))
                 ),
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[self.versioning]),
-            )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            bucket=self.bucket.id,
-            rules=cast(Any, lifecycle_rules(backup)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]),
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-policy",
-            bucket=self.bucket.id,
-            policy=pulumi.Output.all(self.bucket.arn, self.key.arn).apply(
-                lambda a: _json(vault_bucket_policy(a[0], a[1]))
+                force_destroy=vault.force_destroy,
+                versioning=False,
+                lifecycle_rules=access_log_lifecycle_rules(vault.access_log_retention_days),
+                policy_after_public_access_block=False,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
+            data_opts=data,
+            child_opts=child,
         )
-        aws.s3.BucketPolicy(
-            f"{name}-logs-policy",
-            bucket=self.log_bucket.id,
-            policy=pulumi.Output.all(self.log_bucket.arn, self.bucket.arn).apply(
-                lambda a: _json(log_bucket_policy(a[0], a[1], None))
-            ),
-            opts=child,
-        )
+        self.log_bucket = self.access_logs.bucket
         aws.s3.BucketLogging(
             f"{name}-access-logging",
             bucket=self.bucket.id,

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components import content_optimizer_manifests as manifests
 from components import content_optimizer_policies as policies
+from components.aws_s3 import PrivateBucket, PrivateBucketSpec, ResourceNames, declare_private_bucket
 from components.k8s import custom_object, declare
 from components.settings.cdn import ContentClass
 from components.settings.optimizer import OptimizerSettings
@@ -82,12 +83,9 @@ class ContentOptimizer(pulumi.ComponentResource):
         account_id = self.key.arn.apply(lambda arn: arn.split(":")[4])
 
         # --- buckets -------------------------------------------------------------------------------
-        self.upload_bucket = self._bucket(aws, f"{name}-uploads", s=s, data=data, child=child, kms_key=self.key)
-        self.optimized_bucket = self._bucket(aws, f"{name}-optimized", s=s, data=data, child=child, kms_key=self.key)
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-uploads-lifecycle",
-            bucket=self.upload_bucket.id,
-            rules=[
+        self.uploads = self._bucket(
+            f"{name}-uploads",
+            [
                 aws.s3.BucketLifecycleConfigurationRuleArgs(
                     id="expire-uploads",
                     status="Enabled",
@@ -96,14 +94,12 @@ class ContentOptimizer(pulumi.ComponentResource):
                 ),
                 *self._cleanup_rules(aws, s),
             ],
-            opts=child,
+            data=data,
+            child=child,
         )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-optimized-lifecycle",
-            bucket=self.optimized_bucket.id,
-            rules=self._cleanup_rules(aws, s),
-            opts=child,
-        )
+        self.optimized = self._bucket(f"{name}-optimized", self._cleanup_rules(aws, s), data=data, child=child)
+        self.upload_bucket = self.uploads.bucket
+        self.optimized_bucket = self.optimized.bucket
 
         # --- queues --------------------------------------------------------------------------------
         self.dlq = aws.sqs.Queue(
@@ -299,63 +295,29 @@ class ContentOptimizer(pulumi.ComponentResource):
             ),
         ]
 
-    @staticmethod
     def _bucket(
-        aws: Any,
+        self,
         name: str,
+        lifecycle_rules: list[Any],
         *,
-        s: OptimizerSettings,
         data: pulumi.ResourceOptions,
         child: pulumi.ResourceOptions,
-        kms_key: Any,
-    ) -> Any:
+    ) -> PrivateBucket:
         """Versioned, private, TLS-only bucket, SSE-KMS with the component's key and an S3 bucket key.
 
-        The bucket key makes S3 derive object keys from one bucket-level data key, so KMS is called about once
-        per bucket and hour instead of once per object (the CDN origin is read on every cache miss).
+        The bucket key matters here: the CDN origin is read on every cache miss.
         """
-        bucket = aws.s3.Bucket(name, force_destroy=s.force_destroy, opts=data)
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
+        spec = PrivateBucketSpec(
+            kms_key_arn=self.key.arn,
+            policy=lambda arn: arn.apply(lambda a: policies.to_json(policies.tls_only_bucket_policy(a))),
+            force_destroy=self.args.settings.force_destroy,
+            lifecycle_rules=lifecycle_rules,
+            # The names and wiring these buckets were first deployed with (see components/aws_s3.py).
+            names=ResourceNames(public_access_block="public-access", policy="tls-only"),
+            protect_versioning=False,
+            lifecycle_after_versioning=False,
         )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
-        default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-            sse_algorithm="aws:kms", kms_master_key_id=kms_key.arn
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=default, bucket_key_enabled=True
-                )
-            ],
-            opts=child,
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-tls-only",
-            bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: policies.to_json(policies.tls_only_bucket_policy(arn))),
-            opts=pulumi.ResourceOptions(parent=child.parent, depends_on=[public_access]),
-        )
-        return bucket
+        return declare_private_bucket(name, spec, data_opts=data, child_opts=child)
 
     def _alarms(self, aws: Any, name: str, s: OptimizerSettings) -> None:
         actions = [s.alarm_topic_arn] if s.alarm_topic_arn else []

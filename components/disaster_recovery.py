@@ -22,7 +22,8 @@ from typing import Any, cast
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.backup_storage_aws import S3Vault, lifecycle_rules, vault_bucket_policy
+from components.aws_s3 import declare_private_bucket
+from components.backup_storage_aws import S3Vault, vault_bucket_spec
 from components.settings.backup import BackupSettings
 from components.settings.dr import S3_RTC_THRESHOLD_MINUTES, DrSettings, RecoveryBounds, recovery_bounds
 
@@ -148,69 +149,12 @@ class DisasterRecovery(pulumi.ComponentResource):
             deletion_window_in_days=backup.aws.kms_deletion_window_days,
             opts=data_in_dr,
         )
-        self.bucket = aws.s3.Bucket(
-            f"{name}-bucket", object_lock_enabled=True, force_destroy=backup.aws.force_destroy, opts=data_in_dr
+        # The vault's bucket, in the DR region with the DR key.
+        self.replica = declare_private_bucket(
+            name, vault_bucket_spec(backup, self.key.arn), data_opts=data_in_dr, child_opts=in_dr
         )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=in_dr,
-        )
-        public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=in_dr,
-        )
-        self.versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=self.bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=data_in_dr,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=self.bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=self.key.arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=in_dr,
-        )
-        if backup.default_lock_days > 0:
-            aws.s3.BucketObjectLockConfiguration(
-                f"{name}-object-lock",
-                bucket=self.bucket.id,
-                object_lock_enabled="Enabled",
-                rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
-                    default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
-                        mode=backup.lock_mode, days=backup.default_lock_days
-                    )
-                ),
-                opts=pulumi.ResourceOptions.merge(data_in_dr, pulumi.ResourceOptions(depends_on=[self.versioning])),
-            )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            bucket=self.bucket.id,
-            rules=cast(Any, lifecycle_rules(backup)),
-            opts=pulumi.ResourceOptions.merge(in_dr, pulumi.ResourceOptions(depends_on=[self.versioning])),
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-policy",
-            bucket=self.bucket.id,
-            policy=pulumi.Output.all(self.bucket.arn, self.key.arn).apply(
-                lambda a: _json(vault_bucket_policy(a[0], a[1]))
-            ),
-            opts=pulumi.ResourceOptions.merge(in_dr, pulumi.ResourceOptions(depends_on=[public_access_block])),
-        )
+        self.bucket = self.replica.bucket
+        self.versioning = self.replica.require_versioning()
 
         # --- replication (configured on the source bucket, primary region) ---------------------------
         role = aws.iam.Role(
