@@ -344,7 +344,6 @@ class S3Vault(pulumi.ComponentResource):
                 force_destroy=vault.force_destroy,
                 versioning=False,
                 lifecycle_rules=access_log_lifecycle_rules(vault.access_log_retention_days),
-                policy_after_public_access_block=False,
             ),
             data_opts=data,
             child_opts=child,

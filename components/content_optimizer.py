@@ -314,8 +314,6 @@ class ContentOptimizer(pulumi.ComponentResource):
             lifecycle_rules=lifecycle_rules,
             # The names and wiring these buckets were first deployed with (see components/aws_s3.py).
             names=ResourceNames(public_access_block="public-access", policy="tls-only"),
-            protect_versioning=False,
-            lifecycle_after_versioning=False,
         )
         return declare_private_bucket(name, spec, data_opts=data, child_opts=child)
 
