@@ -147,10 +147,30 @@ def prune_argv(ctx: JobsContext, data_class: str) -> list[pulumi.Input[str]]:
     ]
 
 
+def restore_test_kind(data_class: str) -> str:
+    """What the weekly restore test restores: the newest *dump* of db, the newest tree of chain/state.
+
+    Without ``--kind`` the CLI takes the newest backup of any kind; in archive_command mode that is often the
+    nightly ``pg_basebackup``, which is only unpacked into /tmp, so the scratch-server restore would be
+    tested only by chance.
+    """
+    return "dump" if data_class == "db" else "dir"
+
+
 def restore_test_argv(ctx: JobsContext, data_class: str) -> list[pulumi.Input[str]]:
-    """Restore the newest backup into scratch space: the scratch *server* for dumps, /tmp for directories."""
+    """Restore the newest backup of its kind into scratch space: the scratch *server* for dumps, /tmp for trees."""
     to = ["--to", f"$({SCRATCH_URL_ENV})"] if data_class == "db" else []
-    return ["test-restore", "--class", data_class, *to, *_targets(ctx, data_class), *_key_args(ctx), *_common_tail(ctx)]
+    return [
+        "test-restore",
+        "--class",
+        data_class,
+        "--kind",
+        restore_test_kind(data_class),
+        *to,
+        *_targets(ctx, data_class),
+        *_key_args(ctx),
+        *_common_tail(ctx),
+    ]
 
 
 def wal_push_argv(ctx: JobsContext) -> list[pulumi.Input[str]]:

@@ -170,6 +170,17 @@ def test_restore_test_targets_the_scratch_server_never_the_source(stack: str) ->
     assert scratch["name"] == config.backup_jobs.scratch_database_url_secret.name != config.backup.database_url_secret
     args = build_parser().parse_args(container(job)["args"])
     assert args.command == "test-restore" and args.to == "$(SCRATCH_DATABASE_URL)"
+    assert args.kind == "dump"  # never the nightly pg_basebackup, which would skip the scratch server
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_restore_tests_pick_the_backup_kind_of_their_class(stack: str) -> None:
+    parser = build_parser()
+    jobs = backup_cronjobs(plan_of(stack))
+    for data_class, kind in (("db", "dump"), ("chain", "dir"), ("state", "dir")):
+        ns = parser.parse_args(container(jobs[f"backup-restore-test-{data_class}"])["args"])
+        assert (ns.command, ns.backup_class, ns.kind) == ("test-restore", data_class, kind)
+        assert (ns.to is None) == (data_class != "db")
 
 
 @pytest.mark.parametrize("stack", STACKS)
