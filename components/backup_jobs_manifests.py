@@ -83,15 +83,16 @@ def _key_args(ctx: JobsContext) -> list[pulumi.Input[str]]:
 
 
 def _lock_args(ctx: JobsContext, data_class: str) -> list[pulumi.Input[str]]:
-    """Per-object S3 lock for classes locked longer than the bucket default.
+    """Per-object S3 lock, in the stack's ``backup.lock_mode``, for classes locked longer than the bucket default.
 
-    The CLI sets COMPLIANCE-mode locks; the writer policy allows only the stack's ``backup.lock_mode``, so a
-    GOVERNANCE stack relies on the bucket's default lock (the shortest class lock) instead.
+    The bucket's default lock (the shortest class lock, in the same mode) already covers the other classes.
+    The mode is always explicit: the writer policy allows ``s3:PutObjectRetention`` only in the stack's mode,
+    so a GOVERNANCE stack (staging) sets GOVERNANCE locks, which is what lets it be torn down.
     """
     days = ctx.backup.classes[data_class].lock_days  # type: ignore[index]
-    if not ctx.vaults.has_s3 or ctx.backup.lock_mode != "COMPLIANCE" or days <= ctx.backup.default_lock_days:
+    if not ctx.vaults.has_s3 or days <= ctx.backup.default_lock_days:
         return []
-    return ["--lock-days", str(days)]
+    return ["--lock-days", str(days), "--lock-mode", ctx.backup.lock_mode]
 
 
 def _common_tail(ctx: JobsContext) -> list[pulumi.Input[str]]:

@@ -17,6 +17,9 @@ from components.backup_jobs_manifests import (
     GKE_ANNOTATION,
     IRSA_ANNOTATION,
     WAL_CONFIGMAP,
+    JobsContext,
+    Vaults,
+    backup_argv,
 )
 from components.config import ConfigError, parse_config
 from functions.backup.cli import build_parser
@@ -321,12 +324,57 @@ def test_rds_stack_has_no_archive_config_and_no_base_backup() -> None:
     assert outputs(plan)["backup_jobs"]["wal_archive_configmap"] is None
 
 
-def test_compliance_locks_per_class_and_none_under_governance() -> None:
-    prod = {n: container(j)["args"] for n, j in backup_cronjobs(plan_of("prod")).items()}
-    assert prod["backup-chain"][prod["backup-chain"].index("--lock-days") + 1] == "90"
-    assert "--lock-days" not in prod["backup-state"]  # 7 days = the bucket default lock
-    staging = {n: container(j)["args"] for n, j in backup_cronjobs(plan_of("staging")).items()}
-    assert not any("--lock-days" in a for a in staging.values())  # GOVERNANCE: the CLI's locks are COMPLIANCE
+def _locks(stack: str, changes: dict[str, Any] | None = None) -> dict[str, tuple[int, str] | None]:
+    """Job name -> (--lock-days, --lock-mode) of each backup/incremental run (None: the bucket default lock)."""
+    plan = plan_with(stack, changes) if changes else plan_of(stack)
+    parser = build_parser()
+    locks: dict[str, tuple[int, str] | None] = {}
+    for name, job in backup_cronjobs(plan).items():
+        args = container(job)["args"]
+        ns = parser.parse_args(args)
+        if ns.command in ("backup", "incremental"):
+            locks[name] = (ns.lock_days, ns.lock_mode) if "--lock-days" in args else None
+            assert ("--lock-mode" in args) == ("--lock-days" in args), name
+    return locks
+
+
+def test_compliance_locks_per_class_in_prod() -> None:
+    # prod: db 30, chain 90, state 7 = the bucket default lock (the shortest class lock)
+    assert _locks("prod") == {"backup-db": (30, "COMPLIANCE"), "backup-chain": (90, "COMPLIANCE"), "backup-state": None}
+
+
+def test_governance_locks_per_class_in_staging() -> None:
+    # staging: db 7, chain 14, state 3 = the bucket default; the wal base backup is a db backup too
+    assert _locks("staging") == {
+        "backup-db": (7, "GOVERNANCE"),
+        "backup-db-base": (7, "GOVERNANCE"),
+        "backup-chain": (14, "GOVERNANCE"),
+        "backup-state": None,
+    }
+
+
+def test_lock_mode_follows_backup_lock_mode() -> None:
+    locks = _locks("staging", {"backup": {"lock_mode": "COMPLIANCE"}})
+    assert locks["backup-chain"] == (14, "COMPLIANCE") and locks["backup-state"] is None
+
+
+def test_no_per_object_lock_without_an_s3_vault() -> None:
+    """Azure immutability and GCS retention are the vaults' own policies; the CLI only locks S3 objects."""
+    config = parse_config(stack_values("prod"))
+    assert config.backup_jobs is not None
+    targets = {c: ["azblob://backup-" + c, "gs://backup-" + c] for c in CLASSES}
+    for has_s3 in (False, True):
+        ctx = JobsContext(
+            settings=config.backup_jobs,
+            backup=config.backup,
+            namespace="platform",
+            vaults=Vaults(targets=targets, kms_key_id="arn:aws:kms:us-east-1:123456789012:key/k", has_s3=has_s3),
+        )
+        args = [str(a) for a in backup_argv(ctx, "chain")]
+        assert ("--lock-days" in args) is ("--lock-mode" in args) is has_s3
+        if has_s3:
+            ns = build_parser().parse_args(args)
+            assert (ns.lock_days, ns.lock_mode) == (90, "COMPLIANCE")
 
 
 def test_key_file_secret_variant_mounts_the_key_and_names_no_kms() -> None:
