@@ -15,6 +15,10 @@ Declared here:
   gives the writer policy, the Azure writer identity with a federated credential per account, the GCS writer
   service account with ``roles/iam.workloadIdentityUser`` per account. No Role/RoleBinding: the pods never
   call the Kubernetes API (Secrets reach them through the kubelet), and their API token is not mounted.
+- Azure on a non-AKS cluster: no webhook injects the workload identity, so every pod that writes to the Azure
+  vault gets ``AZURE_CLIENT_ID`` (the writer identity), ``AZURE_TENANT_ID`` (``identity.azure_tenant_id``),
+  ``AZURE_FEDERATED_TOKEN_FILE`` and a projected service-account token with audience
+  ``api://AzureADTokenExchange`` at that path, which ``DefaultAzureCredential`` exchanges for an Entra ID token.
 - The KMS key that wraps each backup's data key (unless ``key.kms_key_arn``/``key.key_file_secret``), usable
   by the IRSA role for Encrypt/Decrypt with the function's encryption context only.
 """
@@ -29,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components.backup_jobs_manifests import (
     AZURE_ANNOTATION,
+    AZURE_TENANT_ANNOTATION,
     GKE_ANNOTATION,
     IRSA_ANNOTATION,
     JOBS_SERVICE_ACCOUNT,
@@ -36,6 +41,7 @@ from components.backup_jobs_manifests import (
     JobsContext,
     Vaults,
     archive_conf,
+    azure_workload_env,
     cronjob_manifests,
     database_pod_patch_yaml,
     service_account_manifest,
@@ -181,6 +187,9 @@ class BackupJobs(pulumi.ComponentResource):
             issuer = settings.identity.issuer_url
             if issuer is None:
                 raise ValueError("backup_jobs.identity.oidc_issuer_url: required when backup.azure.enabled")
+            tenant_id = settings.identity.azure_tenant_id
+            if tenant_id is None:
+                raise ValueError("backup_jobs.identity.azure_tenant_id: required when backup.azure.enabled")
             vault = storage.azure
             for sa, subject in zip(sa_names, subjects, strict=True):
                 azure.managedidentity.FederatedIdentityCredential(
@@ -193,7 +202,10 @@ class BackupJobs(pulumi.ComponentResource):
                     opts=child,
                 )
             annotations[AZURE_ANNOTATION] = vault.writer_client_id
+            annotations[AZURE_TENANT_ANNOTATION] = tenant_id
+            # The function's azblob store: DefaultAzureCredential -> workload identity (no webhook on EKS).
             env["AZURE_STORAGE_ACCOUNT_URL"] = vault.blob_endpoint
+            env.update(azure_workload_env(vault.writer_client_id, tenant_id))
 
         # --- GCP: workload identity binding on the vault's writer service account --------------------------
         if storage.gcs is not None:

@@ -36,7 +36,16 @@ AZURE_USE_LABEL = "azure.workload.identity/use"
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 AZURE_ANNOTATION = "azure.workload.identity/client-id"
+AZURE_TENANT_ANNOTATION = "azure.workload.identity/tenant-id"
 GKE_ANNOTATION = "iam.gke.io/gcp-service-account"
+
+AZURE_TOKEN_AUDIENCE = "api://AzureADTokenExchange"
+"""Audience Entra ID expects on a federated service-account token (the federated credentials' ``audiences``)."""
+AZURE_TOKEN_VOLUME = "azure-identity-token"
+AZURE_TOKEN_MOUNT = "/var/run/secrets/azure/tokens"
+AZURE_TOKEN_FILE = f"{AZURE_TOKEN_MOUNT}/azure-identity-token"
+AZURE_TOKEN_EXPIRATION_SECONDS = 3600
+"""The kubelet rotates the projected token at 80 % of this; DefaultAzureCredential re-reads the file."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +199,41 @@ def wal_push_argv(ctx: JobsContext) -> list[pulumi.Input[str]]:
 # --- pods ---------------------------------------------------------------------------------------
 
 
+def azure_workload_env(client_id: pulumi.Input[str], tenant_id: str) -> dict[str, pulumi.Input[str]]:
+    """What ``DefaultAzureCredential``'s workload identity path reads, set explicitly.
+
+    On AKS the workload identity webhook injects these; on EKS nothing does, so the pods carry them
+    themselves (a webhook, if installed, keeps env vars that are already set).
+    """
+    return {
+        "AZURE_CLIENT_ID": client_id,
+        "AZURE_TENANT_ID": tenant_id,
+        "AZURE_FEDERATED_TOKEN_FILE": AZURE_TOKEN_FILE,
+    }
+
+
+def azure_token_volume() -> dict[str, Any]:
+    """Projected service-account token for Entra ID's token exchange (not an API token: other audience)."""
+    return {
+        "name": AZURE_TOKEN_VOLUME,
+        "projected": {
+            "sources": [
+                {
+                    "serviceAccountToken": {
+                        "audience": AZURE_TOKEN_AUDIENCE,
+                        "expirationSeconds": AZURE_TOKEN_EXPIRATION_SECONDS,
+                        "path": AZURE_TOKEN_FILE.rpartition("/")[2],
+                    }
+                }
+            ]
+        },
+    }
+
+
+def azure_token_mount() -> dict[str, Any]:
+    return {"name": AZURE_TOKEN_VOLUME, "mountPath": AZURE_TOKEN_MOUNT, "readOnly": True}
+
+
 def _env(ctx: JobsContext, *, source_db: bool = False, scratch_db: bool = False) -> list[dict[str, Any]]:
     env: list[dict[str, Any]] = [
         {"name": "HOME", "value": "/tmp"},
@@ -225,7 +269,9 @@ def _resources(ctx: JobsContext) -> dict[str, Any]:
 def pod_labels(ctx: JobsContext, name: str, component: str) -> dict[str, str]:
     labels = app_labels(name, component)
     if ctx.vaults.azure:
-        labels[AZURE_USE_LABEL] = "true"  # the Azure workload identity webhook only mutates labelled pods
+        # Where the Azure workload identity webhook runs (AKS) it mutates only labelled pods; it keeps the env
+        # vars set here. Elsewhere the label is inert and the pod's own env + projected token do the work.
+        labels[AZURE_USE_LABEL] = "true"
     return labels
 
 
@@ -254,9 +300,12 @@ def job_pod_spec(
                 },
             }
         )
+    if ctx.vaults.azure:
+        mounts.append(azure_token_mount())
+        volumes.append(azure_token_volume())
     spec: dict[str, Any] = {
         "serviceAccountName": JOBS_SERVICE_ACCOUNT,
-        # No Kubernetes API access: the cloud identity webhooks inject their own projected tokens.
+        # No Kubernetes API token: the EKS webhook injects the STS-audience token, the Azure one is projected above.
         "automountServiceAccountToken": False,
         "restartPolicy": "Never",
         "securityContext": pod_security_context(settings.run_as_user),
@@ -451,6 +500,9 @@ def database_pod_patch(ctx: JobsContext) -> dict[str, Any]:
     if ctx.settings.key.key_file_secret is not None:
         mounts.append({"name": "backup-key", "mountPath": KEY_MOUNT, "readOnly": True})
         volumes.append({"name": "backup-key", "secret": {"secretName": ctx.settings.key.key_file_secret}})
+    if ctx.vaults.azure:
+        mounts.append(azure_token_mount())
+        volumes.append(azure_token_volume())
     labels = {AZURE_USE_LABEL: "true"} if ctx.vaults.azure else {}
     return {
         "spec": {

@@ -143,6 +143,12 @@ class WorkloadIdentity(Settings):
         description="Cluster service-account issuer for the Azure federated credential; None derives it from "
         "aws_oidc_provider_arn.",
     )
+    azure_tenant_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        description="Entra ID tenant of the Azure vault's writer identity (`az account show --query tenantId`), set "
+        "as AZURE_TENANT_ID in the pods: outside AKS no webhook injects it. Required when backup.azure.enabled.",
+    )
     gcp_workload_pool: str | None = Field(
         default=None,
         pattern=r"^[a-z0-9.-]+\.svc\.id\.goog$",
@@ -351,6 +357,11 @@ def backup_jobs_problems(jobs: BackupJobsSettings, data: dict[str, Any]) -> list
         problems.append(
             "identity.oidc_issuer_url: required when backup.azure.enabled (the writer identity's federated credential "
             "trusts the cluster's service-account issuer)"
+        )
+    if backup.azure.enabled and jobs.identity.azure_tenant_id is None:
+        problems.append(
+            "identity.azure_tenant_id: required when backup.azure.enabled (the pods exchange their service-account "
+            "token for the writer identity's Entra ID token in that tenant; `az account show --query tenantId`)"
         )
     if not backup.aws.enabled and jobs.key.kms_key_arn is None and jobs.key.key_file_secret is None:
         problems.append(

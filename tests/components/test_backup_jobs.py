@@ -117,9 +117,11 @@ def test_manifests_validate_against_kubernetes_1_30_strict(stack: str) -> None:
 
 def test_database_pod_patch_is_a_valid_pod_template() -> None:
     """The patch for the database's StatefulSet, applied to a minimal one, still validates strictly."""
-    (configmap,) = [
-        m for m in manifests_of_kind(plan_of("staging"), "ConfigMap") if m["metadata"]["name"] == WAL_CONFIGMAP
-    ]
+    assert_patch_is_a_valid_pod_template(plan_of("staging"))
+
+
+def assert_patch_is_a_valid_pod_template(plan: PlanResult) -> None:
+    (configmap,) = [m for m in manifests_of_kind(plan, "ConfigMap") if m["metadata"]["name"] == WAL_CONFIGMAP]
     patch = yaml.safe_load(configmap["data"]["database-pod-patch.yaml"])
     template = patch["spec"]["template"]
     container_patch = template["spec"]["containers"][0]
@@ -210,6 +212,78 @@ def test_service_accounts_carry_the_writer_identities(stack: str) -> None:
     assert sorted(out["backup_jobs"]["service_accounts"]) == sorted(
         n for n in accounts if n.startswith("backup-") and n in out["backup_jobs"]["service_accounts"]
     )
+
+
+def _token_file(pod: dict[str, Any], c: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(path, serviceAccountToken projection) of every projected token the container mounts."""
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    found: list[tuple[str, dict[str, Any]]] = []
+    for mount in c["volumeMounts"]:
+        for source in volumes[mount["name"]].get("projected", {}).get("sources", []):
+            if "serviceAccountToken" in source:
+                assert mount["readOnly"] is True
+                token = source["serviceAccountToken"]
+                found.append((f"{mount['mountPath']}/{token['path']}", token))
+    (only,) = found
+    return only
+
+
+def test_azure_workload_identity_is_explicit_in_every_prod_pod() -> None:
+    """EKS has no Azure webhook: client id, tenant, token file and the projected token come from the manifest."""
+    plan = plan_of("prod")
+    config = parse_config(stack_values("prod"))
+    assert config.backup_jobs is not None
+    azure = outputs(plan)["backup"]["azure"]
+    jobs = backup_cronjobs(plan)
+    assert len(jobs) == 12
+    for name, job in jobs.items():
+        env = {k: e["value"] for k, e in env_of(job).items() if "value" in e}
+        assert env["AZURE_CLIENT_ID"] == azure["writer_client_id"], name
+        assert env["AZURE_TENANT_ID"] == config.backup_jobs.identity.azure_tenant_id, name
+        assert env["AZURE_STORAGE_ACCOUNT_URL"].startswith("https://"), name
+        path, token = _token_file(pod_spec(job), container(job))
+        assert env["AZURE_FEDERATED_TOKEN_FILE"] == path, name
+        assert token["audience"] == "api://AzureADTokenExchange", name
+        assert 600 <= token["expirationSeconds"] <= 86_400, name
+        assert pod_spec(job)["automountServiceAccountToken"] is False, name  # still no API token
+    # the audience the pods present is the one the federated credentials accept, for the pods' own account
+    for credential in of_type(plan, "azure-native:managedidentity:FederatedIdentityCredential"):
+        assert credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
+    (sa,) = [m for m in manifests_of_kind(plan, "ServiceAccount") if m["metadata"]["name"] == "backup-jobs"]
+    tenant = config.backup_jobs.identity.azure_tenant_id
+    assert sa["metadata"]["annotations"]["azure.workload.identity/tenant-id"] == tenant
+
+
+def test_no_azure_identity_without_the_azure_vault() -> None:
+    for name, job in backup_cronjobs(plan_of("staging")).items():
+        assert not [e for e in env_of(job) if e.startswith("AZURE_")], name
+        assert not [v for v in pod_spec(job)["volumes"] if "projected" in v], name
+
+
+AZURE_STAGING = {
+    "cloud": {"azure": {"enabled": True, "location": "eastus2"}},
+    "backup": {"azure": {"enabled": True}},
+    "backup_jobs": {"identity": {"azure_tenant_id": "11111111-2222-4333-8444-555555555555"}},
+}
+
+
+def test_wal_archiver_patch_carries_the_azure_workload_identity() -> None:
+    """archive_command talks to Azure from the PostgreSQL container: same env and projected token there."""
+    plan = plan_with("staging", AZURE_STAGING)
+    (configmap,) = [m for m in manifests_of_kind(plan, "ConfigMap") if m["metadata"]["name"] == WAL_CONFIGMAP]
+    patch = yaml.safe_load(configmap["data"]["database-pod-patch.yaml"])["spec"]["template"]
+    postgres = patch["spec"]["containers"][0]
+    env = {e["name"]: e["value"] for e in postgres["env"]}
+    assert env["AZURE_TENANT_ID"] == "11111111-2222-4333-8444-555555555555"
+    assert env["AZURE_CLIENT_ID"] == outputs(plan)["backup"]["azure"]["writer_client_id"]
+    path, token = _token_file(patch["spec"], postgres)
+    assert env["AZURE_FEDERATED_TOKEN_FILE"] == path and token["audience"] == "api://AzureADTokenExchange"
+    assert patch["spec"]["serviceAccountName"] == "backup-wal-archiver"
+    federated = of_type(plan, "azure-native:managedidentity:FederatedIdentityCredential")
+    assert "system:serviceaccount:platform:backup-wal-archiver" in [f.inputs["subject"] for f in federated]
+    for job in backup_cronjobs(plan).values():
+        kubernetes_validate.validate(job, "1.30.0", strict=True)
+    assert_patch_is_a_valid_pod_template(plan)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -473,6 +547,12 @@ def test_unknown_class_is_named() -> None:
 )
 def test_missing_or_bad_names_are_config_errors(changes: dict[str, Any], key: str) -> None:
     _one(_problems("staging", changes), key)
+
+
+def test_azure_vault_needs_the_tenant_of_its_writer_identity() -> None:
+    line = _one(_problems("prod", {"backup_jobs": {"identity": {"azure_tenant_id": None}}}), "azure_tenant_id")
+    assert line.startswith("backup_jobs.identity.azure_tenant_id: required when backup.azure.enabled")
+    _one(_problems("prod", {"backup_jobs": {"identity": {"azure_tenant_id": "contoso"}}}), "identity.azure_tenant_id")
 
 
 def test_azure_vault_needs_an_issuer_for_the_federated_credential() -> None:
