@@ -35,6 +35,7 @@ RUNTIME_REQUIREMENTS = (
     "rcssmin==1.3.0",
     "rjsmin==1.3.0",
     "brotli==1.2.1",
+    "numpy==2.4.6",  # SSIM windows (ssim.py): 2-4x faster than the same maths in libvips
 )
 # pyvips publishes only an sdist; it builds to a pure-Python wheel (API mode comes from pyvips-binary).
 SDIST_ONLY = ("pyvips==3.2.0",)
