@@ -85,8 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     image.add_argument("--quality", choices=QUALITY_LEVELS, help="named level (default medium)")
     image.add_argument("--widths", type=_int_list, help="comma-separated widths (default 320,640,1024,1920)")
     image.add_argument("--formats", type=_formats, help="subset of avif,webp,jpeg (default all)")
-    image.add_argument("--avif-effort", type=_level(0, 9), help="AVIF effort 0-9 (default 2)")
+    image.add_argument("--avif-effort", type=_level(0, 9), help="AVIF effort 0-9 (default 3)")
     image.add_argument("--no-ssim", action="store_true", help="skip the SSIM column of the manifest")
+    image.add_argument(
+        "--fixed-quality", action="store_true", help="use the calibrated quality table instead of autoquality"
+    )
     video = argparse.ArgumentParser(add_help=False)
     video.add_argument("--heights", type=_int_list, help="subset of the ladder heights (default 1080,720,480)")
     video.add_argument("--ladder", type=_ladder, help="HEIGHT:H264_KBPS:VP9_KBPS,... replaces the ladder")
@@ -131,6 +134,8 @@ def settings_from(
         image = replace(image, avif_effort=args.avif_effort)
     if getattr(args, "no_ssim", False):
         image = replace(image, compute_ssim=False)
+    if getattr(args, "fixed_quality", False):
+        image = replace(image, autoquality=False)
     video = base.video
     if getattr(args, "ladder", None):
         video = replace(video, ladder=args.ladder)

@@ -1,9 +1,11 @@
 """Calibrate the per-codec quality table and measure savings at equal SSIM (development tool, not deployed).
 
-``python -m functions.optimizer.calibrate`` prints the QUALITY_TABLE and SSIM floors for settings.py.
-Method: MozJPEG at the seed qualities (90/75/60) defines a target SSIM per level = the median SSIM over the
-photo set at 640 px and 1024 px. For WebP and AVIF a bisection over the integer quality finds the lowest
-quality whose median SSIM reaches that target. So "medium" means "as good as MozJPEG q75, on median".
+``python -m functions.optimizer.calibrate`` prints LEVEL_SSIM, AUTOQUALITY_SSIM, QUALITY_TABLE and the SSIM
+floors for settings.py. Method: MozJPEG with the seed's settings (quant table 3, trellis) at the seed qualities
+(90/75/60) defines a target SSIM per level = the median SSIM over the photo set at 640 px and 1024 px (and,
+for autoquality, at the probe width). For each codec, with our encoder settings, a bisection over the integer
+quality finds the lowest quality whose median SSIM reaches that target. So "medium" means "as good as the
+seed's MozJPEG q75, on median".
 
 The photo set (needs the dev dependencies scikit-image, scikit-learn and Debian mate-backgrounds) is shared
 with the tests and the benchmark, and so is the libjpeg-turbo q75 baseline used for "bytes saved at equal
@@ -22,18 +24,20 @@ from pathlib import Path
 
 import pyvips
 
-from functions.optimizer.images import _encode, _measure_ssim
+from functions.optimizer.images import _STRIP, _encode, _measure_ssim
 from functions.optimizer.settings import (
+    AUTOQUALITY_PROBE_WIDTH,
     IMAGE_FORMATS,
     QUALITY_LEVELS,
-    QUALITY_TABLE,
     ImageFormat,
     ImageSettings,
+    QualityLevel,
 )
 
 MATE_NATURE = Path("/usr/share/backgrounds/mate/nature")
 SKIMAGE_PHOTOS = ("astronaut", "coffee", "rocket", "chelsea", "hubble_deep_field")
 CALIBRATION_WIDTHS = (640, 1024)
+SEED_JPEG_QUALITY: dict[QualityLevel, int] = {"high": 90, "medium": 75, "low": 60}
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,28 @@ def savings_at_equal_ssim(image: pyvips.Image, fmt: ImageFormat, settings: Image
     }
 
 
+def seed_mozjpeg(image: pyvips.Image, quality: int) -> bytes:
+    """The encoder that defines the levels: MozJPEG as the seed configured it (its default quant table 3)."""
+    return image.jpegsave_buffer(
+        Q=quality,
+        interlace=True,
+        optimize_coding=True,
+        trellis_quant=True,
+        overshoot_deringing=True,
+        optimize_scans=True,
+        quant_table=3,
+        **_STRIP,
+    )
+
+
+def level_targets(images: list[pyvips.Image]) -> dict[QualityLevel, float]:
+    """Median SSIM of the seed MozJPEG at each level's seed quality over ``images``."""
+    return {
+        level: round(statistics.median(_measure_ssim(im, seed_mozjpeg(im, q)) for im in images), 4)
+        for level, q in SEED_JPEG_QUALITY.items()
+    }
+
+
 def _median_ssim(images: list[pyvips.Image], fmt: ImageFormat, quality: int, settings: ImageSettings) -> float:
     return statistics.median(_measure_ssim(im, _encode(im, fmt, quality, settings)) for im in images)
 
@@ -133,23 +159,26 @@ def _bisect_median(score: Callable[[int], float], target: float) -> int:
 
 
 def calibrate(photos: list[Photo], settings: ImageSettings) -> dict[str, object]:
-    """Quality table and per-level SSIM minimum over photos and codecs (see the module docstring)."""
+    """Targets, quality table and per-level SSIM minimum over photos and codecs (see the module docstring)."""
     images = [resized(p, w) for p in photos for w in CALIBRATION_WIDTHS]
+    targets = level_targets(images)
+    probe_targets = level_targets([resized(p, AUTOQUALITY_PROBE_WIDTH) for p in photos])
     table: dict[str, dict[ImageFormat, int]] = {}
-    targets: dict[str, float] = {}
     minimum: dict[str, float] = {}
     for level in QUALITY_LEVELS:
-        jpeg_q = QUALITY_TABLE[level]["jpeg"]
-        targets[level] = _median_ssim(images, "jpeg", jpeg_q, settings)
-        row: dict[ImageFormat, int] = {"jpeg": jpeg_q}
+        row: dict[ImageFormat, int] = {}
         for fmt in IMAGE_FORMATS:
-            if fmt != "jpeg":
-                row[fmt] = _bisect_median(lambda q, f=fmt: _median_ssim(images, f, q, settings), targets[level])
+            row[fmt] = _bisect_median(lambda q, f=fmt: _median_ssim(images, f, q, settings), targets[level])
         table[level] = row
         minimum[level] = min(
             _measure_ssim(im, _encode(im, fmt, q, settings)) for im in images for fmt, q in row.items()
         )
-    return {"table": table, "median_ssim_target": targets, "min_ssim": minimum}
+    return {
+        "level_ssim": targets,
+        "autoquality_ssim": probe_targets,
+        "table": table,
+        "min_ssim": minimum,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ import pytest
 import pyvips
 
 from functions.optimizer.calibrate import MATE_NATURE
+from functions.optimizer.settings import QUALITY_TABLE
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -114,3 +115,18 @@ def test_pushgateway_receives_the_exposition(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert received and received[0][:2] == ("PUT", "/metrics/job/optimizer")
     assert b'optimizer_files_total{kind="text"} 1' in received[0][2]
+
+
+@pytest.mark.real
+def test_fixed_quality_flag_uses_the_table(tmp_path: Path) -> None:
+    source = tmp_path / "storm.jpg"
+    shutil.copy(MATE_NATURE / "Storm.jpg", source)
+    manifests = {}
+    for out, flags in (("fixed", ["--fixed-quality"]), ("auto", [])):
+        done = _cli("image", str(source), "--out", str(tmp_path / out), "--widths", "320", "--quality", "low", *flags)
+        assert done.returncode == 0, done.stderr
+        manifests[out] = json.loads((tmp_path / out / "storm" / "manifest.json").read_text())
+    fixed, auto = manifests["fixed"], manifests["auto"]
+    assert fixed["autoquality"] is None and auto["autoquality"]["probe_width"] == 320
+    assert all(v["quality"] == QUALITY_TABLE["low"][v["format"]] for v in fixed["variants"])
+    assert all(v["quality"] == auto["autoquality"]["codecs"][v["format"]]["quality"] for v in auto["variants"])
