@@ -12,7 +12,7 @@ import hashlib
 import html
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -293,8 +293,12 @@ def _probe_image(resized: dict[int, pyvips.Image]) -> pyvips.Image:
 
 def _autoquality(
     probe: pyvips.Image, reference: SsimReference, settings: ImageSettings, pool: ThreadPoolExecutor
-) -> dict[ImageFormat, SearchResult]:
-    """Per codec, the lowest quality (within the level's bounds) whose SSIM at the probe width hits the target."""
+) -> dict[ImageFormat, Future[SearchResult]]:
+    """Per codec, the lowest quality (within the level's bounds) whose SSIM at the probe width hits the target.
+
+    Returns futures: the caller starts a codec's full-size encodes as soon as its search is done, so the
+    cheap JPEG/WebP searches do not leave a core idle while the AVIF search runs.
+    """
     target = AUTOQUALITY_SSIM[settings.quality]
 
     def search(fmt: ImageFormat) -> SearchResult:
@@ -305,7 +309,7 @@ def _autoquality(
         low, high = quality_bounds(settings.quality, fmt)
         return lowest_quality_reaching(measure, target, settings.quality_for(fmt), low, high)
 
-    return dict(zip(settings.formats, pool.map(search, settings.formats), strict=True))
+    return {fmt: pool.submit(search, fmt) for fmt in settings.formats}
 
 
 def _encode_all(
@@ -325,37 +329,45 @@ def _encode_all(
     encoded: dict[tuple[int, ImageFormat], bytes] = {}
     scores: dict[tuple[int, ImageFormat], float | None] = {}
     autoquality: dict[str, Any] | None = None
+    pending: dict[tuple[int, ImageFormat], Future[bytes]] = {}
+
+    def submit(keys: list[tuple[int, ImageFormat]]) -> None:
+        for w, fmt in keys:
+            if (w, fmt) not in encoded:
+                pending[(w, fmt)] = pool.submit(_encode, resized[w], fmt, quality[fmt], settings)
+
     if settings.autoquality:
         probe = _probe_image(resized)
         probe_reference = SsimReference(_flat(probe))
-        found = _autoquality(probe, probe_reference, settings, pool)
-        quality = {fmt: r.quality for fmt, r in found.items()}
+        searches = _autoquality(probe, probe_reference, settings, pool)
+        codec_of: dict[Future[SearchResult], ImageFormat] = {future: fmt for fmt, future in searches.items()}
+        found: dict[ImageFormat, SearchResult] = {}
+        for future in as_completed(codec_of):
+            fmt = codec_of[future]
+            found[fmt] = future.result()
+            quality[fmt] = found[fmt].quality
+            if probe.width in resized:  # the search already encoded and scored that width: reuse, do not redo
+                references[probe.width] = probe_reference
+                encoded[(probe.width, fmt)] = found[fmt].blob
+                scores[(probe.width, fmt)] = round(found[fmt].ssim, 5)
+            submit([(w, fmt) for w in reversed(widths)])  # biggest first: long encodes never run alone at the end
         autoquality = {
             "probe_width": probe.width,
             "target_ssim": AUTOQUALITY_SSIM[settings.quality],
             "codecs": {
                 fmt: {
-                    "quality": r.quality,
-                    "probe_ssim": round(r.ssim, 5),
-                    "reached": r.reached,
-                    "encodes": r.encodes,
+                    "quality": found[fmt].quality,
+                    "probe_ssim": round(found[fmt].ssim, 5),
+                    "reached": found[fmt].reached,
+                    "encodes": found[fmt].encodes,
                     "bounds": list(quality_bounds(settings.quality, fmt)),
                 }
-                for fmt, r in found.items()
+                for fmt in settings.formats
             },
         }
-        if probe.width in resized:  # the search already encoded and scored that width: reuse, do not redo
-            references[probe.width] = probe_reference
-            for fmt, r in found.items():
-                encoded[(probe.width, fmt)] = r.blob
-                scores[(probe.width, fmt)] = round(r.ssim, 5)
-
-    # biggest first, so the long AVIF encodes do not end up alone at the tail of the pool
-    tasks: list[tuple[int, ImageFormat]] = [
-        (w, fmt) for w in reversed(widths) for fmt in settings.formats if (w, fmt) not in encoded
-    ]
-    blobs = pool.map(lambda task: _encode(resized[task[0]], task[1], quality[task[1]], settings), tasks)
-    encoded.update(zip(tasks, blobs, strict=True))
+    else:
+        submit([(w, fmt) for w in reversed(widths) for fmt in settings.formats])
+    encoded.update({key: future.result() for key, future in pending.items()})
     dropped = _drop_larger(encoded, settings.formats)
     kept = sorted(encoded)
     if settings.compute_ssim:
