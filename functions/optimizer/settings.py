@@ -83,7 +83,7 @@ class ImageSettings:
     max_input_bytes: int = 100 * 1024 * 1024
     """Uploads larger than this are refused (Lambda memory is the limit, not the codecs)."""
     compute_ssim: bool = True
-    """Record SSIM vs the resized source for every variant in the manifest (about a third of the CPU time)."""
+    """Record SSIM vs the resized source for every variant in the manifest (about a quarter of the CPU time)."""
     autoquality: bool = True
     """Pick each codec's quality per image: search at the probe width for the lowest quality whose SSIM reaches
     AUTOQUALITY_SSIM[level], within ``quality_bounds``, and use it for every width. Off = QUALITY_TABLE."""
