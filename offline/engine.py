@@ -19,7 +19,8 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import rpc
-from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _sync_await
 
 from offline.mocks import PlatformMocks
@@ -133,8 +134,6 @@ class RecordingMonitor(MockMonitor):
                 result = _sync_await(result)
             if result is not None:
                 inputs = dict(result.props)
-        request.object.Clear()
-        request.object.update(_sync_await(rpc.serialize_properties(inputs, {})))
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:providers:aws":
             self.platform_mocks.regions[urn] = str(inputs.get("region", "us-east-1"))
@@ -171,7 +170,21 @@ class RecordingMonitor(MockMonitor):
                 property_dependencies=property_dependencies,
             )
         )
-        return super().RegisterResource(request)
+        # What MockMonitor.RegisterResource does, on the already-deserialized (and transformed) inputs:
+        # deserializing and re-serializing every registration twice cost ~40 % of the plan's engine time.
+        resource_id, state = self.mocks.new_resource(
+            MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=inputs,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=custom,
+            )
+        )
+        state_proto = _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id or "", state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id or "", object=state_proto)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from collections import Counter, defaultdict
@@ -22,6 +23,8 @@ from components.config import ConfigError, load_stack_file, read_stack_file
 from offline.engine import PlanResult, ResourceRecord, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
+#: libyaml's emitter when available (10x faster; same output as SafeDumper).
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def manifest_of(record: ResourceRecord) -> dict[str, Any] | None:
@@ -64,7 +67,7 @@ def write_plan(result: PlanResult, out_dir: Path) -> None:
         manifest = manifest_of(record)
         if manifest is not None:
             path = out_dir / "manifests" / _manifest_filename(manifest, used)
-            path.write_text(yaml.safe_dump(manifest, sort_keys=False, width=120))
+            path.write_text(yaml.dump(manifest, Dumper=_DUMPER, sort_keys=False, width=120))
 
 
 def provider_package(record: ResourceRecord) -> str:
@@ -133,16 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _close_event_loop() -> None:
-    """Close the SDK's event loop before interpreter teardown (else asyncio prints a spurious error)."""
-    import asyncio
-    import contextlib
-
-    with contextlib.suppress(RuntimeError):
-        asyncio.get_event_loop().close()
-
-
 if __name__ == "__main__":
     status = main()
-    _close_event_loop()
-    sys.exit(status)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything is written and flushed. Skip interpreter teardown: unloading ~2,300 provider SDK modules and
+    # joining the SDK's executor threads takes ~1 s (a fifth of the plan) and would only print asyncio noise.
+    os._exit(status)
