@@ -123,15 +123,39 @@ def _rate_flags(kbps: int) -> list[str]:
     return ["-b:v", f"{kbps}k", "-maxrate", f"{int(kbps * 1.07)}k", "-bufsize", f"{int(kbps * 1.5)}k"]
 
 
-def _h264(src: Path, out: Path, rung: Rung, source: Probe, settings: VideoSettings) -> list[str]:
+def _ffmpeg(*args: str) -> list[str]:
+    """An ffmpeg command line with the options every call here shares.
+
+    ``-nostdin`` so a Job without a terminal never blocks on a prompt, ``-y`` because outputs are rewritten on a
+    retry, ``-v error`` so the only stderr is what :func:`_run` quotes when a step fails.
+    """
+    return [_binary("ffmpeg"), "-nostdin", "-y", "-v", "error", *args]
+
+
+def _encode(
+    src: Path,
+    out: Path,
+    rung: Rung,
+    source: Probe,
+    settings: VideoSettings,
+    *,
+    encoder: list[str],
+    kbps: int,
+    pin_keyframes: bool,
+    audio_codec: str,
+    audio_kbps: int,
+    container: list[str],
+) -> list[str]:
+    """One rendition's encode; the codec-specific parts are passed in, the rest is the same for every codec.
+
+    The same scaling, GOP length and metadata stripping in every rendition is what lets an HLS player switch
+    rungs at any segment boundary. ``pin_keyframes`` adds ``-keyint_min`` and ``-sc_threshold 0`` for
+    encoders (x264) that would otherwise add scene-cut keyframes and shorten segments.
+    """
     gop = max(1, round(source.fps * settings.segment_seconds))
-    audio = ["-c:a", "aac", "-b:a", f"{settings.audio_kbps}k", "-ac", "2"] if source.has_audio else ["-an"]
-    return [
-        _binary("ffmpeg"),
-        "-nostdin",
-        "-y",
-        "-v",
-        "error",
+    keyframes = ["-keyint_min", str(gop), "-sc_threshold", "0"] if pin_keyframes else []
+    audio = ["-c:a", audio_codec, "-b:a", f"{audio_kbps}k", "-ac", "2"] if source.has_audio else ["-an"]
+    return _ffmpeg(
         "-i",
         str(src),
         "-map",
@@ -139,71 +163,57 @@ def _h264(src: Path, out: Path, rung: Rung, source: Probe, settings: VideoSettin
         *(["-map", "0:a:0"] if source.has_audio else []),
         "-vf",
         f"scale=-2:{rung.height}:flags=lanczos,format=yuv420p",
-        "-c:v",
-        "libx264",
-        "-preset",
-        settings.x264_preset,
-        "-profile:v",
-        "high",
-        *_rate_flags(rung.h264_kbps),
+        *encoder,
+        *_rate_flags(kbps),
         "-g",
         str(gop),
-        "-keyint_min",
-        str(gop),
-        "-sc_threshold",
-        "0",
+        *keyframes,
         *audio,
-        "-movflags",
-        "+faststart",
+        *container,
         "-map_metadata",
         "-1",
         str(out),
-    ]
+    )
+
+
+def _h264(src: Path, out: Path, rung: Rung, source: Probe, settings: VideoSettings) -> list[str]:
+    """H.264 High MP4 with AAC; ``+faststart`` puts the index first so progressive playback starts at once."""
+    return _encode(
+        src,
+        out,
+        rung,
+        source,
+        settings,
+        encoder=["-c:v", "libx264", "-preset", settings.x264_preset, "-profile:v", "high"],
+        kbps=rung.h264_kbps,
+        pin_keyframes=True,
+        audio_codec="aac",
+        audio_kbps=settings.audio_kbps,
+        container=["-movflags", "+faststart"],
+    )
 
 
 def _vp9(src: Path, out: Path, rung: Rung, source: Probe, settings: VideoSettings) -> list[str]:
-    gop = max(1, round(source.fps * settings.segment_seconds))
-    audio = ["-c:a", "libopus", "-b:a", f"{settings.audio_kbps * 3 // 4}k", "-ac", "2"] if source.has_audio else ["-an"]
-    return [
-        _binary("ffmpeg"),
-        "-nostdin",
-        "-y",
-        "-v",
-        "error",
-        "-i",
-        str(src),
-        "-map",
-        "0:v:0",
-        *(["-map", "0:a:0"] if source.has_audio else []),
-        "-vf",
-        f"scale=-2:{rung.height}:flags=lanczos,format=yuv420p",
-        "-c:v",
-        "libvpx-vp9",
-        "-deadline",
-        "good",
-        "-cpu-used",
-        str(settings.vp9_cpu_used),
-        "-row-mt",
-        "1",
-        *_rate_flags(rung.vp9_kbps),
-        "-g",
-        str(gop),
-        *audio,
-        "-map_metadata",
-        "-1",
-        str(out),
-    ]
+    """VP9 WebM with Opus, the more efficient audio codec, at 3/4 of the AAC bitrate (``audio_kbps``)."""
+    return _encode(
+        src,
+        out,
+        rung,
+        source,
+        settings,
+        encoder=["-c:v", "libvpx-vp9", "-deadline", "good", "-cpu-used", str(settings.vp9_cpu_used), "-row-mt", "1"],
+        kbps=rung.vp9_kbps,
+        pin_keyframes=False,
+        audio_codec="libopus",
+        audio_kbps=settings.audio_kbps * 3 // 4,
+        container=[],
+    )
 
 
 def _hls(mp4: Path, playlist: Path, settings: VideoSettings, name: str) -> None:
     """Repackage one H.264 rendition as fMP4 HLS without re-encoding (single file, byte ranges)."""
     _run(
-        [
-            _binary("ffmpeg"),
-            "-nostdin",
-            "-y",
-            "-v",
-            "error",
+        _ffmpeg(
             "-i",
             str(mp4),
             "-c",
@@ -221,7 +231,7 @@ def _hls(mp4: Path, playlist: Path, settings: VideoSettings, name: str) -> None:
             "-hls_fmp4_init_filename",
             f"{playlist.stem}-init.mp4",
             str(playlist),
-        ],
+        ),
         name,
         "HLS packaging",
     )
@@ -272,12 +282,7 @@ def optimize_video(
     (out_dir / f"{stem}.m3u8").write_text(_master_playlist(hls_entries, source.has_audio))
     poster = out_dir / f"{stem}-poster.jpg"
     _run(
-        [
-            _binary("ffmpeg"),
-            "-nostdin",
-            "-y",
-            "-v",
-            "error",
+        _ffmpeg(
             "-ss",
             f"{min(1.0, source.duration / 10):.3f}",
             "-i",
@@ -289,7 +294,7 @@ def optimize_video(
             "-q:v",
             "3",
             str(poster),
-        ],
+        ),
         label,
         "poster frame",
     )
