@@ -264,7 +264,87 @@ def azure_service_client(uri: str, environ: Mapping[str, str] | None = None) -> 
     return BlobServiceClient(account_url=url, credential=DefaultAzureCredential())
 
 
-class AzureStore:
+class _SingleBlobStore:
+    """put/get/exists/list/delete for stores where each operation is one SDK call on one blob.
+
+    Azure Blob and GCS differ only in which SDK call does each operation and in how their errors read;
+    what the rest of the backup relies on is the same and lives here once: keys are relative to the
+    URI's prefix, every failure becomes a BackupError naming the URI and the operation (NotFoundError
+    when the object is missing, so callers can tell "absent" from "broken"), and deleting an object
+    that is already gone is not an error (prune and cleanup may race or repeat).
+    """
+
+    uri: str
+    prefix: str
+
+    def _name(self, key: str) -> str:
+        return _join(self.prefix, key)
+
+    def _upload(self, name: str, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _download(self, name: str) -> bytes:
+        raise NotImplementedError
+
+    def _blob_exists(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def _names_starting_with(self, name_prefix: str) -> Iterator[str]:
+        raise NotImplementedError
+
+    def _delete_blob(self, name: str) -> None:
+        raise NotImplementedError
+
+    def _sdk_failure(self, err: Exception, what: str) -> BackupError | None:
+        """The message for an SDK error this store recognises; None for anything else."""
+        raise NotImplementedError
+
+    def _fail(self, err: Exception, what: str) -> BackupError:
+        if isinstance(err, BackupError):
+            return err
+        known = self._sdk_failure(err, what)
+        if known is not None:
+            return known
+        return BackupError(f"{self.uri}: {what} failed: {type(err).__name__}: {str(err).splitlines()[0]}")
+
+    def put(
+        self, key: str, data: bytes, *, lock_until: dt.datetime | None = None, lock_mode: str = "COMPLIANCE"
+    ) -> None:
+        try:
+            self._upload(self._name(key), data)
+        except Exception as err:
+            raise self._fail(err, f"put {key}") from None
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._download(self._name(key))
+        except Exception as err:
+            raise self._fail(err, f"get {key}") from None
+
+    def exists(self, key: str) -> bool:
+        try:
+            return self._blob_exists(self._name(key))
+        except Exception as err:
+            raise self._fail(err, f"exists {key}") from None
+
+    def list(self, prefix: str) -> Iterator[str]:
+        cut = len(self.prefix) + 1 if self.prefix else 0
+        try:
+            for name in self._names_starting_with(self._name(prefix)):
+                yield name[cut:]
+        except Exception as err:
+            raise self._fail(err, f"list {prefix or '/'}") from None
+
+    def delete(self, key: str) -> None:
+        try:
+            self._delete_blob(self._name(key))
+        except Exception as err:
+            failure = self._fail(err, f"delete {key}")
+            if not isinstance(failure, NotFoundError):
+                raise failure from None
+
+
+class AzureStore(_SingleBlobStore):
     def __init__(self, uri: str, container: str, prefix: str) -> None:
         self.uri = uri
         self.container = container
@@ -277,11 +357,9 @@ class AzureStore:
             self._client = azure_service_client(self.uri).get_container_client(self.container)
         return self._client
 
-    def _fail(self, err: Exception, what: str) -> BackupError:
+    def _sdk_failure(self, err: Exception, what: str) -> BackupError | None:
         from azure.core.exceptions import ClientAuthenticationError, ResourceNotFoundError
 
-        if isinstance(err, BackupError):
-            return err
         if isinstance(err, ResourceNotFoundError):
             if "ContainerNotFound" in str(err):
                 return BackupError(f"{self.uri}: container {self.container!r} does not exist")
@@ -289,47 +367,27 @@ class AzureStore:
         if isinstance(err, ClientAuthenticationError):  # also DefaultAzureCredential finding no identity
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             return BackupError(f"{self.uri}: credentials rejected or unavailable during {what}: {first}")
-        return BackupError(f"{self.uri}: {what} failed: {type(err).__name__}: {str(err).splitlines()[0]}")
+        return None
 
-    def put(
-        self, key: str, data: bytes, *, lock_until: dt.datetime | None = None, lock_mode: str = "COMPLIANCE"
-    ) -> None:
-        try:
-            self.cc.upload_blob(_join(self.prefix, key), data, overwrite=True, max_concurrency=1)
-        except Exception as err:
-            raise self._fail(err, f"put {key}") from None
+    def _upload(self, name: str, data: bytes) -> None:
+        self.cc.upload_blob(name, data, overwrite=True, max_concurrency=1)
 
-    def get(self, key: str) -> bytes:
-        try:
-            return self.cc.download_blob(_join(self.prefix, key)).readall()
-        except Exception as err:
-            raise self._fail(err, f"get {key}") from None
+    def _download(self, name: str) -> bytes:
+        return self.cc.download_blob(name).readall()
 
-    def exists(self, key: str) -> bool:
-        try:
-            return bool(self.cc.get_blob_client(_join(self.prefix, key)).exists())
-        except Exception as err:
-            raise self._fail(err, f"exists {key}") from None
+    def _blob_exists(self, name: str) -> bool:
+        return bool(self.cc.get_blob_client(name).exists())
 
-    def list(self, prefix: str) -> Iterator[str]:
-        cut = len(self.prefix) + 1 if self.prefix else 0
-        try:
-            for blob in self.cc.list_blobs(name_starts_with=_join(self.prefix, prefix)):
-                yield blob.name[cut:]
-        except Exception as err:
-            raise self._fail(err, f"list {prefix or '/'}") from None
+    def _names_starting_with(self, name_prefix: str) -> Iterator[str]:
+        for blob in self.cc.list_blobs(name_starts_with=name_prefix):
+            yield blob.name
 
-    def delete(self, key: str) -> None:
-        try:
-            self.cc.delete_blob(_join(self.prefix, key))
-        except Exception as err:
-            failure = self._fail(err, f"delete {key}")
-            if not isinstance(failure, NotFoundError):
-                raise failure from None
+    def _delete_blob(self, name: str) -> None:
+        self.cc.delete_blob(name)
 
     def lock_until(self, key: str) -> dt.datetime | None:
         try:
-            props = self.cc.get_blob_client(_join(self.prefix, key)).get_blob_properties()
+            props = self.cc.get_blob_client(self._name(key)).get_blob_properties()
         except Exception as err:
             raise self._fail(err, f"properties {key}") from None
         policy = getattr(props, "immutability_policy", None)
@@ -348,7 +406,7 @@ class AzureStore:
         # the emulator has no API for them, so they are not re-checked here (README: limits).
 
 
-class GcsStore:
+class GcsStore(_SingleBlobStore):
     def __init__(self, uri: str, bucket: str, prefix: str) -> None:
         self.uri = uri
         self.bucket_name = bucket
@@ -371,56 +429,34 @@ class GcsStore:
             self._bucket = client.bucket(self.bucket_name)
         return self._bucket
 
-    def _fail(self, err: Exception, what: str) -> BackupError:
+    def _sdk_failure(self, err: Exception, what: str) -> BackupError | None:
         from google.api_core import exceptions as gexc
 
-        if isinstance(err, BackupError):
-            return err
         if isinstance(err, gexc.NotFound):
             return NotFoundError(f"{self.uri}: {what}: not found")
         if isinstance(err, gexc.Forbidden | gexc.Unauthorized):
             return BackupError(f"{self.uri}: credentials rejected during {what}")
-        return BackupError(f"{self.uri}: {what} failed: {type(err).__name__}: {str(err).splitlines()[0]}")
+        return None
 
-    def put(
-        self, key: str, data: bytes, *, lock_until: dt.datetime | None = None, lock_mode: str = "COMPLIANCE"
-    ) -> None:
-        try:
-            self.bucket.blob(_join(self.prefix, key)).upload_from_string(data, content_type="application/octet-stream")
-        except Exception as err:
-            raise self._fail(err, f"put {key}") from None
+    def _upload(self, name: str, data: bytes) -> None:
+        self.bucket.blob(name).upload_from_string(data, content_type="application/octet-stream")
 
-    def get(self, key: str) -> bytes:
-        try:
-            return self.bucket.blob(_join(self.prefix, key)).download_as_bytes()
-        except Exception as err:
-            raise self._fail(err, f"get {key}") from None
+    def _download(self, name: str) -> bytes:
+        return self.bucket.blob(name).download_as_bytes()
 
-    def exists(self, key: str) -> bool:
-        try:
-            return bool(self.bucket.blob(_join(self.prefix, key)).exists())
-        except Exception as err:
-            raise self._fail(err, f"exists {key}") from None
+    def _blob_exists(self, name: str) -> bool:
+        return bool(self.bucket.blob(name).exists())
 
-    def list(self, prefix: str) -> Iterator[str]:
-        cut = len(self.prefix) + 1 if self.prefix else 0
-        try:
-            for blob in self.bucket.list_blobs(prefix=_join(self.prefix, prefix)):
-                yield blob.name[cut:]
-        except Exception as err:
-            raise self._fail(err, f"list {prefix or '/'}") from None
+    def _names_starting_with(self, name_prefix: str) -> Iterator[str]:
+        for blob in self.bucket.list_blobs(prefix=name_prefix):
+            yield blob.name
 
-    def delete(self, key: str) -> None:
-        try:
-            self.bucket.blob(_join(self.prefix, key)).delete()
-        except Exception as err:
-            failure = self._fail(err, f"delete {key}")
-            if not isinstance(failure, NotFoundError):
-                raise failure from None
+    def _delete_blob(self, name: str) -> None:
+        self.bucket.blob(name).delete()
 
     def lock_until(self, key: str) -> dt.datetime | None:
         try:
-            blob = self.bucket.get_blob(_join(self.prefix, key))
+            blob = self.bucket.get_blob(self._name(key))
         except Exception as err:
             raise self._fail(err, f"properties {key}") from None
         if blob is None:
