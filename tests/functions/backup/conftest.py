@@ -78,6 +78,26 @@ def cli_for_postgres() -> list[str]:
     return ["env", f"PYTHONPATH={REPO}:{site}", "/usr/bin/python3.11", "-m", "functions.backup"]
 
 
+def backup_argv(source_url: str, backup_class: str, targets: list[str], key_file: Path, *options: str) -> list[str]:
+    """``backup`` CLI arguments for a database source, as the scheduled jobs pass them.
+
+    Tests differ in the source, class, targets and a few options; building the rest here keeps each test
+    showing only what it varies.
+    """
+    target_args = [arg for target in targets for arg in ("--target", target)]
+    return [
+        "backup",
+        "--source",
+        source_url,
+        "--class",
+        backup_class,
+        *options,
+        *target_args,
+        "--key-file",
+        str(key_file),
+    ]
+
+
 @dataclass
 class PgServer:
     port: int

@@ -15,7 +15,7 @@ import pytest
 
 from functions.backup import commands
 from functions.backup.cli import run
-from tests.functions.backup.conftest import REPO, PgServer, S3Server
+from tests.functions.backup.conftest import REPO, PgServer, S3Server, backup_argv
 
 pytestmark = pytest.mark.real
 
@@ -32,25 +32,17 @@ def three_targets(cloud_env: dict[str, str], seaweedfs: S3Server, azurite, gcs_e
     return [f"s3://{bucket}/nightly", f"azblob://{container}/nightly", f"gs://{gbucket}/nightly"]
 
 
-def _targets(targets: list[str]) -> list[str]:
-    return [arg for t in targets for arg in ("--target", t)]
+def _cli_process(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """The CLI in its own process, as a job runs it: the exit status and stderr are what a user sees."""
+    return subprocess.run(
+        [sys.executable, "-m", "functions.backup", *args], cwd=REPO, capture_output=True, text=True, check=False
+    )
 
 
 def test_backup_to_three_clouds_restores_identical_tables(
     postgres: PgServer, pgbench_db: str, three_targets: list[str], key_file: Path
 ) -> None:
-    code, result = run(
-        [
-            "backup",
-            "--source",
-            postgres.url(pgbench_db),
-            "--class",
-            "db",
-            "--key-file",
-            str(key_file),
-            *_targets(three_targets),
-        ]
-    )
+    code, result = run(backup_argv(postgres.url(pgbench_db), "db", three_targets, key_file))
     assert code == 0, result
     assert sorted(result["targets_ok"]) == sorted(three_targets)
     assert result["sizes"]["source_bytes"] > 10_000_000
@@ -71,22 +63,7 @@ def test_restore_refuses_an_existing_database(
     postgres: PgServer, pgbench_db: str, tmp_path: Path, key_file: Path
 ) -> None:
     target = f"file://{tmp_path}/store"
-    assert (
-        run(
-            [
-                "backup",
-                "--source",
-                postgres.url(pgbench_db),
-                "--class",
-                "state",
-                "--target",
-                target,
-                "--key-file",
-                str(key_file),
-            ]
-        )[0]
-        == 0
-    )
+    assert run(backup_argv(postgres.url(pgbench_db), "state", [target], key_file))[0] == 0
     code, result = run(["restore", "--target", target, "--key-file", str(key_file), "--to", postgres.url(pgbench_db)])
     assert code == 1 and "already exists" in result["error"]
 
@@ -95,22 +72,7 @@ def test_test_restore_checks_and_drops_the_scratch_database(
     postgres: PgServer, pgbench_db: str, tmp_path: Path, key_file: Path
 ) -> None:
     target = f"file://{tmp_path}/store"
-    assert (
-        run(
-            [
-                "backup",
-                "--source",
-                postgres.url(pgbench_db),
-                "--class",
-                "state",
-                "--target",
-                target,
-                "--key-file",
-                str(key_file),
-            ]
-        )[0]
-        == 0
-    )
+    assert run(backup_argv(postgres.url(pgbench_db), "state", [target], key_file))[0] == 0
     code, result = run(
         ["test-restore", "--target", target, "--key-file", str(key_file), "--to", postgres.url("postgres")]
     )
@@ -129,20 +91,10 @@ def test_test_restore_kind_picks_the_dump_even_when_a_base_backup_is_newer(
     )
     target = f"file://{tmp_path}/store"
     common = ["--target", target, "--key-file", str(key_file)]
-    code, dump = run(["backup", "--source", postgres.url("kinds"), "--class", "db", "--no-require-versioning", *common])
+    code, dump = run(backup_argv(postgres.url("kinds"), "db", [target], key_file, "--no-require-versioning"))
     assert code == 0, dump
     code, base = run(
-        [
-            "backup",
-            "--source",
-            postgres.url("kinds"),
-            "--pg-kind",
-            "base",
-            "--class",
-            "db",
-            "--no-require-versioning",
-            *common,
-        ]
+        backup_argv(postgres.url("kinds"), "db", [target], key_file, "--pg-kind", "base", "--no-require-versioning")
     )
     assert code == 0, base
     stores = commands.open_stores([target])
@@ -167,24 +119,8 @@ def test_sigkill_mid_stream_leaves_no_complete_backup_and_next_run_succeeds(
     postgres: PgServer, pgbench_db: str, tmp_path: Path, key_file: Path
 ) -> None:
     target = f"file://{tmp_path}/store"
-    argv = [
-        sys.executable,
-        "-m",
-        "functions.backup",
-        "backup",
-        "--source",
-        postgres.url(pgbench_db),
-        "--class",
-        "state",
-        "--target",
-        target,
-        "--key-file",
-        str(key_file),
-        "--chunk-mib",
-        "1",
-        "--threads",
-        "1",
-    ]
+    args = backup_argv(postgres.url(pgbench_db), "state", [target], key_file, "--chunk-mib", "1", "--threads", "1")
+    argv = [sys.executable, "-m", "functions.backup", *args]
     proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     chunks = tmp_path / "store/state"
     deadline = time.monotonic() + 30
@@ -197,19 +133,7 @@ def test_sigkill_mid_stream_leaves_no_complete_backup_and_next_run_succeeds(
     assert run(["list", "--target", target])[1] == []
     code, everything = run(["list", "--target", target, "--all"])
     assert [r["status"] for r in everything] == ["incomplete"]
-    code, result = run(
-        [
-            "backup",
-            "--source",
-            postgres.url(pgbench_db),
-            "--class",
-            "state",
-            "--target",
-            target,
-            "--key-file",
-            str(key_file),
-        ]
-    )
+    code, result = run(backup_argv(postgres.url(pgbench_db), "state", [target], key_file))
     assert code == 0
     assert [r["backup_id"] for r in run(["list", "--target", target])[1]] == [result["backup_id"]]
     assert run(["verify", "--target", target, "--key-file", str(key_file)])[0] == 0
@@ -217,26 +141,7 @@ def test_sigkill_mid_stream_leaves_no_complete_backup_and_next_run_succeeds(
 
 def test_unreachable_source_fails_without_a_manifest(tmp_path: Path, key_file: Path) -> None:
     target = f"file://{tmp_path}/store"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "functions.backup",
-            "backup",
-            "--source",
-            "postgresql://postgres@127.0.0.1:1/nope",
-            "--class",
-            "state",
-            "--target",
-            target,
-            "--key-file",
-            str(key_file),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = _cli_process(backup_argv("postgresql://postgres@127.0.0.1:1/nope", "state", [target], key_file))
     assert proc.returncode == 1
     assert "pg_dump failed" in proc.stderr and "Traceback" not in proc.stderr
     assert not list((tmp_path / "store").rglob("manifest.json"))
@@ -252,9 +157,7 @@ def test_wrong_password_is_a_clear_error(postgres: PgServer, pgbench_db: str, tm
         hba.write_text("host all pwuser 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
         postgres.psql("SELECT pg_reload_conf()")
     url = f"postgresql://pwuser:wrong@127.0.0.1:{postgres.port}/{pgbench_db}"
-    code, result = run(
-        ["backup", "--source", url, "--class", "state", "--target", f"file://{tmp_path}/s", "--key-file", str(key_file)]
-    )
+    code, result = run(backup_argv(url, "state", [f"file://{tmp_path}/s"], key_file))
     assert code == 1
     assert "password authentication failed" in result["error"]
     assert "wrong" not in result["error"].replace("wrong key", "")
@@ -266,50 +169,13 @@ def test_bad_s3_credentials_and_unversioned_bucket(
     for key, value in seaweedfs.env().items():
         monkeypatch.setenv(key, value)
     plain = seaweedfs.make_bucket(_name("bk-plain"), versioning=False)
-    code, result = run(
-        [
-            "backup",
-            "--source",
-            postgres.url(pgbench_db),
-            "--class",
-            "db",
-            "--target",
-            f"s3://{plain}/x",
-            "--key-file",
-            str(key_file),
-        ]
-    )
+    source, target = postgres.url(pgbench_db), [f"s3://{plain}/x"]
+    code, result = run(backup_argv(source, "db", target, key_file))
     assert code == 1 and "requires versioning" in result["error"]
-    code, result = run(
-        [
-            "backup",
-            "--source",
-            postgres.url(pgbench_db),
-            "--class",
-            "state",
-            "--lock-days",
-            "1",
-            "--target",
-            f"s3://{plain}/x",
-            "--key-file",
-            str(key_file),
-        ]
-    )
+    code, result = run(backup_argv(source, "state", target, key_file, "--lock-days", "1"))
     assert code == 1 and "no object lock" in result["error"]
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
-    code, result = run(
-        [
-            "backup",
-            "--source",
-            postgres.url(pgbench_db),
-            "--class",
-            "state",
-            "--target",
-            f"s3://{plain}/x",
-            "--key-file",
-            str(key_file),
-        ]
-    )
+    code, result = run(backup_argv(source, "state", target, key_file))
     assert code == 1 and "credentials rejected" in result["error"]
 
 
@@ -331,23 +197,8 @@ def test_disk_full_during_restore_keeps_nothing(tmp_path: Path, key_file: Path) 
     )
     assert mounted.returncode == 0, mounted.stderr
     try:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "functions.backup",
-                "restore",
-                "--target",
-                target,
-                "--key-file",
-                str(key_file),
-                "--to",
-                str(small / "restored"),
-            ],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=False,
+        proc = _cli_process(
+            ["restore", "--target", target, "--key-file", str(key_file), "--to", str(small / "restored")]
         )
         assert proc.returncode == 1
         assert "No space left on device" in proc.stderr and "Traceback" not in proc.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from functions.backup.cli import run
-from tests.functions.backup.conftest import PgServer
+from tests.functions.backup.conftest import PgServer, backup_argv
 
 pytestmark = pytest.mark.real
 
@@ -26,19 +26,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory, postgres: PgServer, pgben
     ids = []
     for _ in range(2):
         code, result = run(
-            [
-                "backup",
-                "--source",
-                postgres.url(pgbench_db),
-                "--class",
-                "db",
-                "--chunk-mib",
-                "1",
-                "--target",
-                f"file://{root}/store",
-                "--key-file",
-                str(key),
-            ]
+            backup_argv(postgres.url(pgbench_db), "db", [f"file://{root}/store"], key, "--chunk-mib", "1")
         )
         assert code == 0, result
         ids.append(result["backup_id"])
