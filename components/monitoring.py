@@ -99,6 +99,33 @@ def _pct(ratio: float) -> str:
     return f"{ratio * 100:g}%"
 
 
+def _sustained(
+    group: str,
+    alert: str,
+    expr: str,
+    for_: str,
+    severity: Severity,
+    *,
+    summary: str,
+    condition: str,
+    consequence: str = "",
+) -> AlertRule:
+    """A rule that fires once ``expr`` has held for ``for_``, described as "<condition> for <for_><consequence>.".
+
+    The duration the on-call reads in the description is the ``for`` Prometheus waits, written once: a
+    threshold's ``*_for`` changed in config cannot leave a description quoting the old one.
+    """
+    return AlertRule(
+        group=group,
+        alert=alert,
+        expr=expr,
+        for_=for_,
+        severity=severity,
+        summary=summary,
+        description=f"{condition} for {for_}{consequence}.",
+    )
+
+
 def schedule_interval_seconds(schedule: str, samples: int = 64) -> int:
     """The longest gap between consecutive runs of a cron schedule (over the next ``samples`` runs)."""
     from croniter import croniter
@@ -125,99 +152,88 @@ def alert_rules(settings: MonitoringSettings, backup_classes: Mapping[DataClass,
         f"  / sum by (service) (rate(http_request_duration_seconds_count[{RATE_WINDOW}]))"
     )
     rules = [
-        AlertRule(
-            group="platform-http",
-            alert="HighErrorRate",
-            expr=f"{http_errors}\n  > {t.error_rate_ratio:g}",
-            for_=t.error_rate_for,
-            severity="critical",
+        _sustained(
+            "platform-http",
+            "HighErrorRate",
+            f"{http_errors}\n  > {t.error_rate_ratio:g}",
+            t.error_rate_for,
+            "critical",
             summary="{{ $labels.service }}: 5xx responses above " + _pct(t.error_rate_ratio),
-            description=(
-                "More than " + _pct(t.error_rate_ratio) + " of {{ $labels.service }}'s requests failed with 5xx "
-                f"for {t.error_rate_for}."
-            ),
+            condition="More than " + _pct(t.error_rate_ratio) + " of {{ $labels.service }}'s requests failed with 5xx",
         ),
-        AlertRule(
-            group="platform-http",
-            alert="HighResponseTime",
-            expr=f"{mean_latency}\n  > {t.response_time_seconds:g}",
-            for_=t.response_time_for,
-            severity="high",
+        _sustained(
+            "platform-http",
+            "HighResponseTime",
+            f"{mean_latency}\n  > {t.response_time_seconds:g}",
+            t.response_time_for,
+            "high",
             summary=f"{{{{ $labels.service }}}}: mean response time above {t.response_time_seconds:g}s",
-            description=(
-                f"{{{{ $labels.service }}}} answered slower than {t.response_time_seconds:g}s on average "
-                f"for {t.response_time_for}."
-            ),
+            condition=f"{{{{ $labels.service }}}} answered slower than {t.response_time_seconds:g}s on average",
         ),
-        AlertRule(
-            group="platform-http",
-            alert="LatencyP95AboveTarget",
-            expr=(
+        _sustained(
+            "platform-http",
+            "LatencyP95AboveTarget",
+            (
                 "histogram_quantile(0.95,\n"
                 f"  sum by (service, le) (rate(http_request_duration_seconds_bucket[{P95_WINDOW}]))\n"
                 f") > {t.p95_latency_seconds:g}"
             ),
-            for_=t.p95_latency_for,
-            severity="high",
+            t.p95_latency_for,
+            "high",
             summary=f"{{{{ $labels.service }}}}: p95 latency above the {t.p95_latency_seconds:g}s target",
-            description=(
+            condition=(
                 f"The 95th percentile of {{{{ $labels.service }}}}'s request duration stayed above "
-                f"{t.p95_latency_seconds:g}s for {t.p95_latency_for}."
+                f"{t.p95_latency_seconds:g}s"
             ),
         ),
-        AlertRule(
-            group="platform-cache",
-            alert="CacheMemoryCritical",
+        _sustained(
+            "platform-cache",
+            "CacheMemoryCritical",
             # maxmemory 0 (unset) makes the ratio +Inf: the `and` keeps such nodes out instead of paging.
-            expr=(
+            (
                 f"redis_memory_used_bytes / redis_memory_max_bytes > {t.cache_memory_ratio:g}\n"
                 "  and redis_memory_max_bytes > 0"
             ),
-            for_=t.cache_memory_for,
-            severity="critical",
+            t.cache_memory_for,
+            "critical",
             summary="Redis {{ $labels.instance }}: memory above " + _pct(t.cache_memory_ratio) + " of maxmemory",
-            description=(
-                "Redis node {{ $labels.instance }} uses more than " + _pct(t.cache_memory_ratio) + " of its "
-                f"maxmemory for {t.cache_memory_for}; evictions follow."
+            condition=(
+                "Redis node {{ $labels.instance }} uses more than " + _pct(t.cache_memory_ratio) + " of its maxmemory"
             ),
+            consequence="; evictions follow",
         ),
-        AlertRule(
-            group="platform-cache",
-            alert="CacheHitRateLow",
-            expr=(
+        _sustained(
+            "platform-cache",
+            "CacheHitRateLow",
+            (
                 f"sum by (job) (rate(redis_keyspace_hits_total[{RATE_WINDOW}]))\n"
                 f"  / (sum by (job) (rate(redis_keyspace_hits_total[{RATE_WINDOW}]))"
                 f" + sum by (job) (rate(redis_keyspace_misses_total[{RATE_WINDOW}])))\n"
                 f"  < {t.cache_hit_rate_min:g}"
             ),
-            for_=t.cache_hit_rate_for,
-            severity="medium",
+            t.cache_hit_rate_for,
+            "medium",
             summary="Redis {{ $labels.job }}: hit rate below " + _pct(t.cache_hit_rate_min),
-            description=(
-                "Fewer than " + _pct(t.cache_hit_rate_min) + " of {{ $labels.job }}'s lookups hit "
-                f"for {t.cache_hit_rate_for}."
-            ),
+            condition="Fewer than " + _pct(t.cache_hit_rate_min) + " of {{ $labels.job }}'s lookups hit",
         ),
-        AlertRule(
-            group="platform-database",
-            alert="DatabaseConnectionFailure",
-            expr="pg_up == 0",
-            for_=t.database_down_for,
-            severity="critical",
+        _sustained(
+            "platform-database",
+            "DatabaseConnectionFailure",
+            "pg_up == 0",
+            t.database_down_for,
+            "critical",
             summary="PostgreSQL {{ $labels.instance }}: connections failing",
-            description=f"postgres_exporter could not connect to {{{{ $labels.instance }}}} for {t.database_down_for}.",
+            condition="postgres_exporter could not connect to {{ $labels.instance }}",
         ),
-        AlertRule(
-            group="platform-database",
-            alert="ReplicationLagHigh",
-            expr=f"pg_replication_lag_seconds > {t.replication_lag_seconds:g}",
-            for_=t.replication_lag_for,
-            severity="high",
+        _sustained(
+            "platform-database",
+            "ReplicationLagHigh",
+            f"pg_replication_lag_seconds > {t.replication_lag_seconds:g}",
+            t.replication_lag_for,
+            "high",
             summary=f"Replica {{{{ $labels.instance }}}}: lag above {t.replication_lag_seconds:g}s",
-            description=(
-                f"Replica {{{{ $labels.instance }}}} is more than {t.replication_lag_seconds:g}s behind for "
-                f"{t.replication_lag_for}; a failover now would lose that much data (RPO)."
-            ),
+            condition=f"Replica {{{{ $labels.instance }}}} is more than {t.replication_lag_seconds:g}s behind",
+            consequence="; a failover now would lose that much data (RPO)",
         ),
         AlertRule(
             group="platform-backup",
