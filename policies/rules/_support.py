@@ -85,6 +85,26 @@ ResourceCheck = Callable[[ResourceValidationArgs, Report], None]
 StackCheck = Callable[[StackValidationArgs, Report], None]
 
 
+def _metadata(
+    name: str,
+    description: str,
+    *,
+    severity: Severity,
+    remediation: str,
+    enforcement: EnforcementLevel,
+    config: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The policy arguments every rule shares (the waivers property is added to every config schema)."""
+    return {
+        "name": name,
+        "description": description,
+        "enforcement_level": enforcement,
+        "config_schema": _schema(config),
+        "severity": severity,
+        "remediation_steps": remediation,
+    }
+
+
 def resource_rule(
     name: str,
     description: str,
@@ -99,13 +119,15 @@ def resource_rule(
         check(args, _waiving(name, args.get_config(), report, args.urn))
 
     return ResourceValidationPolicy(
-        name=name,
-        description=description,
         validate=validate,
-        enforcement_level=enforcement,
-        config_schema=_schema(config),
-        severity=severity,
-        remediation_steps=remediation,
+        **_metadata(
+            name,
+            description,
+            severity=severity,
+            remediation=remediation,
+            enforcement=enforcement,
+            config=config,
+        ),
     )
 
 
@@ -123,13 +145,15 @@ def stack_rule(
         check(args, _waiving(name, args.get_config(), report, None))
 
     return StackValidationPolicy(
-        name=name,
-        description=description,
         validate=validate,
-        enforcement_level=enforcement,
-        config_schema=_schema(config),
-        severity=severity,
-        remediation_steps=remediation,
+        **_metadata(
+            name,
+            description,
+            severity=severity,
+            remediation=remediation,
+            enforcement=enforcement,
+            config=config,
+        ),
     )
 
 
