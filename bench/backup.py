@@ -2,18 +2,18 @@
 
 Runs a throw-away PostgreSQL 15 on loopback with ``pgbench -i -s 10`` plus a table of random hex (so
 the dump is neither trivially compressible nor incompressible), then measures, in the same run, in
-``BENCH_BACKUP_RUNS`` (3) interleaved rounds (each variant sees the same machine load), reporting medians:
+``BENCH_BACKUP_RUNS`` (5) interleaved rounds (each variant sees the same machine load), reporting medians:
 
 - floor:    ``pg_dump -Fc -Z0 > /dev/null``
 - baseline: ``pg_dump | gzip -6 > file && sha256sum file``
-- ours:     ``python -m functions.backup backup`` to a file:// target at zstd level 3 (the default), level 1,
+- ours:     ``python -m functions.backup backup`` to a file:// target at zstd level 1 (the default), level 3,
             and level 3 with 2 zstd workers; peak RSS from wait4 (our process and its pg_dump child)
 - restore:  ``pg_restore`` of a ``-Fc -Z0`` file vs our ``restore`` (decrypt + verify + pg_restore), once
 
 Each run also records CPU seconds of the command's process tree, of the PostgreSQL backend (the
 postmaster's reaped-children time) and of the whole host (/proc/stat): the host is shared, so the
-rest-of-host figure says how many of the 2 cores were actually ours. One extra level-3 run under cProfile
-says where the main thread's time goes (waiting for the source vs compressing vs sealing).
+rest-of-host figure says how many of the 2 cores were actually ours. One extra default-level run under
+cProfile says where the main thread's time goes (waiting for the source vs compressing vs sealing).
 
 Writes build/bench/backup.json. Targets: >= 4x the gzip pipeline, >= 0.9x the floor, peak RSS <= 150 MB.
 """
@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 PG = Path("/usr/lib/postgresql/15/bin")
 SCALE = int(os.environ.get("BENCH_BACKUP_SCALE", "10"))
 BLOB_ROWS = int(os.environ.get("BENCH_BACKUP_BLOB_ROWS", "600000"))
-RUNS = int(os.environ.get("BENCH_BACKUP_RUNS", "3"))
+RUNS = int(os.environ.get("BENCH_BACKUP_RUNS", "5"))
 
 
 def _port() -> int:
@@ -152,7 +152,7 @@ def _profile(argv: list[str], out: Path) -> dict[str, float]:
         "total_s": round(total, 3),
         "imports_s": round(cum("functions/backup/cli.py", "<module>"), 3),
         "write_stream_s": round(cum("functions/backup/writer.py", "write_stream"), 3),
-        "waiting_for_source_s": round(cum("functions/backup/writer.py", "__iter__"), 3),
+        "waiting_for_source_s": round(cum("functions/backup/writer.py", "read_blocks"), 3),
         "zstd_compress_s": round(builtin("'compress' of 'zstandard"), 3),
         "seal_sha256_queue_s": round(cum("functions/backup/writer.py", "emit"), 3),
         "finish_manifest_s": round(cum("functions/backup/writer.py", "finish"), 3),
@@ -205,9 +205,9 @@ def main() -> int:
         key.write_bytes(os.urandom(32))
         key.chmod(0o600)
         dump = f"{PG / 'pg_dump'} -d {url}/bench"
-        variants = {  # name -> extra CLI args; level 3 is the default the issue asked for
-            "ours_level3": ["--level", "3"],
+        variants = {  # name -> extra CLI args; level 1 is the default (functions/backup/defaults.py)
             "ours_level1": ["--level", "1"],
+            "ours_level3": ["--level", "3"],
             "ours_level3_threads2": ["--level", "3", "--threads", "2"],
         }
         # Interleaved rounds: every variant sees the same (shared, noisy) machine in each round.
@@ -227,8 +227,6 @@ def main() -> int:
                 f"{url}/bench",
                 "--class",
                 "state",
-                "--level",
-                "3",
                 "--target",
                 f"file://{root}/store-profile",
                 "--key-file",
@@ -252,7 +250,7 @@ def main() -> int:
             [
                 "restore",
                 "--target",
-                f"file://{root}/store-ours_level3-0",
+                f"file://{root}/store-ours_level1-0",
                 "--key-file",
                 str(key),
                 "--to",
@@ -297,7 +295,7 @@ def main() -> int:
         targets[f"{name}: speedup_vs_gzip>=4"] = ratios[f"{name}_vs_gzip_speedup"] >= 4
         targets[f"{name}: vs_floor>=0.9"] = ratios[f"{name}_vs_floor"] >= 0.9
     peak_rss_by = {name: max(s.peak_rss for s in samples[name]) for name in variants}
-    peak_rss = peak_rss_by["ours_level3"]
+    peak_rss = peak_rss_by["ours_level1"]
     targets["peak_rss<=150MB (defaults)"] = peak_rss <= 150e6
     targets["restore_peak_rss<=150MB"] = ours_restore.peak_rss <= 150e6
     ratios["restore_vs_pg_restore"] = round(pg_restore.wall / ours_restore.wall, 3)
@@ -318,7 +316,7 @@ def main() -> int:
         "sizes": {"gzip_bytes": gz} | {f"{k}_stored_bytes": v for k, v in stored.items()},
         "peak_rss_mb": {f"backup_{k}": round(v / 1e6, 1) for k, v in peak_rss_by.items()}
         | {"restore": round(ours_restore.peak_rss / 1e6, 1)},
-        "profile_level3_main_thread": profile,
+        "profile_default_main_thread": profile,
         "ratios": ratios,
         "targets": targets,
         "machine": {"cpus": cpus, "loadavg_1m_at_end": os.getloadavg()[0]},
@@ -341,7 +339,7 @@ def main() -> int:
         )
     rss = ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in peak_rss_by.items())
     print(f"  peak RSS: {rss}; restore {ours_restore.peak_rss / 1e6:.0f} MB")
-    print(f"  profile (level 3, main thread): {profile}")
+    print(f"  profile (default level, main thread): {profile}")
     print("targets:", ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in targets.items()))
     print(f"wrote {out.relative_to(REPO)}")
     return 0

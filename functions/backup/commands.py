@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.backup import fmt, retention, sources
+from functions.backup.defaults import CLASSES, KINDS
 from functions.backup.errors import BackupError, IntegrityError, UsageError
 from functions.backup.keys import KeyWrapper
 from functions.backup.reader import (
@@ -31,9 +32,6 @@ from functions.backup.restore import (
 )
 from functions.backup.stores import ObjectStore, open_store
 from functions.backup.writer import DEFAULT_CHUNK, ZSTD_LEVEL, BackupWriter, WriteOptions, write_files, write_stream
-
-CLASSES = ("db", "chain", "state")
-KINDS = {"dump": "pg_dump", "base": "pg_basebackup", "dir": "dir"}  # --kind value -> manifest "kind"
 
 
 def pick_backup(
@@ -96,7 +94,10 @@ def backup(
     chunk_size: int = DEFAULT_CHUNK,
     threads: int = 0,
     level: int = ZSTD_LEVEL,
+    child: sources.Child | None = None,
 ) -> dict[str, Any]:
+    """A full backup. ``child``: the pg_dump / pg_basebackup the CLI already started for ``source_url``
+    (so its start-up overlapped ours); started here when not given."""
     if backup_class not in CLASSES:
         raise UsageError(f"--class {backup_class}: allowed: {', '.join(CLASSES)}")
     if bool(source_url) == bool(source_dir):
@@ -119,7 +120,8 @@ def backup(
         )
         writer = BackupWriter(stores, wrapper, opts, reporter)
         reporter.event("backup_started", backup_id=writer.backup_id, source=opts.source["url"], kind=tool)
-        child = sources.pg_basebackup(source_url) if tool == "pg_basebackup" else sources.pg_dump(source_url)
+        if child is None:
+            child = sources.pg_basebackup(source_url) if tool == "pg_basebackup" else sources.pg_dump(source_url)
         try:
             manifest = write_stream(writer, child.stdout, before_final=child.finish)
         except BaseException:

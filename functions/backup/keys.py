@@ -17,10 +17,10 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from functions.backup.defaults import KEY_FILE_ENV
 from functions.backup.errors import BackupError, UsageError
 
 DATA_KEY_BYTES = 32
-KEY_FILE_ENV = "BACKUP_KEY_FILE"
 _WRAP_AAD = b"functions.backup data key v1"
 
 

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+from functions.backup.defaults import LOCK_MODES
 from functions.backup.errors import BackupError, UsageError
 
 SCHEMES = ("file", "s3", "azblob", "gs")
-LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
 AZURE_CONN_ENV = "AZURE_STORAGE_CONNECTION_STRING"
 AZURE_URL_ENV = "AZURE_STORAGE_ACCOUNT_URL"
 

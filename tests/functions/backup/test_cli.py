@@ -199,3 +199,27 @@ def test_key_is_never_written_in_plaintext(tmp_path: Path, key_file: Path) -> No
             blob = path.read_bytes()
             assert master not in blob and master.hex().encode() not in blob
             assert b"secret payload" not in blob
+
+
+def test_a_source_started_early_is_killed_when_a_later_check_fails(
+    tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pg_dump starts right after parsing (its catalog phase overlaps our imports and target checks); a
+    target or key that fails afterwards must not leave it running."""
+    from functions.backup import sources
+
+    started: list[sources.Child] = []
+
+    def fake_pg_dump(url: str) -> sources.Child:
+        child = sources.Child(["sleep", "30"], role="pg_dump")
+        started.append(child)
+        return child
+
+    monkeypatch.setattr(sources, "pg_dump", fake_pg_dump)
+    base = ["backup", "--class", "state", "--source", "postgresql://127.0.0.1:1/x"]
+    code, result = run([*base, "--target", "ftp://host/x", "--key-file", str(key_file)])
+    assert code == 2 and "unknown scheme 'ftp'" in result["error"]
+    code, result = run([*base, "--target", f"file://{tmp_path}/s", "--key-file", str(tmp_path / "missing.key")])
+    assert code == 2 and "missing.key" in result["error"]
+    assert len(started) == 2 and all(c.proc.poll() is not None for c in started)
+    assert not (tmp_path / "s").exists() or not list((tmp_path / "s").rglob("manifest.json"))

@@ -14,7 +14,7 @@ from functions.backup.reader import OpenBackup, StreamDecoder
 from functions.backup.report import Reporter
 from functions.backup.sources import PIPE_SIZE, widen_pipe
 from functions.backup.stores import FileStore
-from functions.backup.writer import BackupWriter, BlockReader, WriteOptions, write_stream
+from functions.backup.writer import BackupWriter, WriteOptions, read_blocks, write_stream
 
 
 def _source(size: int) -> bytes:
@@ -97,11 +97,12 @@ def test_a_source_read_error_fails_the_backup_without_a_manifest(tmp_path: Path)
     assert not list((tmp_path / "store").rglob("manifest.json"))
 
 
-def test_block_reader_reuses_its_buffers() -> None:
+def test_read_blocks_reuses_one_buffer() -> None:
     data = os.urandom(10 * 1000 + 7)
-    reader = BlockReader(io.BytesIO(data), block=1000, depth=2)
-    seen = [bytes(view) for view in reader]
-    assert b"".join(seen) == data and reader.count == len(data)
+    views = list(read_blocks(io.BytesIO(data), block=1000))
+    assert len({id(v.obj) for v in views}) == 1  # every block is a view into the same buffer
+    seen = [bytes(view) for view in read_blocks(io.BytesIO(data), block=1000)]
+    assert b"".join(seen) == data
     assert [len(s) for s in seen] == [1000] * 10 + [7]
 
 
