@@ -37,8 +37,21 @@ def _common(p: argparse.ArgumentParser, *, targets: bool = True, key: bool = Tru
             help="file:///dir, s3://bucket/prefix, azblob://container/prefix, gs://bucket/prefix (repeat)",
         )
     if key:
-        p.add_argument("--key-file", help=f"32-byte key file (or ${KEY_FILE_ENV})")
-        p.add_argument("--kms-key-id", help="AWS KMS key id/ARN that wraps data keys (production)")
+        # Every key given wraps each new data key (one recipient each); any one of them opens a backup. With no
+        # key flag at all, the same from the environment (keys.KEY_ENVS).
+        p.add_argument("--kms-key-id", metavar="ARN", help="AWS KMS key id/ARN (or $BACKUP_KMS_KEY_ID)")
+        p.add_argument(
+            "--azure-key-id",
+            metavar="URL",
+            help="Azure Key Vault RSA key, https://<vault>.vault.azure.net/keys/<name>[/<version>] "
+            "(or $BACKUP_AZURE_KEY_ID)",
+        )
+        p.add_argument(
+            "--gcp-kms-key",
+            metavar="NAME",
+            help="Cloud KMS key, projects/P/locations/L/keyRings/R/cryptoKeys/K (or $BACKUP_GCP_KMS_KEY)",
+        )
+        p.add_argument("--key-file", metavar="PATH", help=f"32-byte key file (or ${KEY_FILE_ENV})")
     p.add_argument("--log-format", choices=("json", "text"), help="default: text on a terminal, else json")
 
 
@@ -263,7 +276,9 @@ def _dispatch_loaded(ns: argparse.Namespace, reporter: Reporter, child: Child | 
         return commands.prune(
             stores, classes, keep_days=ns.keep_days, keep_last=ns.keep_last, do_apply=ns.apply, reporter=reporter
         )
-    wrapper = keys.wrapper_from_options(ns.key_file, ns.kms_key_id)
+    wrapper = keys.wrapper_from_options(
+        key_file=ns.key_file, kms_key_id=ns.kms_key_id, azure_key_id=ns.azure_key_id, gcp_kms_key=ns.gcp_kms_key
+    )
     if ns.command in ("backup", "incremental"):
         if ns.chunk_mib < 1 or ns.chunk_mib > 64:
             raise UsageError(f"--chunk-mib {ns.chunk_mib}: allowed 1..64")

@@ -12,7 +12,7 @@ from typing import Any
 from functions.backup import fmt, retention, sources
 from functions.backup.defaults import CLASSES, KINDS
 from functions.backup.errors import BackupError, IntegrityError, UsageError
-from functions.backup.keys import KeyWrapper
+from functions.backup.keys import KeyRing, KeyWrapper, as_ring, recipients_of
 from functions.backup.reader import (
     BackupInfo,
     OpenBackup,
@@ -32,6 +32,9 @@ from functions.backup.restore import (
 )
 from functions.backup.stores import ObjectStore, open_store
 from functions.backup.writer import DEFAULT_CHUNK, ZSTD_LEVEL, BackupWriter, WriteOptions, write_files, write_stream
+
+Keys = KeyRing | KeyWrapper
+"""The keys a command was given (``keys.wrapper_from_options``), or a single wrapper."""
 
 
 def pick_backup(
@@ -82,7 +85,7 @@ def _check_targets(stores: list[ObjectStore], backup_class: str, require_version
 def backup(
     *,
     stores: list[ObjectStore],
-    wrapper: KeyWrapper,
+    wrapper: Keys,
     reporter: Reporter,
     backup_class: str,
     source_url: str | None,
@@ -162,7 +165,7 @@ def backup(
 def incremental(
     *,
     stores: list[ObjectStore],
-    wrapper: KeyWrapper,
+    wrapper: Keys,
     reporter: Reporter,
     backup_class: str,
     source_dir: str,
@@ -213,7 +216,11 @@ def incremental(
         lock_mode=lock_mode,
     )
     writer = BackupWriter(stores, wrapper, opts, reporter)
-    keys = {**parent.manifest.get("keys", {}), parent.backup_id: parent.manifest["key"]}
+    # The chain's key blocks, each given a recipient for every key of this run that it lacks (a key added
+    # to the job later still opens the whole chain); blocks that already have them are copied unchanged.
+    ring = as_ring(wrapper)
+    ancestors = {**parent.manifest.get("keys", {}), parent.backup_id: parent.manifest["key"]}
+    keys = {bid: ring.extend_block(block, parent.data_key(bid)) for bid, block in ancestors.items()}
     reporter.event("incremental_started", backup_id=writer.backup_id, parent=parent.backup_id)
     try:
         manifest = write_files(
@@ -258,6 +265,7 @@ def list_backups(stores: list[ObjectStore], backup_class: str | None, include_in
                     "chunks": m["sizes"]["chunks"],
                     "parent": m.get("parent"),
                     "key_id": m["key"]["key_id"],
+                    "key_ids": [r["key_id"] for r in recipients_of(m["key"])],
                 }
             rows.append(row)
     return rows
@@ -265,7 +273,7 @@ def list_backups(stores: list[ObjectStore], backup_class: str | None, include_in
 
 def verify_backups(
     stores: list[ObjectStore],
-    wrapper: KeyWrapper,
+    wrapper: Keys,
     backup_class: str | None,
     backup_id: str | None,
     reporter: Reporter,
@@ -289,7 +297,7 @@ def verify_backups(
 def restore(
     *,
     stores: list[ObjectStore],
-    wrapper: KeyWrapper,
+    wrapper: Keys,
     reporter: Reporter,
     to: str,
     backup_class: str | None,
@@ -349,7 +357,7 @@ def _base_before(stores: list[ObjectStore], when: dt.datetime, backup_id: str | 
 def test_restore(
     *,
     stores: list[ObjectStore],
-    wrapper: KeyWrapper,
+    wrapper: Keys,
     reporter: Reporter,
     backup_class: str | None,
     backup_id: str | None,
@@ -419,7 +427,7 @@ def prune(
     return rows
 
 
-def wal_push(stores: list[ObjectStore], wrapper: KeyWrapper, reporter: Reporter, path: str) -> dict[str, Any]:
+def wal_push(stores: list[ObjectStore], wrapper: Keys, reporter: Reporter, path: str) -> dict[str, Any]:
     """archive_command: one WAL file as a tiny backup of class ``wal`` named after the file."""
     src = Path(path)
     if not src.is_file():
@@ -444,7 +452,7 @@ def wal_push(stores: list[ObjectStore], wrapper: KeyWrapper, reporter: Reporter,
     return {"wal": name, "status": "archived", "stored_bytes": manifest["sizes"]["stored_bytes"]}
 
 
-def _fetch_wal(store: ObjectStore, wrapper: KeyWrapper, name: str) -> bytes:
+def _fetch_wal(store: ObjectStore, wrapper: Keys, name: str) -> bytes:
     opened = OpenBackup(store, "wal", name, wrapper)
     decoder = StreamDecoder()
     out = b"".join(piece for chunk in opened.stream_chunks() for piece in decoder.feed(chunk))
@@ -452,7 +460,7 @@ def _fetch_wal(store: ObjectStore, wrapper: KeyWrapper, name: str) -> bytes:
     return out
 
 
-def wal_fetch(stores: list[ObjectStore], wrapper: KeyWrapper, name: str, dest: str) -> dict[str, Any]:
+def wal_fetch(stores: list[ObjectStore], wrapper: Keys, name: str, dest: str) -> dict[str, Any]:
     """restore_command: exit 1 (quietly) when the file was never archived, as PostgreSQL expects."""
     for store in stores:
         if not store.exists(f"wal/{name}/manifest.json"):
@@ -469,7 +477,8 @@ def wal_fetch(stores: list[ObjectStore], wrapper: KeyWrapper, name: str, dest: s
 def manifest_of(store: ObjectStore, backup_class: str, backup_id: str) -> dict[str, Any]:
     """The raw manifest (tests and tools); never includes a plaintext key."""
     manifest = load_manifest(store, backup_class, backup_id)
-    base64.b64decode(manifest["key"]["wrapped"])  # shape check
+    for recipient in recipients_of(manifest["key"]):
+        base64.b64decode(recipient["wrapped"])  # shape check
     return manifest
 
 

@@ -4,7 +4,8 @@ Event shape::
 
     {"command": "verify", "args": {"target": ["s3://b/p"], "kms-key-id": "arn:…", "backup": "ID"}}
 
-List values repeat the flag, ``true`` becomes a bare flag, positional arguments go in ``"positional"``.
+List values repeat the flag, ``true`` becomes a bare flag, positional arguments go in ``"positional"``. Keys
+are the CLI's: ``kms-key-id``, ``azure-key-id``, ``gcp-kms-key``, ``key-file`` (any together: one recipient each).
 """
 
 from __future__ import annotations

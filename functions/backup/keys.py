@@ -1,17 +1,26 @@
 """Data keys and the wrappers that protect them.
 
-Every backup gets its own random 256-bit data key. Only the *wrapped* form is stored (in the manifest);
-the plaintext key lives in memory for the duration of one command. Production wraps with a cloud KMS
-(``AwsKmsWrapper``), offline use wraps with a local 32-byte key file (``KeyFileWrapper``). Both share the
-``KeyWrapper`` protocol, so the pipeline never knows which one it has.
+Every backup gets its own random 256-bit data key. Only *wrapped* forms are stored (in the manifest); the
+plaintext key lives in memory for the duration of one command. A key can be wrapped by several wrappers
+at once (the manifest's *recipients*), so a backup copied to S3, Azure Blob and GCS stays readable when
+one cloud account is lost: AWS KMS (``AwsKmsWrapper``), Azure Key Vault (``AzureKeyVaultWrapper``),
+Google Cloud KMS (``GcpKmsWrapper``) and a local 32-byte key file (``KeyFileWrapper``, offline). They
+share the ``KeyWrapper`` protocol; ``KeyRing`` holds the ones a command was given. Cloud SDKs are imported
+on first use only (Lambda and CronJob cold starts).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import os
+import re
 import secrets
 import stat
+import struct
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -103,17 +112,312 @@ class AwsKmsWrapper:
         return "aws-kms:" + self._kms_key_id
 
     def wrap(self, data_key: bytes, context: dict[str, str]) -> bytes:
-        answer = self._kms().encrypt(KeyId=self._kms_key_id, Plaintext=data_key, EncryptionContext=context)
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self._kms().encrypt(KeyId=self._kms_key_id, Plaintext=data_key, EncryptionContext=context)
+        except (ClientError, BotoCoreError) as err:
+            raise BackupError(f"AWS KMS {self._kms_key_id} refused to wrap the data key: {err}") from None
         return bytes(answer["CiphertextBlob"])
 
     def unwrap(self, wrapped: bytes, context: dict[str, str]) -> bytes:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             answer = self._kms().decrypt(CiphertextBlob=wrapped, KeyId=self._kms_key_id, EncryptionContext=context)
-        except ClientError as err:
+        except (ClientError, BotoCoreError) as err:
             raise BackupError(f"AWS KMS refused to unwrap the data key: {err}") from None
         return bytes(answer["Plaintext"])
+
+
+# Key Vault key identifiers: https://<vault>.<vault DNS suffix of the cloud>/keys/<name>[/<version>].
+_AZURE_KEY_URL = re.compile(
+    r"^https://(?P<vault>[A-Za-z0-9-]{3,24})\.(?P<suffix>vault\.azure\.net|vault\.azure\.cn|vault\.usgovcloudapi\.net"
+    r"|vault\.microsoftazure\.de|managedhsm\.azure\.net|managedhsm\.azure\.cn|managedhsm\.usgovcloudapi\.net)"
+    r"/keys/(?P<name>[A-Za-z0-9-]{1,127})(?:/(?P<version>[0-9a-fA-F]{32}))?/?$"
+)
+_AZURE_BLOB_MAGIC = b"AKV1"
+_AZURE_TAG_BYTES = 32
+
+
+def parse_azure_key_url(url: str, flag: str = "--azure-key-id") -> tuple[str, str | None]:
+    """``(versionless key URL, version or None)``; a malformed URL is a usage error naming ``flag``."""
+    match = _AZURE_KEY_URL.match(url)
+    if not match:
+        raise UsageError(
+            f"{flag} {url!r}: not a Key Vault key URL; expected "
+            "https://<vault>.vault.azure.net/keys/<name>[/<32-hex version>] (or a managedhsm.azure.net key)"
+        )
+    base = f"https://{match['vault']}.{match['suffix']}/keys/{match['name']}".lower()
+    return base, match["version"].lower() if match["version"] else None
+
+
+def _binding_tag(data_key: bytes, context: dict[str, str]) -> bytes:
+    """RSA-OAEP has no associated data, so the context is bound with a MAC under a key derived from the data
+    key itself: only whoever unwrapped the key can make one, and a key block moved to another backup fails."""
+    from functions.backup.fmt import derive
+
+    return hmac.new(derive(data_key, "azure-keyvault-context"), _context_aad(context), hashlib.sha256).digest()
+
+
+class AzureKeyVaultWrapper:
+    """Wraps data keys with an RSA key in Azure Key Vault (RSA-OAEP-256), context bound by a MAC.
+
+    The wrapped form is ``"AKV1" | u16 length | versioned key id | 32-byte context tag | RSA ciphertext``: the
+    key *version* that wrapped is recorded, so a rotated key (a new version) still unwraps old backups.
+    The ``CryptographyClient`` fetches the public key once and wraps locally when it may read the key
+    (``keys/get``, part of "Key Vault Crypto User"); unwrapping always happens in the vault.
+    """
+
+    def __init__(
+        self, key_url: str, credential: Any = None, *, flag: str = "--azure-key-id", **client_options: Any
+    ) -> None:
+        self._base, self._version = parse_azure_key_url(key_url, flag)
+        self._url = key_url.rstrip("/")
+        self._credential = credential
+        self._client_options = client_options  # tests: transport=…, the fake Key Vault
+
+    @property
+    def key_id(self) -> str:
+        return "azure-keyvault:" + self._base
+
+    def _client(self, kid: str) -> Any:
+        from azure.keyvault.keys.crypto import CryptographyClient
+
+        if self._credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            self._credential = DefaultAzureCredential()
+        return CryptographyClient(kid, self._credential, **self._client_options)
+
+    def wrap(self, data_key: bytes, context: dict[str, str]) -> bytes:
+        from azure.core.exceptions import AzureError
+        from azure.keyvault.keys.crypto import KeyWrapAlgorithm
+
+        try:
+            result = self._client(self._url).wrap_key(KeyWrapAlgorithm.rsa_oaep_256, data_key)
+        except AzureError as err:
+            raise BackupError(
+                f"Azure Key Vault {self._url} refused to wrap the data key: {_azure_message(err)}"
+            ) from None
+        kid = str(result.key_id or "")
+        base, version = parse_azure_key_url(kid, "Key Vault answer")
+        if version is None or base != self._base:
+            raise BackupError(
+                f"Azure Key Vault {self._url}: cannot tell which key version wrapped the data key ({kid!r}); give a "
+                "versioned key URL or allow keys/get (role Key Vault Crypto User)"
+            )
+        kid_bytes = kid.encode()
+        tag = _binding_tag(data_key, context)
+        return _AZURE_BLOB_MAGIC + struct.pack(">H", len(kid_bytes)) + kid_bytes + tag + bytes(result.encrypted_key)
+
+    def unwrap(self, wrapped: bytes, context: dict[str, str]) -> bytes:
+        from azure.core.exceptions import AzureError
+        from azure.keyvault.keys.crypto import KeyWrapAlgorithm
+
+        if len(wrapped) < 6 or wrapped[:4] != _AZURE_BLOB_MAGIC:
+            raise BackupError("Azure Key Vault recipient: wrapped key is not in the AKV1 layout (altered manifest)")
+        (size,) = struct.unpack(">H", wrapped[4:6])
+        kid = wrapped[6 : 6 + size].decode(errors="replace")
+        tag = wrapped[6 + size : 6 + size + _AZURE_TAG_BYTES]
+        encrypted = wrapped[6 + size + _AZURE_TAG_BYTES :]
+        match = _AZURE_KEY_URL.match(kid)
+        if not match or parse_azure_key_url(kid)[0] != self._base or len(tag) != _AZURE_TAG_BYTES or not encrypted:
+            raise BackupError(f"Azure Key Vault recipient: wrapped key names {kid!r}, not a version of {self._base}")
+        try:
+            data_key = bytes(self._client(kid).unwrap_key(KeyWrapAlgorithm.rsa_oaep_256, encrypted).key)
+        except AzureError as err:
+            raise BackupError(f"Azure Key Vault {kid} refused to unwrap the data key: {_azure_message(err)}") from None
+        if not hmac.compare_digest(_binding_tag(data_key, context), tag):
+            expected = ", ".join(f"{k}={context[k]}" for k in sorted(context))
+            raise BackupError(
+                f"Azure Key Vault recipient: the unwrapped data key is not bound to {expected} (the key block was "
+                "copied from another backup)"
+            )
+        return data_key
+
+
+def _azure_message(err: Exception) -> str:
+    message = getattr(err, "message", None) or str(err)
+    return str(message).splitlines()[0] if message else type(err).__name__
+
+
+_GCP_KEY_NAME = re.compile(
+    r"^projects/(?P<project>[a-z0-9][a-z0-9.:-]{0,62})/locations/(?P<location>[a-z0-9-]{1,63})"
+    r"/keyRings/(?P<ring>[A-Za-z0-9_-]{1,63})/cryptoKeys/(?P<key>[A-Za-z0-9_-]{1,63})$"
+)
+
+
+def check_gcp_key_name(name: str, flag: str = "--gcp-kms-key") -> str:
+    if not _GCP_KEY_NAME.match(name):
+        raise UsageError(
+            f"{flag} {name!r}: not a Cloud KMS CryptoKey name; expected "
+            "projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key> (no cryptoKeyVersions: "
+            "decrypt picks the version from the ciphertext)"
+        )
+    return name
+
+
+class GcpKmsWrapper:
+    """Wraps data keys with a Cloud KMS symmetric CryptoKey (``Encrypt``/``Decrypt``, the context as AAD).
+
+    CRC32C checksums of what is sent and received are checked both ways, as Google recommends for KMS.
+    """
+
+    def __init__(self, crypto_key_name: str, client: Any = None, *, flag: str = "--gcp-kms-key") -> None:
+        self._name = check_gcp_key_name(crypto_key_name, flag)
+        self._client = client
+
+    @property
+    def key_id(self) -> str:
+        return "gcp-kms:" + self._name
+
+    def _kms(self) -> Any:
+        if self._client is None:
+            import warnings
+
+            with warnings.catch_warnings():  # google-api-core's Python end-of-life notice: not for our JSON logs
+                warnings.simplefilter("ignore", FutureWarning)
+                from google.cloud.kms_v1 import KeyManagementServiceClient
+
+            self._client = KeyManagementServiceClient()
+        return self._client
+
+    def wrap(self, data_key: bytes, context: dict[str, str]) -> bytes:
+        aad = _context_aad(context)
+        request = {
+            "name": self._name,
+            "plaintext": data_key,
+            "additional_authenticated_data": aad,
+            "plaintext_crc32c": _crc32c(data_key),
+            "additional_authenticated_data_crc32c": _crc32c(aad),
+        }
+        answer = self._call("wrap", lambda: self._kms().encrypt(request=request))
+        ciphertext = bytes(answer.ciphertext)
+        if not (answer.verified_plaintext_crc32c and answer.verified_additional_authenticated_data_crc32c):
+            raise BackupError(f"Cloud KMS {self._name}: request checksums not verified (corrupted in transit)")
+        if answer.ciphertext_crc32c != _crc32c(ciphertext):
+            raise BackupError(f"Cloud KMS {self._name}: ciphertext checksum mismatch (corrupted in transit)")
+        return ciphertext
+
+    def unwrap(self, wrapped: bytes, context: dict[str, str]) -> bytes:
+        aad = _context_aad(context)
+        request = {
+            "name": self._name,
+            "ciphertext": wrapped,
+            "additional_authenticated_data": aad,
+            "ciphertext_crc32c": _crc32c(wrapped),
+            "additional_authenticated_data_crc32c": _crc32c(aad),
+        }
+        answer = self._call("unwrap", lambda: self._kms().decrypt(request=request))
+        plaintext = bytes(answer.plaintext)
+        if answer.plaintext_crc32c != _crc32c(plaintext):
+            raise BackupError(f"Cloud KMS {self._name}: plaintext checksum mismatch (corrupted in transit)")
+        return plaintext
+
+    def _call(self, what: str, call: Any) -> Any:
+        from google.api_core.exceptions import GoogleAPIError, InvalidArgument
+        from google.auth.exceptions import GoogleAuthError
+
+        try:
+            return call()
+        except InvalidArgument as err:
+            hint = (
+                " (wrong key, or the key block was altered or copied from another backup)" if what == "unwrap" else ""
+            )
+            raise BackupError(f"Cloud KMS {self._name} refused to {what} the data key: {err.message}{hint}") from None
+        except (GoogleAPIError, GoogleAuthError) as err:
+            raise BackupError(f"Cloud KMS {self._name} refused to {what} the data key: {err}") from None
+
+
+def _crc32c(data: bytes) -> int:
+    import google_crc32c
+
+    return int(google_crc32c.value(data))
+
+
+def recipients_of(block: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A key block's recipients; a single-key block (before recipients existed) is its own one recipient."""
+    recipients = block.get("recipients")
+    if recipients is None:
+        return [{"key_id": block["key_id"], "wrapped": block["wrapped"]}]
+    return [dict(r) for r in recipients]
+
+
+class KeyRing:
+    """The wrappers one command was given: every one wraps each new data key; any one that matches a
+    recipient of a backup can unwrap it (tried in the order given)."""
+
+    def __init__(self, wrappers: Sequence[KeyWrapper]) -> None:
+        seen: dict[str, KeyWrapper] = {}
+        for wrapper in wrappers:
+            seen.setdefault(wrapper.key_id, wrapper)
+        if not seen:
+            raise UsageError("no key wrapper given")
+        self.wrappers = list(seen.values())
+
+    @property
+    def key_ids(self) -> list[str]:
+        return [w.key_id for w in self.wrappers]
+
+    def recipients(self, data_key: bytes, context: dict[str, str], skip: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """``[{key_id, wrapped}]`` for every wrapper (except key ids in ``skip``); a refusal fails the whole
+        call, because a backup silently missing a cloud's recipient is exactly what this protects against.
+        Remote wrappers run concurrently (each is one KMS round trip)."""
+        todo = [w for w in self.wrappers if w.key_id not in skip]
+        if len(todo) > 1:
+            with ThreadPoolExecutor(len(todo), thread_name_prefix="wrap") as pool:
+                blobs = list(pool.map(lambda w: w.wrap(data_key, context), todo))
+        else:
+            blobs = [w.wrap(data_key, context) for w in todo]
+        return [{"key_id": w.key_id, "wrapped": base64.b64encode(b).decode()} for w, b in zip(todo, blobs, strict=True)]
+
+    def key_block(self, data_key: bytes, nonce_prefix: bytes, context: dict[str, str]) -> dict[str, Any]:
+        """The manifest's ``key``: ``recipients`` plus, for readers of the single-key format, the first one
+        again as ``key_id``/``wrapped``."""
+        recipients = self.recipients(data_key, context)
+        return {
+            "key_id": recipients[0]["key_id"],
+            "wrapped": recipients[0]["wrapped"],
+            "recipients": recipients,
+            "nonce_prefix": nonce_prefix.hex(),
+            "context": dict(context),
+        }
+
+    def extend_block(self, block: dict[str, Any], data_key: bytes) -> dict[str, Any]:
+        """``block`` (an ancestor's, copied into an incremental) with recipients added for wrappers it lacks,
+        so the whole chain opens with any key the newest backup was written for."""
+        have = recipients_of(block)
+        added = self.recipients(data_key, block["context"], skip=[r["key_id"] for r in have])
+        if not added:
+            return block
+        recipients = have + added
+        return {
+            **block,
+            "key_id": recipients[0]["key_id"],
+            "wrapped": recipients[0]["wrapped"],
+            "recipients": recipients,
+        }
+
+    def unwrap(self, block: Mapping[str, Any], what: str) -> bytes:
+        """The data key of one key block; ``what`` names the backup in errors."""
+        recipients = recipients_of(block)
+        by_id = {r["key_id"]: r for r in recipients}
+        failures: list[str] = []
+        for wrapper in self.wrappers:
+            recipient = by_id.get(wrapper.key_id)
+            if recipient is None:
+                continue
+            try:
+                return wrapper.unwrap(base64.b64decode(recipient["wrapped"]), dict(block["context"]))
+            except BackupError as err:
+                failures.append(f"{wrapper.key_id}: {err}")
+        if failures:
+            raise BackupError(f"{what}: no supplied key could unwrap the data key: " + "; ".join(failures))
+        raise BackupError(
+            f"{what} was wrapped for {', '.join(by_id)}; you supplied {', '.join(self.key_ids)} (wrong key: pass one "
+            "of the backup's with --kms-key-id, --azure-key-id, --gcp-kms-key or --key-file)"
+        )
 
 
 def keygen(path: Path) -> None:
@@ -129,11 +433,49 @@ def keygen(path: Path) -> None:
     path.chmod(0o600)
 
 
-def wrapper_from_options(key_file: str | None, kms_key_id: str | None) -> KeyWrapper:
-    """``--kms-key-id`` wins, then ``--key-file``, then ``$BACKUP_KEY_FILE``."""
-    if kms_key_id:
-        return AwsKmsWrapper(kms_key_id)
-    chosen = key_file or os.environ.get(KEY_FILE_ENV)
-    if not chosen:
-        raise UsageError(f"no key: pass --key-file PATH, set {KEY_FILE_ENV}, or pass --kms-key-id ARN")
-    return KeyFileWrapper(Path(chosen))
+KEY_ENVS = {
+    "kms_key_id": "BACKUP_KMS_KEY_ID",
+    "azure_key_id": "BACKUP_AZURE_KEY_ID",
+    "gcp_kms_key": "BACKUP_GCP_KMS_KEY",
+    "key_file": KEY_FILE_ENV,
+}
+"""Environment fallbacks of the key flags: read only when no key flag is given at all."""
+
+
+def wrapper_from_options(
+    key_file: str | None = None,
+    kms_key_id: str | None = None,
+    azure_key_id: str | None = None,
+    gcp_kms_key: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> KeyRing:
+    """Every key given (``--kms-key-id``, ``--azure-key-id``, ``--gcp-kms-key``, ``--key-file``, in that order);
+    with none given, the same from ``$BACKUP_KMS_KEY_ID``, ``$BACKUP_AZURE_KEY_ID``, ``$BACKUP_GCP_KMS_KEY``
+    and ``$BACKUP_KEY_FILE``. Flags never mix with the environment: a stale variable cannot add a recipient
+    to a backup whose command line names its keys."""
+    given = {"kms_key_id": kms_key_id, "azure_key_id": azure_key_id, "gcp_kms_key": gcp_kms_key, "key_file": key_file}
+    flags = {"azure_key_id": "--azure-key-id", "gcp_kms_key": "--gcp-kms-key"}
+    if not any(given.values()):
+        source = os.environ if env is None else env
+        given = {name: source.get(var) or None for name, var in KEY_ENVS.items()}
+        flags = {name: "$" + KEY_ENVS[name] for name in flags}
+    wrappers: list[KeyWrapper] = []
+    if given["kms_key_id"]:
+        wrappers.append(AwsKmsWrapper(given["kms_key_id"]))
+    if given["azure_key_id"]:
+        wrappers.append(AzureKeyVaultWrapper(given["azure_key_id"], flag=flags["azure_key_id"]))
+    if given["gcp_kms_key"]:
+        wrappers.append(GcpKmsWrapper(given["gcp_kms_key"], flag=flags["gcp_kms_key"]))
+    if given["key_file"]:
+        wrappers.append(KeyFileWrapper(Path(given["key_file"])))
+    if not wrappers:
+        raise UsageError(
+            "no key: pass --kms-key-id ARN, --azure-key-id URL, --gcp-kms-key NAME and/or --key-file PATH "
+            f"(or set {', '.join('$' + v for v in KEY_ENVS.values())})"
+        )
+    return KeyRing(wrappers)
+
+
+def as_ring(keys: KeyRing | KeyWrapper) -> KeyRing:
+    """Callers may pass one wrapper where a ring is expected."""
+    return keys if isinstance(keys, KeyRing) else KeyRing([keys])

@@ -7,7 +7,6 @@ manifest itself is checked against its Merkle root and MAC before any chunk is f
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -22,7 +21,7 @@ import zstandard
 
 from functions.backup import fmt
 from functions.backup.errors import BackupError, IntegrityError
-from functions.backup.keys import KeyWrapper
+from functions.backup.keys import KeyRing, KeyWrapper, as_ring
 from functions.backup.stores import NotFoundError, ObjectStore
 from functions.backup.writer import chunk_key, manifest_key
 
@@ -118,7 +117,7 @@ def find_backup(
 class OpenBackup:
     """A manifest whose integrity was checked and whose data keys were unwrapped."""
 
-    def __init__(self, store: ObjectStore, backup_class: str, backup_id: str, wrapper: KeyWrapper) -> None:
+    def __init__(self, store: ObjectStore, backup_class: str, backup_id: str, wrapper: KeyRing | KeyWrapper) -> None:
         self.store = store
         self.backup_class = backup_class
         self.backup_id = backup_id
@@ -136,13 +135,17 @@ class OpenBackup:
         self.ciphers: dict[str, fmt.ChunkCipher] = {}
         self._keys: dict[str, bytes] = {}
         data_key = b""
+        ring = as_ring(wrapper)
         for bid, block in blocks.items():
-            if block["key_id"] != wrapper.key_id:
-                raise BackupError(
-                    f"{where}: backup {bid} was wrapped by key {block['key_id']}, you supplied "
-                    f"{wrapper.key_id} (wrong key)"
+            context = block.get("context") or {}
+            if context.get("backup_id") != bid or context.get("class") != backup_class:
+                raise IntegrityError(
+                    f"{where}: the key block of backup {bid} is bound to {context.get('class')}/"
+                    f"{context.get('backup_id')} (a key block copied from another backup)"
                 )
-            key = wrapper.unwrap(base64.b64decode(block["wrapped"]), block["context"])
+            # Any supplied key that matches one of the block's recipients; the MAC below (over the whole
+            # manifest, recipients included) then proves no recipient was added, removed or swapped.
+            key = ring.unwrap(block, f"{where}: backup {bid}")
             if bid == backup_id:
                 data_key = key
             self.ciphers[bid] = fmt.ChunkCipher(key, bytes.fromhex(block["nonce_prefix"]), bid)

@@ -7,7 +7,6 @@ to pg_dump through its pipe). Nothing here ever holds the whole dump.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -27,7 +26,7 @@ import zstandard
 from functions.backup import fmt
 from functions.backup.defaults import DEFAULT_CHUNK, ZSTD_LEVEL
 from functions.backup.errors import BackupError
-from functions.backup.keys import KeyWrapper, new_data_key
+from functions.backup.keys import KeyRing, KeyWrapper, as_ring, new_data_key
 from functions.backup.report import Reporter
 from functions.backup.stores import ObjectStore
 
@@ -120,7 +119,9 @@ class WriteOptions:
 class BackupWriter:
     """One backup in progress: its key, cipher, chunk list and fan-out to targets."""
 
-    def __init__(self, stores: list[ObjectStore], wrapper: KeyWrapper, opts: WriteOptions, reporter: Reporter) -> None:
+    def __init__(
+        self, stores: list[ObjectStore], wrapper: KeyRing | KeyWrapper, opts: WriteOptions, reporter: Reporter
+    ) -> None:
         self.opts = opts
         self.reporter = reporter
         self.started = dt.datetime.now(dt.UTC)
@@ -129,8 +130,9 @@ class BackupWriter:
         self.data_key = new_data_key()
         self.nonce_prefix = secrets.token_bytes(4)
         self.context = {"backup_id": self.backup_id, "class": opts.backup_class}
-        self.wrapped = wrapper.wrap(self.data_key, self.context)
-        self.key_id = wrapper.key_id
+        # Wrapped for every recipient before the first chunk: a refused wrap fails the backup, never a recipient
+        # quietly missing from it.
+        self._key_block = as_ring(wrapper).key_block(self.data_key, self.nonce_prefix, self.context)
         self.cipher = fmt.ChunkCipher(self.data_key, self.nonce_prefix, self.backup_id)
         self.fanout = Fanout(stores, reporter, lock_mode=opts.lock_mode)
         self.next_index = 0
@@ -138,12 +140,9 @@ class BackupWriter:
         self.sums: list[str] = []
 
     def key_block(self) -> dict[str, Any]:
-        return {
-            "key_id": self.key_id,
-            "wrapped": base64.b64encode(self.wrapped).decode(),
-            "nonce_prefix": self.nonce_prefix.hex(),
-            "context": self.context,
-        }
+        """``recipients`` (the data key wrapped by each key given), ``nonce_prefix`` and ``context``; ``key_id``/
+        ``wrapped`` repeat the first recipient for readers of the single-key format."""
+        return dict(self._key_block)
 
     def emit(self, plaintext: bytes, final: bool) -> dict[str, Any]:
         """Seals one chunk and queues it to every target; returns its manifest entry."""

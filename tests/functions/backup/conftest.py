@@ -443,3 +443,69 @@ def cloud_env(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+# --- the three key services (local fakes speaking their wire protocols: tests/functions/backup/kms_fakes.py) ---
+
+
+@dataclass
+class CloudKeys:
+    """One key per cloud on the fakes; each property is a fresh wrapper (its own SDK client)."""
+
+    vault: Any
+    credential: Any
+    cloud_kms: Any
+    aws_kms: Any
+    azure_url: str
+    gcp_name: str
+    aws_arn: str
+
+    @property
+    def azure(self) -> Any:
+        from functions.backup.keys import AzureKeyVaultWrapper
+
+        return AzureKeyVaultWrapper(self.azure_url, credential=self.credential, transport=self.vault)
+
+    @property
+    def gcp(self) -> Any:
+        from functions.backup.keys import GcpKmsWrapper
+
+        return GcpKmsWrapper(self.gcp_name, client=self.cloud_kms.client())
+
+    @property
+    def aws(self) -> Any:
+        from functions.backup.keys import AwsKmsWrapper
+
+        return AwsKmsWrapper(self.aws_arn, client=self.aws_kms.client())
+
+
+@pytest.fixture(scope="session")
+def fake_cloud_kms() -> Iterator[Any]:
+    from tests.functions.backup.kms_fakes import FakeCloudKms
+
+    server = FakeCloudKms().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_aws_kms() -> Iterator[Any]:
+    from tests.functions.backup.kms_fakes import FakeAwsKms
+
+    server = FakeAwsKms()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cloud_keys(fake_cloud_kms: Any, fake_aws_kms: Any) -> CloudKeys:
+    from tests.functions.backup.kms_fakes import FakeKeyVault, FakeTokenCredential
+
+    tag = os.urandom(4).hex()
+    vault = FakeKeyVault()
+    vault.create_key("backup-" + tag)
+    gcp_name = fake_cloud_kms.create_key(f"projects/backup-dr/locations/europe-west1/keyRings/backup/cryptoKeys/k{tag}")
+    aws_arn = fake_aws_kms.create_key(f"arn:aws:kms:eu-west-1:111122223333:key/{tag}")
+    return CloudKeys(
+        vault, FakeTokenCredential(), fake_cloud_kms, fake_aws_kms, vault.key_url("backup-" + tag), gcp_name, aws_arn
+    )

@@ -43,6 +43,15 @@ def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
             "--key-file /nonexistent.key: no such file",
         ),
         (["backup", "--class", "nope"], "invalid choice: 'nope'"),
+        (
+            ["verify", "--target", "file:///tmp/x", "--azure-key-id", "https://kv.example.com/keys/k"],
+            "--azure-key-id 'https://kv.example.com/keys/k': not a Key Vault key URL",
+        ),
+        (
+            ["restore", "--to", "/tmp/x", "--target", "file:///tmp/x", "--gcp-kms-key", "projects/p/keyRings/r"],
+            "--gcp-kms-key 'projects/p/keyRings/r': not a Cloud KMS CryptoKey name",
+        ),
+        (["verify", "--target", "file:///tmp/x", "--kms-key-id"], "--kms-key-id: expected one argument"),
         (["restore", "--target", "file:///tmp/x"], "--to"),
         (["prune", "--target", "file:///tmp/x", "--keep-days", "-1"], "--keep-days"),
     ],
@@ -223,3 +232,14 @@ def test_a_source_started_early_is_killed_when_a_later_check_fails(
     assert code == 2 and "missing.key" in result["error"]
     assert len(started) == 2 and all(c.proc.poll() is not None for c in started)
     assert not (tmp_path / "s").exists() or not list((tmp_path / "s").rglob("manifest.json"))
+
+
+def test_keys_from_the_environment_name_the_variable_when_bad(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("BACKUP_KEY_FILE", "BACKUP_KMS_KEY_ID", "BACKUP_AZURE_KEY_ID"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("BACKUP_GCP_KMS_KEY", "projects/p/cryptoKeys/k")
+    code, result = run(["verify", "--target", "file:///tmp/x"], Reporter(io.StringIO(), json_logs=True))
+    assert code == 2 and result["error"].startswith("$BACKUP_GCP_KMS_KEY 'projects/p/cryptoKeys/k': not a Cloud KMS")
+    monkeypatch.delenv("BACKUP_GCP_KMS_KEY")
+    code, result = run(["verify", "--target", "file:///tmp/x"], Reporter(io.StringIO(), json_logs=True))
+    assert code == 2 and "no key: pass --kms-key-id ARN, --azure-key-id URL, --gcp-kms-key NAME" in result["error"]
