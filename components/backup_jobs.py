@@ -21,6 +21,11 @@ Declared here:
   ``api://AzureADTokenExchange`` at that path, which ``DefaultAzureCredential`` exchanges for an Entra ID token.
 - The KMS key that wraps each backup's data key (unless ``key.kms_key_arn``/``key.key_file_secret``), usable
   by the IRSA role for Encrypt/Decrypt with the function's encryption context only.
+- Every data key is also wrapped for the other clouds, so each cloud's copy restores on its own: a Cloud KMS
+  key (``key.gcp_kms_key``, or a protected, 90-day-rotated one created here when the GCS vault is enabled and no
+  key file is used) with ``roles/cloudkms.cryptoKeyEncrypterDecrypter`` for the GCS writer account only; an
+  existing Key Vault key (``key.azure_key_id`` in ``key.azure_key_vault_id``) with "Key Vault Crypto User" on
+  that key only for the Azure writer identity. The jobs pass each as ``--gcp-kms-key`` / ``--azure-key-id``.
 """
 
 from __future__ import annotations
@@ -57,6 +62,23 @@ if TYPE_CHECKING:
 
 KMS_CONTEXT_KEYS = ("backup_id", "class")
 """The encryption context the function's KMS wrapper sends (functions/backup/keys.py)."""
+
+KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
+"""Built-in role "Key Vault Crypto User": read a key, wrap/unwrap (and other crypto operations) with it."""
+GCP_WRAP_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+GCP_WRAP_KEY_ROTATION = f"{90 * 86_400}s"
+
+
+def key_vault_key_scope(vault_id: str, key_url: str) -> str:
+    """ARM scope of one Key Vault key: ``<vault id>/keys/<name>`` (the name from the key URL)."""
+    name = key_url.rstrip("/").split("/keys/", 1)[1].split("/", 1)[0]
+    return f"{vault_id}/keys/{name}"
+
+
+def key_vault_role_definition(vault_id: str, role_guid: str) -> str:
+    """A built-in role's definition id in the vault's subscription."""
+    subscription = vault_id.split("/")[2]
+    return f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"
 
 
 class BackupJobsArgs(BaseModel):
@@ -141,10 +163,13 @@ class BackupJobs(pulumi.ComponentResource):
         env: dict[str, pulumi.Input[str]] = {}
         uris = storage.target_uris()
         kms_key_id: pulumi.Input[str] | None = settings.key.kms_key_arn
+        azure_key_id: pulumi.Input[str] | None = None
+        gcp_kms_key: pulumi.Input[str] | None = settings.key.gcp_kms_key
 
         # --- AWS: IRSA role with the vault's writer policy, and the data-key wrapping key ---------------
         self.irsa_role = None
         self.wrap_key = None
+        self.gcp_wrap_key = None
         if storage.aws is not None:
             import pulumi_aws as aws
 
@@ -201,6 +226,20 @@ class BackupJobs(pulumi.ComponentResource):
                     audiences=["api://AzureADTokenExchange"],
                     opts=child,
                 )
+            if settings.key.azure_key_id is not None:
+                assert settings.key.azure_key_vault_id is not None  # validated with azure_key_id
+                # The writer identity wraps (with the public key it reads) and unwraps with this key only.
+                azure.authorization.RoleAssignment(
+                    f"{name}-wrap-azure-use",
+                    principal_id=vault.writer_principal_id,
+                    principal_type="ServicePrincipal",
+                    role_definition_id=key_vault_role_definition(
+                        settings.key.azure_key_vault_id, KEY_VAULT_CRYPTO_USER
+                    ),
+                    scope=key_vault_key_scope(settings.key.azure_key_vault_id, settings.key.azure_key_id),
+                    opts=child,
+                )
+                azure_key_id = settings.key.azure_key_id
             annotations[AZURE_ANNOTATION] = vault.writer_client_id
             annotations[AZURE_TENANT_ANNOTATION] = tenant_id
             # The function's azblob store: DefaultAzureCredential -> workload identity (no webhook on EKS).
@@ -220,6 +259,29 @@ class BackupJobs(pulumi.ComponentResource):
                     member=f"serviceAccount:{pool}[{args.namespace}/{sa}]",
                     opts=child,
                 )
+            # --- the Cloud KMS key that also wraps each data key (the GCS copies restore without AWS) ---
+            if gcp_kms_key is None and settings.key.key_file_secret is None:
+                kept = pulumi.ResourceOptions(parent=self, protect=args.protect)
+                ring = gcp.kms.KeyRing(
+                    f"{name}-wrap-gcp", location=backup.gcs.kms_location, project=args.gcp_project, opts=kept
+                )
+                self.gcp_wrap_key = gcp.kms.CryptoKey(
+                    f"{name}-wrap-gcp",
+                    key_ring=ring.id,
+                    purpose="ENCRYPT_DECRYPT",
+                    rotation_period=GCP_WRAP_KEY_ROTATION,
+                    destroy_scheduled_duration=f"{30 * 86_400}s",
+                    opts=kept,
+                )
+                gcp_kms_key = self.gcp_wrap_key.id
+            if gcp_kms_key is not None:
+                gcp.kms.CryptoKeyIAMMember(
+                    f"{name}-wrap-gcp-use",
+                    crypto_key_id=gcp_kms_key,
+                    role=GCP_WRAP_ROLE,
+                    member=storage.gcs.writer_email.apply(lambda e: f"serviceAccount:{e}"),
+                    opts=child,
+                )
             annotations[GKE_ANNOTATION] = storage.gcs.writer_email
             if args.gcp_project is not None:
                 env["GOOGLE_CLOUD_PROJECT"] = args.gcp_project
@@ -230,6 +292,8 @@ class BackupJobs(pulumi.ComponentResource):
         vaults = Vaults(
             targets=targets,
             kms_key_id=kms_key_id,
+            azure_key_id=azure_key_id,
+            gcp_kms_key=gcp_kms_key,
             has_s3=storage.aws is not None,
             identity_annotations=annotations,
             env=env,
@@ -261,6 +325,8 @@ class BackupJobs(pulumi.ComponentResource):
             resolved = pulumi.Output.all(
                 targets=pulumi.Output.from_input(targets["db"]).apply(list),
                 key=pulumi.Output.from_input(kms_key_id or ""),
+                azure_key=pulumi.Output.from_input(azure_key_id or ""),
+                gcp_key=pulumi.Output.from_input(gcp_kms_key or ""),
                 env=pulumi.Output.from_input(dict(env)),
                 annotations=pulumi.Output.from_input(dict(annotations)),
             )
@@ -269,6 +335,8 @@ class BackupJobs(pulumi.ComponentResource):
                 plain = Vaults(
                     targets={"db": values["targets"]},
                     kms_key_id=values["key"] or None,
+                    azure_key_id=values["azure_key"] or None,
+                    gcp_kms_key=values["gcp_key"] or None,
                     has_s3=vaults.has_s3,
                     identity_annotations=values["annotations"],
                     env=values["env"],

@@ -55,6 +55,10 @@ class Vaults:
     targets: Mapping[str, Sequence[pulumi.Input[str]]]
     """Data class -> backup CLI target URIs (one per enabled vault); ``wal`` archives go to the db targets."""
     kms_key_id: pulumi.Input[str] | None = None
+    azure_key_id: pulumi.Input[str] | None = None
+    """Key Vault key URL that also wraps each data key (``--azure-key-id``)."""
+    gcp_kms_key: pulumi.Input[str] | None = None
+    """Cloud KMS CryptoKey name that also wraps each data key (``--gcp-kms-key``)."""
     has_s3: bool = False
     identity_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -84,11 +88,21 @@ def _targets(ctx: JobsContext, data_class: str) -> list[pulumi.Input[str]]:
 
 
 def _key_args(ctx: JobsContext) -> list[pulumi.Input[str]]:
+    """Every wrapping key: each new data key gets one recipient per key, and any one of them restores (so a
+    copy in Azure or GCS stays readable without the AWS account)."""
+    v = ctx.vaults
+    args: list[pulumi.Input[str]] = []
+    if v.kms_key_id is not None:
+        args += ["--kms-key-id", v.kms_key_id]
+    if v.azure_key_id is not None:
+        args += ["--azure-key-id", v.azure_key_id]
+    if v.gcp_kms_key is not None:
+        args += ["--gcp-kms-key", v.gcp_kms_key]
     if ctx.settings.key.key_file_secret is not None:
-        return ["--key-file", KEY_FILE]
-    if ctx.vaults.kms_key_id is None:
+        args += ["--key-file", KEY_FILE]
+    if not args:
         raise ValueError("backup_jobs.key: no KMS key and no key_file_secret")
-    return ["--kms-key-id", ctx.vaults.kms_key_id]
+    return args
 
 
 def _lock_args(ctx: JobsContext, data_class: str) -> list[pulumi.Input[str]]:

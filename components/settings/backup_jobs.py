@@ -41,6 +41,20 @@ _OIDC_PROVIDER_ARN = re.compile(
     r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/(?P<issuer>[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*)$"
 )
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+$")
+# Same shapes as functions/backup/keys.py accepts (tests/components/test_backup_jobs_settings.py compares them).
+_AZURE_KEY_URL = re.compile(
+    r"^https://(?P<vault>[A-Za-z0-9-]{3,24})\.(vault\.azure\.net|vault\.azure\.cn|vault\.usgovcloudapi\.net"
+    r"|vault\.microsoftazure\.de|managedhsm\.azure\.net|managedhsm\.azure\.cn|managedhsm\.usgovcloudapi\.net)"
+    r"/keys/(?P<name>[A-Za-z0-9-]{1,127})(/[0-9a-fA-F]{32})?/?$"
+)
+_AZURE_VAULT_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]{1,90}/providers/Microsoft\.KeyVault/vaults/"
+    r"(?P<vault>[A-Za-z0-9-]{3,24})$"
+)
+_GCP_KMS_KEY = re.compile(
+    r"^projects/[a-z0-9][a-z0-9.:-]{0,62}/locations/[a-z0-9-]{1,63}/keyRings/[A-Za-z0-9_-]{1,63}"
+    r"/cryptoKeys/[A-Za-z0-9_-]{1,63}$"
+)
 _HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$")
 
 
@@ -187,12 +201,54 @@ class KeySource(Settings):
         description="Instead of KMS: a Secret whose key `key` holds the 32-byte key file (`keygen`), mounted "
         "read-only; for stacks without AWS.",
     )
+    azure_key_id: str | None = Field(
+        default=None,
+        description="Existing Azure Key Vault RSA key (https://<vault>.vault.azure.net/keys/<name>) that also wraps "
+        "every data key (`--azure-key-id`), so the Azure copies restore without AWS; needs backup.azure.enabled and "
+        "azure_key_vault_id. None: no Azure recipient (this component does not create Key Vaults).",
+    )
+    azure_key_vault_id: str | None = Field(
+        default=None,
+        description="ARM id of the Key Vault holding azure_key_id (/subscriptions/<id>/resourceGroups/<rg>/providers/"
+        "Microsoft.KeyVault/vaults/<name>): the writer identity gets Key Vault Crypto User on the key there.",
+    )
+    gcp_kms_key: str | None = Field(
+        default=None,
+        description="Existing Cloud KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K) that also wraps every "
+        "data key (`--gcp-kms-key`), so the GCS copies restore without AWS; None creates one when backup.gcs.enabled "
+        "(unless key_file_secret). The GCS writer account gets roles/cloudkms.cryptoKeyEncrypterDecrypter on it.",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> KeySource:
         problems: list[str] = []
         if self.kms_key_arn is not None and not _KMS_KEY_ARN.match(self.kms_key_arn):
             problems.append(f"kms_key_arn: {self.kms_key_arn!r} is not a KMS key or alias ARN")
+        url = _AZURE_KEY_URL.match(self.azure_key_id) if self.azure_key_id is not None else None
+        if self.azure_key_id is not None and url is None:
+            problems.append(
+                f"azure_key_id: {self.azure_key_id!r} is not a Key Vault key URL "
+                "(https://<vault>.vault.azure.net/keys/<name>[/<32-hex version>])"
+            )
+        vault = _AZURE_VAULT_ID.match(self.azure_key_vault_id) if self.azure_key_vault_id is not None else None
+        if self.azure_key_vault_id is not None and vault is None:
+            problems.append(
+                f"azure_key_vault_id: {self.azure_key_vault_id!r} is not a Key Vault resource id "
+                "(/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<name>)"
+            )
+        if self.azure_key_vault_id is not None and self.azure_key_id is None:
+            problems.append("azure_key_vault_id: only with azure_key_id (the key in that vault)")
+        if url is not None and self.azure_key_vault_id is None:
+            problems.append("azure_key_vault_id: required with azure_key_id (scope of the writer's role assignment)")
+        if url is not None and vault is not None and url["vault"].lower() != vault["vault"].lower():
+            problems.append(
+                f"azure_key_vault_id: names vault {vault['vault']!r}, azure_key_id is in vault {url['vault']!r}"
+            )
+        if self.gcp_kms_key is not None and not _GCP_KMS_KEY.match(self.gcp_kms_key):
+            problems.append(
+                f"gcp_kms_key: {self.gcp_kms_key!r} is not a Cloud KMS CryptoKey name "
+                "(projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key>)"
+            )
         if self.kms_key_arn is not None and self.key_file_secret is not None:
             problems.append("key_file_secret: give kms_key_arn or key_file_secret, not both")
         if self.key_file_secret is not None:
@@ -366,6 +422,15 @@ def backup_jobs_problems(jobs: BackupJobsSettings, data: dict[str, Any]) -> list
     if not backup.aws.enabled and jobs.key.kms_key_arn is None and jobs.key.key_file_secret is None:
         problems.append(
             "key.key_file_secret: required without backup.aws.enabled (no KMS key to create); or set key.kms_key_arn"
+        )
+    if jobs.key.azure_key_id is not None and not backup.azure.enabled:
+        problems.append(
+            "key.azure_key_id: needs backup.azure.enabled (the job pods reach Key Vault as the Azure vault's writer "
+            "identity)"
+        )
+    if jobs.key.gcp_kms_key is not None and not backup.gcs.enabled:
+        problems.append(
+            "key.gcp_kms_key: needs backup.gcs.enabled (the job pods reach Cloud KMS as the GCS vault's writer account)"
         )
     if not (backup.aws.enabled or backup.azure.enabled or backup.gcs.enabled):
         problems.append("classes: no vault to write to; enable backup.aws, backup.azure or backup.gcs")

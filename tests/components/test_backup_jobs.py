@@ -330,6 +330,123 @@ def test_wrap_key_use_is_bound_to_the_encryption_context() -> None:
     assert named(plan, "backup-jobs-wrap").inputs["enableKeyRotation"] is True
 
 
+# --- data keys wrapped for every cloud ------------------------------------------------------------
+
+AZURE_KEY = "https://backupwrap-prod.vault.azure.net/keys/backup-wrap"
+AZURE_VAULT = (
+    "/subscriptions/11111111-2222-4333-8444-555555555555/resourceGroups/rg-keys/providers/Microsoft.KeyVault/"
+    "vaults/backupwrap-prod"
+)
+GCP_KEY = "projects/example-dr/locations/nam4/keyRings/backup/cryptoKeys/wrap"
+KEYED_COMMANDS = ("backup", "incremental", "verify", "test-restore")
+
+
+def _key_flags(plan: PlanResult) -> dict[str, Any]:
+    """Per CronJob, the key options the real CLI parser reads from its args (prune takes no key)."""
+    parser = build_parser()
+    flags = {}
+    for name, job in backup_cronjobs(plan).items():
+        ns = parser.parse_args(container(job)["args"])
+        if ns.command in KEYED_COMMANDS:
+            flags[name] = (ns.kms_key_id, ns.azure_key_id, ns.gcp_kms_key, ns.key_file)
+    return flags
+
+
+def test_prod_wraps_every_data_key_for_aws_and_a_created_cloud_kms_key() -> None:
+    plan = plan_of("prod")
+    crypto = next(r for r in of_type(plan, "gcp:kms/cryptoKey:CryptoKey") if r.name == "backup-jobs-wrap-gcp")
+    ring = next(r for r in of_type(plan, "gcp:kms/keyRing:KeyRing") if r.name == "backup-jobs-wrap-gcp")
+    assert crypto.options.get("protect") is True and ring.options.get("protect") is True
+    assert crypto.inputs["rotationPeriod"] == "7776000s" and crypto.inputs["purpose"] == "ENCRYPT_DECRYPT"
+    assert ring.inputs["location"] == "nam4"
+    grant = named(plan, "backup-jobs-wrap-gcp-use").inputs
+    key_id = grant["cryptoKeyId"]
+    assert key_id.startswith(crypto.inputs["keyRing"] + "/cryptoKeys/backup-jobs-wrap-gcp-")
+    assert grant == {
+        "cryptoKeyId": key_id,
+        "role": "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+        "member": "serviceAccount:" + outputs(plan)["backup"]["gcs"]["writer_email"],
+    }
+    flags = _key_flags(plan)
+    assert len(flags) == 3 * 3  # backup, verify, restore test per class (prod has no base backups: RDS)
+    for name, (kms, azure, gcp, key_file) in flags.items():
+        assert (kms, azure, gcp, key_file) == (outputs(plan)["backup_jobs"]["wrap_key_arn"], None, key_id, None), name
+    assert not of_type(plan, "azure-native:keyvault:Vault")  # no Key Vault is created: azure_key_id names one
+
+
+def test_existing_cloud_keys_are_passed_and_granted_to_the_writer_identities_only() -> None:
+    plan = plan_with(
+        "prod",
+        {
+            "backup_jobs": {
+                "key": {"azure_key_id": AZURE_KEY, "azure_key_vault_id": AZURE_VAULT, "gcp_kms_key": GCP_KEY}
+            }
+        },
+    )
+    assert not [r for r in of_type(plan, "gcp:kms/cryptoKey:CryptoKey") if r.name == "backup-jobs-wrap-gcp"]
+    assert named(plan, "backup-jobs-wrap-gcp-use").inputs["cryptoKeyId"] == GCP_KEY
+    writer = named(plan, "backup-azure-grant-writer").inputs["principalId"]
+    assert named(plan, "backup-jobs-wrap-azure-use").inputs == {
+        "principalId": writer,
+        "principalType": "ServicePrincipal",
+        "roleDefinitionId": "/subscriptions/11111111-2222-4333-8444-555555555555/providers/"
+        "Microsoft.Authorization/roleDefinitions/12338af0-0e69-4776-bea7-57ae8d297424",
+        "scope": AZURE_VAULT + "/keys/backup-wrap",
+    }
+    wrap_key_arn = outputs(plan)["backup_jobs"]["wrap_key_arn"]
+    for name, flags in _key_flags(plan).items():
+        assert flags == (wrap_key_arn, AZURE_KEY, GCP_KEY, None), name
+    # The function accepts what the jobs pass (the same validation a job run does, before any network call).
+    from functions.backup.keys import wrapper_from_options
+
+    ring = wrapper_from_options(kms_key_id=wrap_key_arn, azure_key_id=AZURE_KEY, gcp_kms_key=GCP_KEY)
+    assert [k.split(":", 1)[0] for k in ring.key_ids] == ["aws-kms", "azure-keyvault", "gcp-kms"]
+
+
+def test_wal_archive_command_carries_every_key() -> None:
+    plan = plan_with("prod", {"backup_jobs": {"wal_archive": {"mode": "archive_command"}}})
+    (configmap,) = [m for m in manifests_of_kind(plan, "ConfigMap") if m["metadata"]["name"] == WAL_CONFIGMAP]
+    line = next(x for x in configmap["data"]["backup-archive.conf"].splitlines() if x.startswith("archive_command"))
+    words = shlex.split(line.split("=", 1)[1].strip().strip("'").replace("''", "'"))
+    ns = build_parser().parse_args(words[3:])
+    assert ns.command == "wal-push" and ns.kms_key_id == outputs(plan)["backup_jobs"]["wrap_key_arn"]
+    assert ns.gcp_kms_key == named(plan, "backup-jobs-wrap-gcp-use").inputs["cryptoKeyId"] and ns.azure_key_id is None
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        (
+            {"azure_key_id": "https://kv.example.com/keys/k", "azure_key_vault_id": AZURE_VAULT},
+            "not a Key Vault key URL",
+        ),
+        ({"azure_key_id": AZURE_KEY}, "backup_jobs.key.azure_key_vault_id: required with azure_key_id"),
+        ({"azure_key_id": AZURE_KEY, "azure_key_vault_id": "/subscriptions/x/vaults/v"}, "not a Key Vault resource id"),
+        (
+            {"azure_key_id": AZURE_KEY, "azure_key_vault_id": AZURE_VAULT.replace("backupwrap-prod", "other-vault")},
+            "names vault 'other-vault', azure_key_id is in vault 'backupwrap-prod'",
+        ),
+        ({"azure_key_vault_id": AZURE_VAULT}, "azure_key_vault_id: only with azure_key_id"),
+        ({"gcp_kms_key": "projects/p/keyRings/r/cryptoKeys/k"}, "backup_jobs.key.gcp_kms_key: 'projects/p/keyRings"),
+    ],
+)
+def test_bad_cloud_keys_are_config_errors(key: dict[str, str], problem: str) -> None:
+    _one(_problems("prod", {"backup_jobs": {"key": key}}), problem)
+
+
+def test_cloud_keys_need_the_vault_whose_identity_uses_them() -> None:
+    problems = _problems(
+        "staging",
+        {
+            "backup_jobs": {
+                "key": {"azure_key_id": AZURE_KEY, "azure_key_vault_id": AZURE_VAULT, "gcp_kms_key": GCP_KEY}
+            }
+        },
+    )
+    _one(problems, "backup_jobs.key.azure_key_id: needs backup.azure.enabled")
+    _one(problems, "backup_jobs.key.gcp_kms_key: needs backup.gcs.enabled")
+
+
 # --- command lines through the real CLI parser ---------------------------------------------------
 
 
