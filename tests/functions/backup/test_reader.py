@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,35 @@ def test_wal_push_and_fetch_with_several_recipients(tmp_path: Path, cloud_keys: 
     assert commands.wal_push([store], ring, _reporter(), str(wal))["status"] == "already archived"
     commands.wal_fetch([store], cloud_keys.gcp, wal.name, str(tmp_path / "fetched"))
     assert (tmp_path / "fetched").read_bytes() == wal.read_bytes()
+
+
+@pytest.mark.real
+def test_each_clouds_copy_restores_with_that_clouds_key_alone(
+    tmp_path: Path, cloud_keys: CloudKeys, cloud_env: dict[str, str], seaweedfs: Any, azurite: Any, gcs_emulator: Any
+) -> None:
+    """The point of recipients: one backup to S3, Azure Blob and GCS (SeaweedFS, Azurite, the GCS emulator),
+    then each copy restored from its own store with only its own cloud's key, as after losing the others."""
+    from functions.backup.stores import open_store
+
+    tag = os.urandom(4).hex()
+    uris = {
+        "aws": f"s3://{seaweedfs.make_bucket(f'bk-rcpt-{tag}')}/p",
+        "azure": f"azblob://{azurite.make_container(f'bk-rcpt-{tag}')}/p",
+        "gcp": f"gs://{gcs_emulator.make_bucket(f'bk-rcpt-{tag}')}/p",
+    }
+    stores = {cloud: open_store(uri) for cloud, uri in uris.items()}
+    src = _source(tmp_path)
+    ring = KeyRing([cloud_keys.aws, cloud_keys.azure, cloud_keys.gcp])
+    result = _backup(list(stores.values()), ring, src, backup_class="state")
+    assert sorted(result["targets_ok"]) == sorted(uris.values())
+    for cloud, store in stores.items():
+        dest = tmp_path / f"from-{cloud}"
+        commands.restore(
+            stores=[store],
+            wrapper=getattr(cloud_keys, cloud),
+            reporter=_reporter(),
+            to=str(dest),
+            backup_class="state",
+            backup_id=result["backup_id"],
+        )
+        assert _tree(dest) == _tree(src), cloud
