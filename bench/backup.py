@@ -159,6 +159,136 @@ def _profile(argv: list[str], out: Path) -> dict[str, float]:
     }
 
 
+WEBAPP_SQL = """
+CREATE TABLE users AS
+SELECT i AS id,
+       'user' || i || '@' || (ARRAY['example.com','mail.test','corp.example','shop.test'])[1 + i % 4] AS email,
+       (ARRAY['Ada','Grace','Linus','Margaret','Alan','Barbara','Dennis','Ken','Frances','Edsger'])
+         [1 + (random() * 9)::int] || ' ' ||
+       (ARRAY['Lovelace','Hopper','Torvalds','Hamilton','Turing','Liskov','Ritchie','Thompson','Allen','Dijkstra'])
+         [1 + (random() * 9)::int] AS name,
+       (ARRAY['US','DE','FR','IN','BR','JP','GB','NG','CA','AU'])[1 + (random() * 9)::int] AS country,
+       now() - random() * interval '1000 days' AS created_at,
+       substr(md5(random()::text), 1, (random() * 32)::int) AS referral
+FROM generate_series(1, 300000) i;
+CREATE TABLE orders AS
+SELECT i AS id, 1 + (random() * 299999)::int AS user_id, round((random() * 500)::numeric, 2) AS total,
+       (ARRAY['paid','shipped','refunded','pending'])[1 + (random() * 3)::int] AS status,
+       now() - random() * interval '365 days' AS placed_at,
+       jsonb_build_object('items', 1 + (random() * 5)::int, 'sku', 'SKU-' || (random() * 100000)::int,
+         'coupon', CASE WHEN random() < 0.2 THEN 'SAVE' || (random() * 50)::int END,
+         'ua', (ARRAY['Mozilla/5.0 (X11; Linux x86_64)','Mozilla/5.0 (iPhone; CPU iPhone OS 17_0)',
+                      'Mozilla/5.0 (Windows NT 10.0; Win64; x64)'])[1 + (random() * 2)::int]) AS meta
+FROM generate_series(1, 800000) i;
+CREATE TABLE events AS
+SELECT i AS id, 1 + (random() * 299999)::int AS user_id,
+       (ARRAY['page_view','click','add_to_cart','checkout','search'])[1 + (random() * 4)::int] AS kind,
+       '/products/' || (random() * 20000)::int || '?ref=' || substr(md5(random()::text), 1, 8) AS path,
+       now() - random() * interval '30 days' AS at
+FROM generate_series(1, 1000000) i;
+CREATE INDEX ON orders (user_id);
+CREATE INDEX ON events (user_id, at);
+"""
+"""A web application's shape (users, orders with jsonb, an events log): what the platform backs up. pgbench's
+filler columns are blank-padded, which makes its rows cheap for the server to send and gzip unusually fast."""
+
+VARIANTS = {  # name -> extra CLI args; level 1 is the default (functions/backup/defaults.py)
+    "ours_level1": ["--level", "1"],
+    "ours_level3": ["--level", "3"],
+    "ours_level3_threads2": ["--level", "3", "--threads", "2"],
+}
+
+
+def _create_pgbench(psql: list[str], url: str) -> None:
+    subprocess.run([str(PG / "pgbench"), "-i", "-s", str(SCALE), "-q", "-d", url], check=True, capture_output=True)
+    sql = (
+        "CREATE TABLE blobs AS SELECT i AS id, md5(random()::text) || md5(random()::text) AS body "
+        f"FROM generate_series(1, {BLOB_ROWS}) i"
+    )
+    subprocess.run([*psql, url, "-c", sql], check=True)
+
+
+def _create_webapp(psql: list[str], url: str) -> None:
+    subprocess.run([*psql, url, "-v", "ON_ERROR_STOP=1", "-c", WEBAPP_SQL], check=True)
+
+
+def _measure(
+    name: str, url: str, server: Server, *, root: Path, key: Path, variants: dict[str, list[str]]
+) -> dict[str, object]:
+    """Floor, gzip pipeline and our variants on one database, in interleaved rounds; medians and targets."""
+    samples: dict[str, list[Sample]] = {}
+    dump = f"{PG / 'pg_dump'} -d {url}"
+    for n in range(RUNS):  # every variant sees the same (shared, noisy) machine in each round
+        samples.setdefault("floor", []).append(_shell(f"{dump} -Fc -Z0 > /dev/null", server))
+        samples.setdefault("gzip_sha256", []).append(
+            _shell(f"{dump} | gzip -6 > {root}/{name}.sql.gz && sha256sum {root}/{name}.sql.gz", server)
+        )
+        for variant, extra in variants.items():
+            argv = ["backup", "--source", url, "--class", "state", *extra]
+            argv += ["--target", f"file://{root}/store-{name}-{variant}-{n}", "--key-file", str(key)]
+            samples.setdefault(variant, []).append(_ours(argv, server))
+    raw_bytes = int(
+        subprocess.run(["bash", "-c", f"{dump} -Fc -Z0 | wc -c"], capture_output=True, text=True, check=True).stdout
+    )
+    stored = {
+        v: sum(p.stat().st_size for p in (root / f"store-{name}-{v}-0").rglob("*") if p.is_file()) for v in variants
+    }
+    cpus = os.cpu_count() or 1
+    wall = {v: _median(runs, "wall") for v, runs in samples.items()}
+    cpu = {
+        v: {
+            "tree_cpu_s": round(_median(runs, "tree_cpu"), 3),
+            "backend_cpu_s": round(_median(runs, "backend_cpu"), 3),
+            "machine_busy_cpu_s": round(_median(runs, "machine_busy_cpu"), 3),
+            # What the rest of the host used meanwhile: the shared machine's load during the run.
+            "others_cpu_s": round(
+                _median(runs, "machine_busy_cpu") - _median(runs, "tree_cpu") - _median(runs, "backend_cpu"), 3
+            ),
+            # Lower bound of the wall time if every core were ours and the work overlapped perfectly.
+            "min_wall_all_cores_s": round((_median(runs, "tree_cpu") + _median(runs, "backend_cpu")) / cpus, 3),
+        }
+        for v, runs in samples.items()
+    }
+    ratios: dict[str, float] = {"gzip_vs_floor_slowdown": round(wall["gzip_sha256"] / wall["floor"], 2)}
+    targets: dict[str, bool] = {}
+    for v in variants:
+        ratios[f"{v}_vs_gzip_speedup"] = round(wall["gzip_sha256"] / wall[v], 2)
+        ratios[f"{v}_vs_floor"] = round(wall["floor"] / wall[v], 3)
+        ratios[f"{v}_cpu_vs_floor_cpu"] = round(
+            (cpu[v]["tree_cpu_s"] + cpu[v]["backend_cpu_s"])
+            / (cpu["floor"]["tree_cpu_s"] + cpu["floor"]["backend_cpu_s"]),
+            2,
+        )
+        targets[f"{v}: speedup_vs_gzip>=4"] = ratios[f"{v}_vs_gzip_speedup"] >= 4
+        targets[f"{v}: vs_floor>=0.9"] = ratios[f"{v}_vs_floor"] >= 0.9
+    peak_rss_by = {v: max(s.peak_rss for s in samples[v]) for v in variants}
+    targets["peak_rss<=150MB (defaults)"] = peak_rss_by["ours_level1"] <= 150e6
+    print(
+        f"[{name}] dump {raw_bytes / 1e6:.0f} MB, medians of {RUNS}: floor {wall['floor']:.2f}s, gzip+sha256 "
+        f"{wall['gzip_sha256']:.2f}s ({ratios['gzip_vs_floor_slowdown']:.1f}x the floor)"
+    )
+    for v in variants:
+        print(
+            f"  {v}: {wall[v]:.2f}s = {ratios[f'{v}_vs_gzip_speedup']:.1f}x gzip, "
+            f"{ratios[f'{v}_vs_floor']:.2f}x floor (CPU: ours+pg_dump {cpu[v]['tree_cpu_s']:.2f}s, backend "
+            f"{cpu[v]['backend_cpu_s']:.2f}s, rest of host {cpu[v]['others_cpu_s']:.2f}s; >= "
+            f"{cpu[v]['min_wall_all_cores_s']:.2f}s even with both cores to ourselves)"
+        )
+    print("  peak RSS: " + ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in peak_rss_by.items()))
+    return {
+        "dump_bytes_fc_z0": raw_bytes,
+        "median_seconds": {k: round(v, 3) for k, v in wall.items()},
+        "all_seconds": {k: [round(s.wall, 3) for s in v] for k, v in samples.items()},
+        "cpu_median": cpu,
+        "throughput_mb_s": {k: round(raw_bytes / v / 1e6, 1) for k, v in wall.items()},
+        "sizes": {"gzip_bytes": (root / f"{name}.sql.gz").stat().st_size}
+        | {f"{k}_stored_bytes": v for k, v in stored.items()},
+        "peak_rss_mb": {f"backup_{k}": round(v / 1e6, 1) for k, v in peak_rss_by.items()},
+        "ratios": ratios,
+        "targets": targets,
+    }
+
+
 def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="bench-backup-", dir="/tmp"))
     root.chmod(0o755)
@@ -166,10 +296,10 @@ def main() -> int:
     data = root / "data"
     port = _port()
     url = f"postgresql://postgres@127.0.0.1:{port}"
-    samples: dict[str, list[Sample]] = {}
     # The image byte-compiles the app (Dockerfile: compileall); this shell sets PYTHONDONTWRITEBYTECODE, which
     # would otherwise recompile our modules on every run (~30-70 ms of each measured start-up).
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "functions/backup")], check=True)
+    datasets: dict[str, dict[str, object]] = {}
     try:
         _as_postgres(str(PG / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
         _as_postgres(
@@ -185,76 +315,36 @@ def main() -> int:
         )
         server = Server(data)
         psql = [str(PG / "psql"), "-X", "-q", "-d"]
-        subprocess.run([*psql, f"{url}/postgres", "-c", "CREATE DATABASE bench"], check=True)
-        t0 = time.perf_counter()
-        subprocess.run(
-            [str(PG / "pgbench"), "-i", "-s", str(SCALE), "-q", "-d", f"{url}/bench"], check=True, capture_output=True
-        )
-        subprocess.run(
-            [
-                *psql,
-                f"{url}/bench",
-                "-c",
-                "CREATE TABLE blobs AS SELECT i AS id, md5(random()::text) || md5(random()::text) AS body "
-                f"FROM generate_series(1, {BLOB_ROWS}) i",
-            ],
-            check=True,
-        )
-        setup_s = time.perf_counter() - t0
         key = root / "bench.key"
         key.write_bytes(os.urandom(32))
         key.chmod(0o600)
-        dump = f"{PG / 'pg_dump'} -d {url}/bench"
-        variants = {  # name -> extra CLI args; level 1 is the default (functions/backup/defaults.py)
-            "ours_level1": ["--level", "1"],
-            "ours_level3": ["--level", "3"],
-            "ours_level3_threads2": ["--level", "3", "--threads", "2"],
+        described = {
+            "pgbench": {"pgbench_scale": SCALE, "blob_rows": BLOB_ROWS},
+            "webapp": {"tables": "users 300k, orders 800k (jsonb), events 1M; 2 indexes"},
         }
-        # Interleaved rounds: every variant sees the same (shared, noisy) machine in each round.
-        for n in range(RUNS):
-            samples.setdefault("floor", []).append(_shell(f"{dump} -Fc -Z0 > /dev/null", server))
-            samples.setdefault("gzip_sha256", []).append(
-                _shell(f"{dump} | gzip -6 > {root}/dump.sql.gz && sha256sum {root}/dump.sql.gz", server)
+        for name, create in (("pgbench", _create_pgbench), ("webapp", _create_webapp)):
+            subprocess.run([*psql, f"{url}/postgres", "-c", f"CREATE DATABASE {name}"], check=True)
+            t0 = time.perf_counter()
+            create(psql, f"{url}/{name}")
+            setup = {"setup_s": round(time.perf_counter() - t0, 2)}
+            datasets[name] = {"database": described[name] | setup} | _measure(
+                name, f"{url}/{name}", server, root=root, key=key, variants=VARIANTS
             )
-            for name, extra in variants.items():
-                argv = ["backup", "--source", f"{url}/bench", "--class", "state", *extra]
-                argv += ["--target", f"file://{root}/store-{name}-{n}", "--key-file", str(key)]
-                samples.setdefault(name, []).append(_ours(argv, server))
         profile = _profile(
             [
-                "backup",
-                "--source",
-                f"{url}/bench",
-                "--class",
-                "state",
-                "--target",
-                f"file://{root}/store-profile",
-                "--key-file",
-                str(key),
+                *("backup", "--source", f"{url}/pgbench", "--class", "state"),
+                *("--target", f"file://{root}/store-profile", "--key-file", str(key)),
             ],
             root / "backup.prof",
         )
-        raw_bytes = int(
-            subprocess.run(["bash", "-c", f"{dump} -Fc -Z0 | wc -c"], capture_output=True, text=True, check=True).stdout
-        )
-        stored = {
-            name: sum(p.stat().st_size for p in (root / f"store-{name}-0").rglob("*") if p.is_file())
-            for name in variants
-        }
-        gz = (root / "dump.sql.gz").stat().st_size
-
+        dump = f"{PG / 'pg_dump'} -d {url}/pgbench"
         subprocess.run(["bash", "-c", f"{dump} -Fc -Z0 -f {root}/dump.fc"], check=True)
         subprocess.run([*psql, f"{url}/postgres", "-c", "CREATE DATABASE r_pg"], check=True)
         pg_restore = _shell(f"{PG / 'pg_restore'} --no-owner -d {url}/r_pg {root}/dump.fc", server)
         ours_restore = _ours(
             [
-                "restore",
-                "--target",
-                f"file://{root}/store-ours_level1-0",
-                "--key-file",
-                str(key),
-                "--to",
-                f"{url}/r_ours",
+                *("restore", "--target", f"file://{root}/store-pgbench-ours_level1-0"),
+                *("--key-file", str(key), "--to", f"{url}/r_ours"),
             ],
             server,
         )
@@ -266,80 +356,30 @@ def main() -> int:
         )
         shutil.rmtree(root, ignore_errors=True)
 
-    cpus = os.cpu_count() or 1
-    wall = {name: _median(runs, "wall") for name, runs in samples.items()}
-    cpu = {
-        name: {
-            "tree_cpu_s": round(_median(runs, "tree_cpu"), 3),
-            "backend_cpu_s": round(_median(runs, "backend_cpu"), 3),
-            "machine_busy_cpu_s": round(_median(runs, "machine_busy_cpu"), 3),
-            # What the rest of the host used meanwhile: the shared machine's load during the run.
-            "others_cpu_s": round(
-                _median(runs, "machine_busy_cpu") - _median(runs, "tree_cpu") - _median(runs, "backend_cpu"), 3
-            ),
-            # Lower bound of the wall time if every core were ours and the work overlapped perfectly.
-            "min_wall_all_cores_s": round((_median(runs, "tree_cpu") + _median(runs, "backend_cpu")) / cpus, 3),
-        }
-        for name, runs in samples.items()
+    restore = {
+        "pg_restore_s": round(pg_restore.wall, 3),
+        "ours_restore_s": round(ours_restore.wall, 3),
+        "restore_vs_pg_restore": round(pg_restore.wall / ours_restore.wall, 3),
+        "ours_peak_rss_mb": round(ours_restore.peak_rss / 1e6, 1),
+        "note": "ours creates the database, restores into a temporary name and renames it; pg_restore's "
+        "database already exists",
     }
-    ratios: dict[str, float] = {}
-    targets: dict[str, bool] = {}
-    for name in variants:
-        ratios[f"{name}_vs_gzip_speedup"] = round(wall["gzip_sha256"] / wall[name], 2)
-        ratios[f"{name}_vs_floor"] = round(wall["floor"] / wall[name], 3)
-        ratios[f"{name}_cpu_vs_floor_cpu"] = round(
-            (cpu[name]["tree_cpu_s"] + cpu[name]["backend_cpu_s"])
-            / (cpu["floor"]["tree_cpu_s"] + cpu["floor"]["backend_cpu_s"]),
-            2,
-        )
-        targets[f"{name}: speedup_vs_gzip>=4"] = ratios[f"{name}_vs_gzip_speedup"] >= 4
-        targets[f"{name}: vs_floor>=0.9"] = ratios[f"{name}_vs_floor"] >= 0.9
-    peak_rss_by = {name: max(s.peak_rss for s in samples[name]) for name in variants}
-    peak_rss = peak_rss_by["ours_level1"]
-    targets["peak_rss<=150MB (defaults)"] = peak_rss <= 150e6
+    targets = {f"{name}: {k}": v for name, d in datasets.items() for k, v in d["targets"].items()}  # type: ignore[attr-defined]
     targets["restore_peak_rss<=150MB"] = ours_restore.peak_rss <= 150e6
-    ratios["restore_vs_pg_restore"] = round(pg_restore.wall / ours_restore.wall, 3)
     report = {
         "command": ".venv/bin/python bench/backup.py",
-        "database": {
-            "pgbench_scale": SCALE,
-            "blob_rows": BLOB_ROWS,
-            "dump_bytes_fc_z0": raw_bytes,
-            "setup_s": round(setup_s, 2),
-        },
         "runs_per_variant": RUNS,
-        "median_seconds": {k: round(v, 3) for k, v in wall.items()}
-        | {"pg_restore": round(pg_restore.wall, 3), "ours_restore": round(ours_restore.wall, 3)},
-        "all_seconds": {k: [round(s.wall, 3) for s in v] for k, v in samples.items()},
-        "cpu_median": cpu,
-        "throughput_mb_s": {k: round(raw_bytes / v / 1e6, 1) for k, v in wall.items()},
-        "sizes": {"gzip_bytes": gz} | {f"{k}_stored_bytes": v for k, v in stored.items()},
-        "peak_rss_mb": {f"backup_{k}": round(v / 1e6, 1) for k, v in peak_rss_by.items()}
-        | {"restore": round(ours_restore.peak_rss / 1e6, 1)},
-        "profile_default_main_thread": profile,
-        "ratios": ratios,
+        "datasets": datasets,
+        "restore_pgbench": restore,
+        "profile_default_main_thread_pgbench": profile,
         "targets": targets,
-        "machine": {"cpus": cpus, "loadavg_1m_at_end": os.getloadavg()[0]},
+        "machine": {"cpus": os.cpu_count() or 1, "loadavg_1m_at_end": os.getloadavg()[0]},
     }
     out = REPO / "build/bench/backup.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
-    floor_cpu = cpu["floor"]["tree_cpu_s"] + cpu["floor"]["backend_cpu_s"]
-    print(
-        f"dump {raw_bytes / 1e6:.0f} MB, medians of {RUNS}: floor {wall['floor']:.2f}s (CPU {floor_cpu:.2f}s), "
-        f"gzip+sha256 "
-        f"{wall['gzip_sha256']:.2f}s, restore: pg_restore {pg_restore.wall:.2f}s ours {ours_restore.wall:.2f}s"
-    )
-    for name in variants:
-        print(
-            f"  {name}: {wall[name]:.2f}s = {ratios[f'{name}_vs_gzip_speedup']:.1f}x gzip, "
-            f"{ratios[f'{name}_vs_floor']:.2f}x floor (CPU: ours+pg_dump {cpu[name]['tree_cpu_s']:.2f}s, backend "
-            f"{cpu[name]['backend_cpu_s']:.2f}s, rest of host {cpu[name]['others_cpu_s']:.2f}s; >= "
-            f"{cpu[name]['min_wall_all_cores_s']:.2f}s even with both cores to ourselves)"
-        )
-    rss = ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in peak_rss_by.items())
-    print(f"  peak RSS: {rss}; restore {ours_restore.peak_rss / 1e6:.0f} MB")
-    print(f"  profile (default level, main thread): {profile}")
+    print(f"restore (pgbench): pg_restore {pg_restore.wall:.2f}s ours {ours_restore.wall:.2f}s")
+    print(f"profile (default level, main thread, pgbench): {profile}")
     print("targets:", ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in targets.items()))
     print(f"wrote {out.relative_to(REPO)}")
     return 0
