@@ -321,7 +321,12 @@ def _dispatch_loaded(ns: argparse.Namespace, reporter: Reporter, child: Child | 
             kind=ns.kind,
             pitr=ns.pitr,
             restore_command=ns.restore_command,
-            key_file=ns.key_file or os.environ.get(KEY_FILE_ENV),
+            key_args=keys.key_options(
+                key_file=ns.key_file,
+                kms_key_id=ns.kms_key_id,
+                azure_key_id=ns.azure_key_id,
+                gcp_kms_key=ns.gcp_kms_key,
+            ),
             targets=ns.target,
         )
     if ns.command == "test-restore":

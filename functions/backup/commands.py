@@ -305,9 +305,11 @@ def restore(
     kind: str | None = None,
     pitr: str | None = None,
     restore_command: str | None = None,
-    key_file: str | None = None,
+    key_args: list[str] | None = None,
     targets: list[str] | None = None,
 ) -> dict[str, Any]:
+    """Restore a backup to a new database or an empty directory; with ``pitr``, a base backup plus a
+    ``restore_command`` (``key_args``: the key flags it passes to ``wal-fetch``) that replays WAL to a time."""
     if pitr:
         try:
             when = parse_time(pitr)
@@ -320,7 +322,7 @@ def restore(
         info = _base_before(stores, when, backup_id)
         opened = OpenBackup(info.store, info.backup_class, info.backup_id, wrapper)
         result = restore_directory(opened, Path(to), reporter)
-        command = restore_command or default_restore_command(targets or [s.uri for s in stores], key_file)
+        command = restore_command or default_restore_command(targets or [s.uri for s in stores], key_args or [])
         configure_pitr(Path(to), when.isoformat(), command)
         return {
             **result,

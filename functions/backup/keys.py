@@ -442,6 +442,48 @@ KEY_ENVS = {
 """Environment fallbacks of the key flags: read only when no key flag is given at all."""
 
 
+KEY_FLAGS = {
+    "kms_key_id": "--kms-key-id",
+    "azure_key_id": "--azure-key-id",
+    "gcp_kms_key": "--gcp-kms-key",
+    "key_file": "--key-file",
+}
+
+
+def _chosen_keys(
+    key_file: str | None,
+    kms_key_id: str | None,
+    azure_key_id: str | None,
+    gcp_kms_key: str | None,
+    env: Mapping[str, str] | None,
+) -> tuple[dict[str, str | None], bool]:
+    """The keys in effect and whether they came from the environment (only when no key flag was given)."""
+    given = {"kms_key_id": kms_key_id, "azure_key_id": azure_key_id, "gcp_kms_key": gcp_kms_key, "key_file": key_file}
+    if any(given.values()):
+        return given, False
+    source = os.environ if env is None else env
+    return {name: source.get(var) or None for name, var in KEY_ENVS.items()}, True
+
+
+def key_options(
+    key_file: str | None = None,
+    kms_key_id: str | None = None,
+    azure_key_id: str | None = None,
+    gcp_kms_key: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Command-line flags naming the same keys ``wrapper_from_options`` picks for these arguments (the key
+    file as an absolute path), for commands written now and run later elsewhere, such as the
+    ``restore_command`` of a PITR restore, which PostgreSQL runs without our flags or environment."""
+    given, _ = _chosen_keys(key_file, kms_key_id, azure_key_id, gcp_kms_key, env)
+    argv: list[str] = []
+    for name, flag in KEY_FLAGS.items():
+        value = given[name]
+        if value:
+            argv += [flag, str(Path(value).resolve()) if name == "key_file" else value]
+    return argv
+
+
 def wrapper_from_options(
     key_file: str | None = None,
     kms_key_id: str | None = None,
@@ -453,12 +495,8 @@ def wrapper_from_options(
     with none given, the same from ``$BACKUP_KMS_KEY_ID``, ``$BACKUP_AZURE_KEY_ID``, ``$BACKUP_GCP_KMS_KEY``
     and ``$BACKUP_KEY_FILE``. Flags never mix with the environment: a stale variable cannot add a recipient
     to a backup whose command line names its keys."""
-    given = {"kms_key_id": kms_key_id, "azure_key_id": azure_key_id, "gcp_kms_key": gcp_kms_key, "key_file": key_file}
-    flags = {"azure_key_id": "--azure-key-id", "gcp_kms_key": "--gcp-kms-key"}
-    if not any(given.values()):
-        source = os.environ if env is None else env
-        given = {name: source.get(var) or None for name, var in KEY_ENVS.items()}
-        flags = {name: "$" + KEY_ENVS[name] for name in flags}
+    given, from_env = _chosen_keys(key_file, kms_key_id, azure_key_id, gcp_kms_key, env)
+    flags = {name: ("$" + KEY_ENVS[name]) if from_env else KEY_FLAGS[name] for name in KEY_FLAGS}
     wrappers: list[KeyWrapper] = []
     if given["kms_key_id"]:
         wrappers.append(AwsKmsWrapper(given["kms_key_id"]))

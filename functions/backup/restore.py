@@ -139,14 +139,14 @@ def _restore_files(opened: OpenBackup, root: Path, reporter: Reporter) -> int:
     return written
 
 
-def default_restore_command(targets: list[str], key_file: str | None) -> str:
-    """The ``restore_command`` a PITR restore writes: our own ``wal-fetch`` through the same pipeline."""
+def default_restore_command(targets: list[str], key_args: list[str]) -> str:
+    """The ``restore_command`` a PITR restore writes: our own ``wal-fetch`` through the same pipeline, with
+    the key flags the restore itself used (``keys.key_options``: cloud keys too, key file made absolute)."""
     repo_root = Path(__file__).resolve().parents[2]
     argv = [sys.executable, "-m", "functions.backup", "wal-fetch", "%f", "%p"]
     for target in targets:
         argv += ["--target", target]
-    if key_file:
-        argv += ["--key-file", str(Path(key_file).resolve())]
+    argv += key_args
     quoted = " ".join(a if a in ("%f", "%p") else shlex.quote(a) for a in argv)
     return f"cd {shlex.quote(str(repo_root))} && {quoted}"
 
