@@ -10,13 +10,9 @@ Only the two servers are stand-ins; the CLI, the forecaster and our manifests ar
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
@@ -31,6 +27,7 @@ from components.config import parse_config
 from components.settings.services import ServiceSettings
 from functions.predictive_scaler.__main__ import build_parser, main, resolve_settings
 from functions.predictive_scaler.publish import configmap_name
+from tests.functions.predictive_scaler.conftest import FakeServer, serve_fake
 from tests.plans import stack_values
 
 NOW = 1_715_758_200  # 2024-05-15T07:30:00Z, on the 5-minute grid
@@ -73,58 +70,17 @@ def test_cronjob_arguments_parse_into_the_service_settings() -> None:
     assert args.namespace == "platform" and args.prometheus == scaling.prometheus_url
 
 
-# --- stand-ins ------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Stand:
-    url: str = ""
-    reply: dict[str, Any] = field(default_factory=dict)
-    seen: list[tuple[str, str, dict[str, list[str]], dict[str, str], bytes]] = field(default_factory=list)
-
-
-def _serve(stand: Stand) -> Iterator[Stand]:
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            parts = urlsplit(self.path)
-            stand.seen.append((self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body))
-            payload = json.dumps(stand.reply).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def do_GET(self) -> None:
-            self._answer()
-
-        def do_PATCH(self) -> None:
-            self._answer()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    stand.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield stand
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+# --- stand-ins (the predictive scaler's own test servers) -----------------------------------------------
 
 
 @pytest.fixture
-def prometheus() -> Iterator[Stand]:
-    yield from _serve(Stand())
+def prometheus() -> Iterator[FakeServer]:
+    yield from serve_fake(FakeServer())
 
 
 @pytest.fixture
-def kube_api() -> Iterator[Stand]:
-    yield from _serve(Stand())
+def kube_api() -> Iterator[FakeServer]:
+    yield from serve_fake(FakeServer())
 
 
 def daily_history(days: int = 14, step: int = 300) -> dict[str, Any]:
@@ -160,7 +116,7 @@ def keda_reads(configmap: dict[str, Any], value_location: str) -> float:
 
 
 def test_cronjob_run_publishes_what_the_scaled_object_reads(
-    prometheus: Stand, kube_api: Stand, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    prometheus: FakeServer, kube_api: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     service = prod_backend()
     args = container_args(service)
@@ -172,19 +128,19 @@ def test_cronjob_run_publishes_what_the_scaled_object_reads(
     code = main([*args, "--kube-api", kube_api.url, "--token-file", str(token), "--now", "2024-05-15T07:30:00Z"])
     assert code == 0, capsys.readouterr().err
 
-    [(_, _, query, _, _)] = prometheus.seen
-    assert query["query"] == [service.scaling.prediction.query.format(service="backend")]
-    [(method, path, _, headers, body)] = kube_api.seen
-    assert method == "PATCH" and headers["Content-Type"] == "application/merge-patch+json"
-    assert headers["Authorization"] == "Bearer sa-token"
+    [seen_by_prometheus] = prometheus.requests
+    assert seen_by_prometheus.query["query"] == [service.scaling.prediction.query.format(service="backend")]
+    [patch] = kube_api.requests
+    assert patch.method == "PATCH" and patch.headers["Content-Type"] == "application/merge-patch+json"
+    assert patch.headers["Authorization"] == "Bearer sa-token"
 
     scaled_object = scaled_object_manifest(service, "platform", KUBE_API)
     [forecast] = [t for t in scaled_object["spec"]["triggers"] if t["type"] == "metrics-api"]
-    assert KUBE_API + path == forecast["metadata"]["url"]  # the forecaster writes where KEDA reads
+    assert KUBE_API + patch.path == forecast["metadata"]["url"]  # the forecaster writes where KEDA reads
 
     seed = forecast_configmap_manifest(service, "platform")
     assert keda_reads(seed, forecast["metadata"]["valueLocation"]) == 0  # before the first run: abstain
-    live = merge_patch(seed, json.loads(body))
+    live = merge_patch(seed, json.loads(patch.body))
     replicas = keda_reads(live, forecast["metadata"]["valueLocation"])
     doc = json.loads(live["data"]["forecast.json"])
     assert doc["acted"] is True and doc["confidence"] >= 0.8

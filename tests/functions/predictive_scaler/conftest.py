@@ -65,7 +65,8 @@ def _handler(state: FakeServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _serve(state: FakeServer, context: ssl.SSLContext | None = None) -> Iterator[FakeServer]:
+def serve_fake(state: FakeServer, context: ssl.SSLContext | None = None) -> Iterator[FakeServer]:
+    """Serves ``state`` on 127.0.0.1 (HTTPS with ``context``) for as long as the generator is open."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     scheme = "http"
     if context is not None:
@@ -84,12 +85,12 @@ def _serve(state: FakeServer, context: ssl.SSLContext | None = None) -> Iterator
 
 @pytest.fixture
 def fake_api() -> Iterator[FakeServer]:
-    yield from _serve(FakeServer())
+    yield from serve_fake(FakeServer())
 
 
 @pytest.fixture
 def fake_prometheus() -> Iterator[FakeServer]:
-    yield from _serve(FakeServer())
+    yield from serve_fake(FakeServer())
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ def tls_files(tmp_path: Path) -> tuple[Path, Path]:
 def fake_tls_api(tls_files: tuple[Path, Path]) -> Iterator[FakeServer]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*map(str, tls_files))
-    yield from _serve(FakeServer(), context)
+    yield from serve_fake(FakeServer(), context)
 
 
 @pytest.fixture
