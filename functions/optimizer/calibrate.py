@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pyvips
 
-from functions.optimizer.images import _STRIP, _encode, _measure_ssim
+from functions.optimizer.images import _encode, _measure_ssim, mozjpeg
 from functions.optimizer.settings import (
     AUTOQUALITY_PROBE_WIDTH,
     IMAGE_FORMATS,
@@ -122,16 +122,7 @@ def savings_at_equal_ssim(image: pyvips.Image, fmt: ImageFormat, settings: Image
 
 def seed_mozjpeg(image: pyvips.Image, quality: int) -> bytes:
     """The encoder that defines the levels: MozJPEG as the seed configured it (its default quant table 3)."""
-    return image.jpegsave_buffer(
-        Q=quality,
-        interlace=True,
-        optimize_coding=True,
-        trellis_quant=True,
-        overshoot_deringing=True,
-        optimize_scans=True,
-        quant_table=3,
-        **_STRIP,
-    )
+    return mozjpeg(image, quality, quant_table=3)
 
 
 def level_targets(images: list[pyvips.Image]) -> dict[QualityLevel, float]:

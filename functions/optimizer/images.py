@@ -201,20 +201,25 @@ def _encode(image: pyvips.Image, fmt: ImageFormat, quality: int, settings: Image
     WebP: libwebp method ``webp_effort``; ``smart_deblock``/``smart_subsample``/presets were not better per byte.
     """
     if fmt == "jpeg":
-        return _flat(image).jpegsave_buffer(
-            Q=quality,
-            interlace=True,
-            optimize_coding=True,
-            trellis_quant=True,
-            overshoot_deringing=True,
-            optimize_scans=True,
-            quant_table=0,
-            **_STRIP,
-        )
+        return mozjpeg(_flat(image), quality, quant_table=0)
     if fmt == "webp":
         return image.webpsave_buffer(Q=quality, effort=settings.webp_effort, **_STRIP)
     return image.heifsave_buffer(
         Q=quality, compression="av1", effort=settings.avif_effort, tune="ssim", bitdepth=8, **_STRIP
+    )
+
+
+def mozjpeg(image: pyvips.Image, quality: int, *, quant_table: int) -> bytes:
+    """Progressive MozJPEG with trellis quantisation and optimised scans, no metadata (``image`` has no alpha)."""
+    return image.jpegsave_buffer(
+        Q=quality,
+        interlace=True,
+        optimize_coding=True,
+        trellis_quant=True,
+        overshoot_deringing=True,
+        optimize_scans=True,
+        quant_table=quant_table,
+        **_STRIP,
     )
 
 
