@@ -74,17 +74,18 @@ def _change_in_period(events: deque[_Event], now: float, period: int) -> int:
     return sum(e.change for e in events if e.time > cutoff)
 
 
+def _replicas_at_period_start(current: int, ups: deque[_Event], downs: deque[_Event], period: int, now: float) -> int:
+    """The replica count a policy's period started from: the HPA measures each policy's limit from there."""
+    return current - _change_in_period(ups, now, period) + _change_in_period(downs, now, period)
+
+
 def scale_up_limit(current: int, ups: deque[_Event], downs: deque[_Event], rules: ScalingBehavior, now: float) -> int:
     if rules.select_policy == "Disabled":
         return current
     pick = min if rules.select_policy == "Min" else max
     result: int | None = None
     for policy in rules.policies:
-        start = (
-            current
-            - _change_in_period(ups, now, policy.period_seconds)
-            + _change_in_period(downs, now, policy.period_seconds)
-        )
+        start = _replicas_at_period_start(current, ups, downs, policy.period_seconds, now)
         if policy.type == "Pods":
             proposed = start + policy.value
         else:
@@ -100,11 +101,7 @@ def scale_down_limit(current: int, ups: deque[_Event], downs: deque[_Event], rul
     pick = max if rules.select_policy == "Min" else min
     result: int | None = None
     for policy in rules.policies:
-        start = (
-            current
-            - _change_in_period(ups, now, policy.period_seconds)
-            + _change_in_period(downs, now, policy.period_seconds)
-        )
+        start = _replicas_at_period_start(current, ups, downs, policy.period_seconds, now)
         # Percent: Go's int32() conversion truncates toward zero.
         proposed = start - policy.value if policy.type == "Pods" else int(start * (1 - policy.value / 100))
         result = proposed if result is None else pick(result, proposed)
