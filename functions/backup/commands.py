@@ -108,46 +108,27 @@ def backup(
     need_versioning = retention.REQUIRES_VERSIONING[backup_class] if require_versioning is None else require_versioning
     _check_targets(stores, backup_class, need_versioning, lock_days)
     lock_until = dt.datetime.now(dt.UTC) + dt.timedelta(days=lock_days) if lock_days > 0 else None
+    root = Path(source_dir or "")
     if source_url:
         sources.check_pg_url(source_url, "--source")
-        tool = "pg_basebackup" if pg_kind == "base" else "pg_dump"
-        opts = WriteOptions(
-            backup_class,
-            tool,
-            sources.pg_source_info(source_url, tool),
-            chunk_size,
-            threads,
-            lock_until,
-            level=level,
-            lock_mode=lock_mode,
-        )
-        writer = BackupWriter(stores, wrapper, opts, reporter)
-        reporter.event("backup_started", backup_id=writer.backup_id, source=opts.source["url"], kind=tool)
-        if child is None:
-            child = sources.pg_basebackup(source_url) if tool == "pg_basebackup" else sources.pg_dump(source_url)
-        try:
-            manifest = write_stream(writer, child.stdout, before_final=child.finish)
-        except BaseException:
-            child.kill()
-            writer.abort()
-            raise
+        kind = "pg_basebackup" if pg_kind == "base" else "pg_dump"
+        source_info = sources.pg_source_info(source_url, kind)
+        shown = source_info["url"]  # password redacted
     else:
-        root = Path(source_dir or "")
         if not root.is_dir():
             raise UsageError(f"--source-dir {root}: not a directory")
-        opts = WriteOptions(
-            backup_class,
-            "dir",
-            {"kind": "dir", "path": str(root.resolve())},
-            chunk_size,
-            threads,
-            lock_until,
-            level=level,
-            lock_mode=lock_mode,
-        )
-        writer = BackupWriter(stores, wrapper, opts, reporter)
-        reporter.event("backup_started", backup_id=writer.backup_id, source=str(root), kind="dir")
-        try:
+        kind, source_info, shown = "dir", {"kind": "dir", "path": str(root.resolve())}, str(root)
+    opts = WriteOptions(
+        backup_class, kind, source_info, chunk_size, threads, lock_until, level=level, lock_mode=lock_mode
+    )
+    writer = BackupWriter(stores, wrapper, opts, reporter)
+    reporter.event("backup_started", backup_id=writer.backup_id, source=shown, kind=kind)
+    try:
+        if source_url:
+            if child is None:
+                child = sources.pg_basebackup(source_url) if kind == "pg_basebackup" else sources.pg_dump(source_url)
+            manifest = write_stream(writer, child.stdout, before_final=child.finish)
+        else:
             manifest = write_files(
                 writer,
                 root,
@@ -156,9 +137,11 @@ def backup(
                 keys={},
                 chain_base=writer.backup_id,
             )
-        except BaseException:
-            writer.abort()
-            raise
+    except BaseException:
+        if child is not None:
+            child.kill()
+        writer.abort()
+        raise
     return _public(manifest)
 
 
