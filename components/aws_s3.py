@@ -29,6 +29,18 @@ PolicyOf = Callable[[pulumi.Output[str]], pulumi.Input[str]]
 """Builds the bucket policy (JSON text) from the bucket's ARN."""
 
 
+def deny_insecure_transport(service: Literal["s3", "sqs"], resources: list[str]) -> dict[str, Any]:
+    """A Deny for every principal and every action of ``service`` over plain HTTP (AWS's documented TLS-only form)."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": f"{service}:*",
+        "Resource": resources,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 @dataclass(frozen=True)
 class DefaultRetention:
     """Bucket-wide default object lock: every new object version is locked for ``days`` in ``mode``."""

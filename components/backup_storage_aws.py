@@ -18,7 +18,13 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.aws_s3 import DefaultRetention, PrivateBucketSpec, ResourceNames, declare_private_bucket
+from components.aws_s3 import (
+    DefaultRetention,
+    PrivateBucketSpec,
+    ResourceNames,
+    declare_private_bucket,
+    deny_insecure_transport,
+)
 from components.settings.backup import BackupSettings
 
 WAL_PREFIX = "wal"
@@ -133,14 +139,7 @@ def vault_bucket_policy(bucket_arn: str, key_arn: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, objects],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            deny_insecure_transport("s3", [bucket_arn, objects]),
             {
                 "Sid": "DenyOldTls",
                 "Effect": "Deny",
@@ -200,14 +199,7 @@ def log_bucket_policy(log_bucket_arn: str, source_bucket_arn: str, account_id: s
                 "Resource": f"{log_bucket_arn}/*",
                 "Condition": condition,
             },
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [log_bucket_arn, f"{log_bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            deny_insecure_transport("s3", [log_bucket_arn, f"{log_bucket_arn}/*"]),
         ],
     }
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from components.aws_s3 import deny_insecure_transport
 from components.settings.cdn import ContentClass
 from components.settings.optimizer import OptimizerSettings
 
@@ -27,18 +28,6 @@ VISIBILITY_MARGIN_SECONDS = 600
 
 def _document(*statements: Document) -> Document:
     return {"Version": "2012-10-17", "Statement": list(statements)}
-
-
-def deny_insecure_transport(service: Literal["s3", "sqs"], resources: list[str]) -> Document:
-    """A Deny for every principal and every action of ``service`` over plain HTTP (AWS's documented TLS-only form)."""
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": f"{service}:*",
-        "Resource": resources,
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
 
 
 def tls_only_bucket_policy(bucket_arn: str) -> Document:
