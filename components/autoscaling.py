@@ -77,7 +77,6 @@ class PredictiveScaler(pulumi.ComponentResource):
         import pulumi_kubernetes as k8s
 
         svc, ns = args.service, args.namespace
-        child = pulumi.ResourceOptions(parent=self)
         # The forecaster owns data.* after its first run: Pulumi creates the abstaining seed and never resets it.
         self.configmap = declare(
             k8s.core.v1.ConfigMap,
@@ -86,24 +85,8 @@ class PredictiveScaler(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, ignore_changes=["data"]),
         )
         writer, reader = forecaster_name(svc.name), reader_name(svc.name)
-        writer_sa = declare(
-            k8s.core.v1.ServiceAccount, f"{name}-writer-sa", service_account_manifest(writer, svc, ns), child
-        )
-        writer_role = declare(
-            k8s.rbac.v1.Role, f"{name}-writer-role", role_manifest(writer, svc, ns, FORECASTER_VERBS), child
-        )
-        writer_binding = declare(
-            k8s.rbac.v1.RoleBinding, f"{name}-writer-binding", role_binding_manifest(writer, svc, ns), child
-        )
-        reader_sa = declare(
-            k8s.core.v1.ServiceAccount, f"{name}-reader-sa", service_account_manifest(reader, svc, ns), child
-        )
-        reader_role = declare(
-            k8s.rbac.v1.Role, f"{name}-reader-role", role_manifest(reader, svc, ns, READER_VERBS), child
-        )
-        reader_binding = declare(
-            k8s.rbac.v1.RoleBinding, f"{name}-reader-binding", role_binding_manifest(reader, svc, ns), child
-        )
+        writer_sa, writer_role, writer_binding = self._identity(f"{name}-writer", writer, FORECASTER_VERBS, args)
+        reader_sa, reader_role, reader_binding = self._identity(f"{name}-reader", reader, READER_VERBS, args)
         # The token controller deletes a token Secret whose service account does not exist: create it after.
         token = declare(
             k8s.core.v1.Secret,
@@ -125,6 +108,18 @@ class PredictiveScaler(pulumi.ComponentResource):
         self.cronjob_name = writer
         self.configmap_name = forecast_configmap_name(svc.name)
         self.register_outputs({"cronjob": self.cronjob_name, "configmap": self.configmap_name})
+
+    def _identity(
+        self, prefix: str, who: str, verbs: tuple[str, ...], args: AutoscalingArgs
+    ) -> tuple[pulumi.Resource, pulumi.Resource, pulumi.Resource]:
+        """ServiceAccount ``who`` with a Role of ``verbs`` on the forecast ConfigMap, bound to it."""
+        import pulumi_kubernetes as k8s
+
+        svc, ns, child = args.service, args.namespace, pulumi.ResourceOptions(parent=self)
+        account = declare(k8s.core.v1.ServiceAccount, f"{prefix}-sa", service_account_manifest(who, svc, ns), child)
+        role = declare(k8s.rbac.v1.Role, f"{prefix}-role", role_manifest(who, svc, ns, verbs), child)
+        binding = declare(k8s.rbac.v1.RoleBinding, f"{prefix}-binding", role_binding_manifest(who, svc, ns), child)
+        return account, role, binding
 
 
 class Autoscaling(pulumi.ComponentResource):
