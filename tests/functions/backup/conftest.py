@@ -55,6 +55,23 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+@contextlib.contextmanager
+def running(argv: list[str], root: Path, port: int, *, cwd: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Runs a server process logging to ``root/server.log`` until ``port`` answers; stops it and removes
+    ``root`` on exit (an emulator's data lives there)."""
+    log = root / "server.log"
+    try:
+        with log.open("wb") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+        try:
+            wait_port(port, proc, log, 60)
+            yield proc
+        finally:
+            stop(proc)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def world_dir(prefix: str) -> Path:
     """A temp dir the postgres user can reach (pytest's tmp dirs are root-only 0700)."""
     path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
@@ -285,17 +302,10 @@ def seaweedfs() -> Iterator[S3Server]:
     ]
     for name, port in ports.items():
         argv += [f"-{name}.port={port}", f"-{name}.port.grpc={grpc[name]}"]
-    log = root / "weed.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=root)
-    try:
-        wait_port(ports["s3"], proc, log, 60)
+    with running(argv, root, ports["s3"], cwd=root) as proc:
         server.endpoint = f"http://127.0.0.1:{ports['s3']}"
-        _wait_s3_ready(server, proc, log)
+        _wait_s3_ready(server, proc, root / "server.log")
         yield server
-    finally:
-        stop(proc)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _wait_s3_ready(server: S3Server, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -343,30 +353,9 @@ def azurite() -> Iterator[AzuriteServer]:
     root = Path(tempfile.mkdtemp(prefix="bk-azurite-"))
     port = free_port()
     binary = REPO / "node_modules/.bin/azurite-blob"
-    log = root / "azurite.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                str(binary),
-                "--blobHost",
-                "127.0.0.1",
-                "--blobPort",
-                str(port),
-                "--location",
-                str(root),
-                "--skipApiVersionCheck",
-                "--disableTelemetry",
-                "--silent",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_port(port, proc, log, 60)
+    argv = [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(root)]
+    with running([*argv, "--skipApiVersionCheck", "--disableTelemetry", "--silent"], root, port):
         yield AzuriteServer(port)
-    finally:
-        stop(proc)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass
@@ -403,27 +392,9 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
 def gcs_emulator() -> Iterator[GcsEmulator]:
     root = Path(tempfile.mkdtemp(prefix="bk-gcs-"))
     port = free_port()
-    log = root / "gcs.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                str(REPO / ".venv/bin/gcp-storage-emulator"),
-                "start",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--in-memory",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_port(port, proc, log, 60)
+    argv = [str(REPO / ".venv/bin/gcp-storage-emulator"), "start", "--host", "127.0.0.1", "--port", str(port)]
+    with running([*argv, "--in-memory"], root, port):
         yield GcsEmulator(port)
-    finally:
-        stop(proc)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
