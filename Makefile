@@ -5,15 +5,23 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: venv plan plan-all schema docs lint format typecheck test unit policy bench lambda clean
+.PHONY: deps venv plan plan-all schema docs lint format typecheck test unit policy bench lambda clean
 
 # Create the virtualenv and install the pinned dependencies (re-run when requirements.txt changes).
 $(STAMP): requirements.txt
+	@echo "== Python packages from requirements.txt into $(VENV)"
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	@touch $@
 
 venv: $(STAMP)
+
+## Everything the suite needs, installed only when missing (a ready machine costs well under a second):
+## Debian packages from .ci/apt-packages.txt (as root, or through sudo -n), npm ci when package-lock.json is
+## newer than node_modules, then the venv. Without root or sudo it stops with the command to run.
+deps:
+	@bash .ci/deps.sh
+	@$(MAKE) -s --no-print-directory venv
 
 ## Offline plan on Pulumi's mock engine -> build/$(STACK)/{resources.json,manifests/,outputs.json}
 plan: venv
@@ -42,8 +50,8 @@ typecheck: venv
 unit: venv
 	$(PY) -m pytest -m "not real"
 
-## ruff + pyright + the whole pytest suite (unit tests on mocks and tests on real parts).
-test: venv lint typecheck
+## deps, then ruff + pyright + the whole pytest suite (unit tests on mocks and tests on real parts).
+test: deps lint typecheck
 	$(PY) -m pytest
 
 ## Policy pack against the offline plan of $(STACK).
