@@ -1,0 +1,48 @@
+"""AWS Lambda entry point for notifications: an SNS event (CloudWatch alarm, including Route 53 health-check
+alarms) or a Lambda function URL request carrying a Cloudflare notification webhook.
+
+Either one starts the DR-side confirmation (``Controller.confirm``); the webhook must carry the shared secret
+in ``cf-webhook-auth`` (``$DR_WEBHOOK_SECRET``). The config comes from ``$DR_CONFIG``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from typing import Any
+
+from functions.dr.cli import build_controller
+from functions.dr.config import load_config
+from functions.dr.errors import DrError, UsageError
+from functions.dr.signals import check_webhook_secret, parse_document, parse_text
+
+
+def _signal(event: dict[str, Any]) -> Any:
+    if "Records" in event:
+        return parse_document(event)
+    if "headers" in event and "body" in event:
+        check_webhook_secret(event.get("headers") or {}, os.environ.get("DR_WEBHOOK_SECRET"))
+        body = event.get("body") or ""
+        if event.get("isBase64Encoded"):
+            body = base64.b64decode(body).decode("utf-8", "replace")
+        return parse_text(body, "webhook body")
+    return parse_document(event)
+
+
+def lambda_handler(event: dict[str, Any], context: Any = None, controller: Any = None) -> dict[str, Any]:
+    """Returns ``{"exit_code", "result"}`` (function URL requests: an HTTP response with that body)."""
+    is_http = "headers" in event and "body" in event
+    try:
+        signal = _signal(event)
+        controller = controller or build_controller(load_config(None))
+        outcome = controller.confirm(signal)
+        code, result = outcome.exit_code, outcome.as_dict()
+    except UsageError as err:
+        code, result = 2, {"error": str(err)}
+    except DrError as err:
+        code, result = 1, {"error": str(err)}
+    if is_http:
+        status = 401 if code == 2 and "webhook" in result.get("error", "") else 400 if code == 2 else 200
+        return {"statusCode": status, "headers": {"content-type": "application/json"}, "body": json.dumps(result)}
+    return {"exit_code": code, "result": result}
