@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,10 @@ REPO = Path(__file__).resolve().parents[3]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+# How long a wait on a real server may take before it counts as hung. Every wait polls a condition (a port,
+# a query, an object in a store) and returns as soon as it holds, so this bound costs nothing on a quiet
+# machine; it is minutes so that a loaded one (two busy loops on two cores) is slow, never red.
+WAIT_SECONDS = 180.0
 
 
 def free_port() -> int:
@@ -34,7 +38,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
+def wait_until(ready: Callable[[], bool], what: str, *, detail: Callable[[], str] = str, interval: float = 0.2) -> None:
+    """Polls ``ready`` until it holds; after WAIT_SECONDS fails naming ``what`` (and ``detail()``, what the
+    server said), so a hang is a clear failure instead of a stuck suite."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not ready():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not after {WAIT_SECONDS:.0f} s. {detail()}")
+        time.sleep(interval)
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = WAIT_SECONDS) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -64,7 +78,7 @@ def running(argv: list[str], root: Path, port: int, *, cwd: Path | None = None) 
         with log.open("wb") as out:
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
         try:
-            wait_port(port, proc, log, 60)
+            wait_port(port, proc, log)
             yield proc
         finally:
             stop(proc)
@@ -134,6 +148,13 @@ class PgServer:
         )
         return out.stdout.strip()
 
+    def reload_conf(self) -> None:
+        """``pg_reload_conf()`` only signals the postmaster: wait until a new session sees the files reloaded
+        (pg_hba.conf included). The archiver and other background processes reload on their own schedule."""
+        before = self.psql("SELECT pg_conf_load_time()")
+        self.psql("SELECT pg_reload_conf()")
+        wait_until(lambda: self.psql("SELECT pg_conf_load_time()") != before, f"configuration reloaded on {self.port}")
+
     def table_fingerprint(self, db: str) -> dict[str, tuple[int, str]]:
         """Row count and an order-independent md5 per user table: equal data <=> equal fingerprint."""
         tables = self.psql("SELECT tablename FROM pg_tables WHERE schemaname='public' ORDER BY 1", db).split()
@@ -164,7 +185,9 @@ def start_postgres(root: Path, datadir: Path, port: int, extra: list[str] | None
     subprocess.run(["chown", "-R", "postgres:postgres", str(datadir)], check=True)
     datadir.chmod(0o700)
     opts = f"-p {port} -c listen_addresses=127.0.0.1 -k {root} " + " ".join(extra or [])
-    started = _pg_ctl(datadir, "-w", "-t", "60", "-l", str(root / f"pg-{port}.log"), "-o", opts, "start")
+    started = _pg_ctl(
+        datadir, "-w", "-t", f"{WAIT_SECONDS:.0f}", "-l", str(root / f"pg-{port}.log"), "-o", opts, "start"
+    )
     if started.returncode != 0:
         log = (root / f"pg-{port}.log").read_text() if (root / f"pg-{port}.log").exists() else ""
         raise RuntimeError(f"pg_ctl start failed: {started.stderr} {log[-3000:]}")
@@ -310,7 +333,7 @@ def seaweedfs() -> Iterator[S3Server]:
 
 def _wait_s3_ready(server: S3Server, proc: subprocess.Popen[bytes], log: Path) -> None:
     """The S3 port opens before the filer/volume servers can take writes: probe with a real put."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + WAIT_SECONDS
     s3 = server.client()
     last: Exception | None = None
     while time.monotonic() < deadline:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from tests.functions.backup.conftest import (
     free_port,
     start_postgres,
     stop_postgres,
+    wait_until,
     world_dir,
 )
 
@@ -43,22 +43,51 @@ def archiving(postgres: PgServer, seaweedfs: S3Server, monkeypatch: pytest.Monke
     common = f"--target {target} --key-file {key} --log-format json"
     push = f"env {env} {cli} wal-push %p {common}"
     postgres.psql(f"ALTER SYSTEM SET archive_command = '{push}'")
-    postgres.psql("SELECT pg_reload_conf()")
+    postgres.reload_conf()
+    _switch_and_wait_archived(postgres, target)  # the archiver has the new command before the test makes WAL
     yield {"target": target, "key": str(key), "fetch": f"env {env} {cli} wal-fetch %f %p {common}"}
     postgres.psql("ALTER SYSTEM RESET archive_command")
-    postgres.psql("SELECT pg_reload_conf()")
+    postgres.reload_conf()
     shutil.rmtree(keydir, ignore_errors=True)
 
 
-def _wait_archived(postgres: PgServer, timeout: float = 90) -> None:
-    segment = postgres.psql("SELECT pg_walfile_name(pg_switch_wal())")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        row = postgres.psql("SELECT coalesce(last_archived_wal, '') || ' ' || failed_count FROM pg_stat_archiver")
-        if row.split()[0] >= segment:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{segment} not archived: {postgres.psql('SELECT * FROM pg_stat_archiver')}")
+def _archived_wal(target: str) -> set[str]:
+    code, rows = run(["list", "--class", "wal", "--target", target])
+    assert code == 0, rows
+    return {row["backup_id"] for row in rows}
+
+
+def _switch_and_wait_archived(postgres: PgServer, target: str) -> None:
+    """Closes the current WAL segment and waits until it is in ``target`` itself.
+
+    pg_stat_archiver is not enough: ``pg_reload_conf()`` only signals, and the archiver picks the new
+    archive_command up when it gets to it, so a segment can still go out through the previous command
+    (another bucket, or none). When the archiver reports a segment at or past ours but the target lacks it,
+    ours went out that way: close another one, which the reloaded archiver ships here.
+    """
+    segment = ""
+
+    def next_segment() -> None:
+        nonlocal segment
+        postgres.psql("SELECT pg_logical_emit_message(false, 'backup-test', 'wal')")  # never an empty segment
+        segment = postgres.psql("SELECT pg_walfile_name(pg_switch_wal())")
+
+    def archived_here() -> bool:
+        # The archiver records a segment only after its command returned: read it before the store.
+        last = postgres.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
+        if segment in _archived_wal(target):
+            return True
+        if last[:24] >= segment:
+            next_segment()
+        return False
+
+    next_segment()
+    wait_until(
+        archived_here,
+        f"the last closed WAL segment in {target}",
+        detail=lambda: f"{segment}; {postgres.psql('SELECT * FROM pg_stat_archiver')}",
+        interval=0.5,
+    )
 
 
 def test_pitr_restores_exactly_the_rows_before_t(postgres: PgServer, archiving: dict[str, str]) -> None:
@@ -83,13 +112,14 @@ def test_pitr_restores_exactly_the_rows_before_t(postgres: PgServer, archiving: 
     )
     assert code == 0, base
     postgres.psql("INSERT INTO events (id) SELECT generate_series(1, 100)", "pitr")
-    time.sleep(1.0)
+    # t is read after the first insert committed and before the second starts: the server's own clock
+    # orders them (checked below), no sleep needed.
     t = postgres.psql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
-    time.sleep(1.0)
     postgres.psql("INSERT INTO events (id) SELECT generate_series(101, 250)", "pitr")
     postgres.psql("DELETE FROM events WHERE id <= 10", "pitr")
-    _wait_archived(postgres)
-    assert run(["list", "--class", "wal", "--target", target])[1], "no WAL archived"
+    order = f"SELECT bool_and(at < '{t}') = (id <= 100) FROM events GROUP BY id <= 100"
+    assert postgres.psql(order, "pitr").split() == ["t", "t"], "rows 1-100 before t, 101-250 after"
+    _switch_and_wait_archived(postgres, target)
 
     root = world_dir("bk-pitr-")
     restored = root / "data"
@@ -114,10 +144,7 @@ def test_pitr_restores_exactly_the_rows_before_t(postgres: PgServer, archiving: 
         assert (restored / "recovery.signal").exists()
         server = start_postgres(root, restored, free_port(), ["-c archive_mode=off"])
         try:
-            deadline = time.monotonic() + 60
-            while server.psql("SELECT pg_is_in_recovery()") == "t" and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert server.psql("SELECT pg_is_in_recovery()") == "f"
+            wait_until(lambda: server.psql("SELECT pg_is_in_recovery()") == "f", "recovery to t promoted")
             ids = server.psql("SELECT min(id) || ' ' || max(id) || ' ' || count(*) FROM events", "pitr")
             assert ids == "1 100 100"
         finally:

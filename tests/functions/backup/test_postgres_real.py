@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 from functions.backup import commands
 from functions.backup.cli import run
-from tests.functions.backup.conftest import REPO, PgServer, S3Server, backup_argv
+from tests.functions.backup.conftest import REPO, PgServer, S3Server, backup_argv, wait_until
 
 pytestmark = pytest.mark.real
 
@@ -123,9 +122,11 @@ def test_sigkill_mid_stream_leaves_no_complete_backup_and_next_run_succeeds(
     argv = [sys.executable, "-m", "functions.backup", *args]
     proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     chunks = tmp_path / "store/state"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(list(chunks.rglob("chunks/*"))) < 3:
-        time.sleep(0.01)
+    wait_until(
+        lambda: proc.poll() is not None or len(list(chunks.rglob("chunks/*"))) >= 3,
+        "three chunks written or the backup ended",
+        interval=0.01,
+    )
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert len(list(chunks.rglob("chunks/*"))) >= 3, "backup finished before it could be killed"
@@ -155,7 +156,7 @@ def test_wrong_password_is_a_clear_error(postgres: PgServer, pgbench_db: str, tm
     hba = postgres.datadir / "pg_hba.conf"
     if "pwuser" not in hba.read_text():
         hba.write_text("host all pwuser 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
-        postgres.psql("SELECT pg_reload_conf()")
+        postgres.reload_conf()
     url = f"postgresql://pwuser:wrong@127.0.0.1:{postgres.port}/{pgbench_db}"
     code, result = run(backup_argv(url, "state", [f"file://{tmp_path}/s"], key_file))
     assert code == 1
