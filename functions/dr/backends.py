@@ -72,18 +72,22 @@ def _env(name: str | None, key: str) -> str | None:
 
 
 def write_check(dsn: str, database_id: str, timeout: float) -> tuple[bool, str]:
-    """Commits one upsert; (False, why) when the server refuses writes or cannot be reached."""
+    """Commits one upsert. (False, why) while the server is still in recovery, read-only or unreachable (worth
+    waiting for); a DrError for anything waiting cannot fix (missing privilege, bad SQL)."""
     import psycopg
 
     try:
         with psycopg.connect(dsn, connect_timeout=max(1, int(timeout)), autocommit=False) as conn:
-            conn.execute("SET LOCAL statement_timeout = %s", (f"{int(timeout * 1000)}ms",))
+            conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{int(timeout * 1000)}ms",))
             conn.execute(HEARTBEAT_DDL)
             conn.execute(HEARTBEAT_UPSERT, (database_id,))
             conn.commit()
         return True, "write committed"
+    except (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        return False, f"{type(err).__name__}: {first}"
     except psycopg.Error as err:
-        return False, f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+        raise DrError(f"write check on the promoted database failed for good: {type(err).__name__}: {err}") from None
 
 
 class PostgresBackend:
