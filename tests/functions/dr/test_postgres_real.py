@@ -190,9 +190,11 @@ def test_confirmed_failover_fences_a_primary_that_still_answers(
     code, result = run(["--config", str(path), "failover", "--scenario", "region", "--confirm"])
     assert code == 0 and result["action"] == "promoted", result
     assert result["fence"].startswith("fenced"), result["fence"]
-    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-        with psycopg.connect(pair.primary.url(), autocommit=True) as conn:
-            conn.execute("INSERT INTO orders VALUES (999, 'split brain')")
+    with (
+        pytest.raises(psycopg.errors.ReadOnlySqlTransaction),
+        psycopg.connect(pair.primary.url(), autocommit=True) as conn,
+    ):
+        conn.execute("INSERT INTO orders VALUES (999, 'split brain')")
     pair.standby.psql("INSERT INTO orders VALUES (999, 'the new writer')")
 
 
