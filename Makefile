@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: deps venv plan plan-all schema docs lint format typecheck test unit policy bench lambda clean
+.PHONY: deps venv plan plan-all schema client docs lint format typecheck test unit policy bench lambda clean
 
 # Create the virtualenv and install the pinned dependencies (re-run when requirements.txt changes).
 $(STAMP): requirements.txt
@@ -34,6 +34,14 @@ plan-all: venv
 ## Regenerate the outputs contract schema from components/outputs.py
 schema: venv
 	$(PY) -m offline.schema
+
+## Consumer package of typed stack outputs -> build/platform_outputs-<version>-py3-none-any.whl (models checked
+## against the published schema first; built from a copy so the source tree gets no build debris)
+client: venv
+	$(PY) -m clients.codegen --check
+	@rm -rf build/client-src && mkdir -p build && cp -r clients/platform_outputs build/client-src
+	$(PY) -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w build build/client-src
+	@rm -rf build/client-src && ls build/platform_outputs-*.whl
 
 lint: venv
 	$(VENV)/bin/ruff check .
