@@ -206,14 +206,28 @@ class Controller:
             return done
         if not confirm and not self.config.auto_promote:
             return self.on_confirmed_outage("region", first_failure_at or self.clock.now())
-        if first_failure_at is None:
-            probe = self.prober.probe()
-            if not probe.failed and not confirm:
-                return Outcome("refused", scenario, {"reason": "the primary answers from the DR side; add --confirm"})
-            if probe.db_ok and not confirm:
-                return Outcome(
-                    "refused", scenario, {"reason": "the primary database answers from the DR side; add --confirm"}
-                )
+        if first_failure_at is None and not confirm:
+            # auto_promote on, no human: the same DR-side confirmation a notification gets
+            detector = Detector(self.config.health.failure_threshold)
+            for attempt in range(self.config.health.failure_threshold):
+                started = self.clock.now()
+                down = self._observe(detector)
+                probe = detector.last
+                assert probe is not None
+                if not probe.failed:
+                    return Outcome(
+                        "refused",
+                        scenario,
+                        {"reason": f"the primary answered probe {attempt + 1} from the DR side; add --confirm"},
+                    )
+                if probe.db_ok:
+                    return Outcome(
+                        "refused", scenario, {"reason": "the primary database answers from the DR side; add --confirm"}
+                    )
+                if down:
+                    first_failure_at = detector.first_failure_at
+                    break
+                self._wait_next(started)
         return self._promote(scenario, first_failure_at, by)
 
     def _already_promoted(self, scenario: str) -> Outcome | None:
@@ -261,7 +275,10 @@ class Controller:
             fence = self.backend.fence_old_primary()
             self.events.emit("old_primary_fence", result=fence)
             started = self.clock.now()
-            self.backend.promote()
+            if status.role == "promoting":  # an earlier run's promotion is under way: wait for it, do not repeat
+                self.events.emit("promotion_in_progress", **status.detail)
+            else:
+                self.backend.promote()
             why = self._wait_writable(started)
             promotion = self.clock.now() - started
             rto = self.clock.now() - first_failure_at if first_failure_at is not None else None

@@ -120,6 +120,47 @@ def test_manual_failover_refused_while_primary_answers_without_confirm() -> None
     assert sim.backend.promote_calls == 0
 
 
+def test_unconfirmed_failover_with_auto_promote_probes_the_full_threshold() -> None:
+    # down for the first two probes only: the third answers, so no promotion
+    sim = build(make_config(), lambda t: (t < 15, t < 15), promotion_seconds=5)
+    outcome = sim.controller.failover("region", confirm=False)
+    assert outcome.action == "refused" and "probe 3" in outcome.detail["reason"]
+    assert sim.backend.promote_calls == 0
+    sim = build(make_config(), outage("region", 0), promotion_seconds=5)
+    outcome = sim.controller.failover("region", confirm=False)
+    assert outcome.action == "promoted" and len(sim.primary.probes) == 3
+    assert outcome.detail["rto_seconds"] == pytest.approx(2 * 10 + 5 + 5)
+
+
+def test_a_promotion_already_under_way_is_waited_for_not_repeated() -> None:
+    sim = build(make_config(), outage("region", 0), promotion_seconds=30, blocking=False)
+    sim.backend.ready_at = sim.clock.now() + 30  # an earlier run called promote, then crashed
+    outcome = sim.controller.failover("region", confirm=True)
+    assert outcome.action == "promoted"
+    assert sim.backend.promote_calls == 0
+
+
+def test_drill_passes_on_a_healthy_pair_and_fails_after_a_failover() -> None:
+    sim = build(make_config(), lambda t: (False, False), promotion_seconds=5)
+    code, result = run(["drill"], sim.controller)
+    assert code == 0 and result["ok"], result
+    assert [s["step"] for s in result["steps"]] == [
+        "rto_bound",
+        "simulated_region_failover",
+        "primary_answers",
+        "dr_database_is_standby",
+        "lease",
+        "publication",
+    ]
+    assert sim.backend.promote_calls == 0 and sim.lease.lock is None
+    assert sim.controller.metrics.sent["dr_controller_drill_success"] == 1.0
+    sim.controller.failover("region", confirm=True)
+    code, result = run(["drill"], sim.controller)
+    failed = {s["step"] for s in result["steps"] if not s["ok"]}
+    assert code == 1 and failed == {"dr_database_is_standby", "publication"}
+    assert sim.controller.metrics.sent["dr_controller_drill_success"] == 0.0
+
+
 def test_corruption_fences_and_freezes_but_never_promotes() -> None:
     sim = build(make_config(), lambda t: (False, False), promotion_seconds=5)
     assert sim.controller.failover("database-corruption", confirm=False).action == "held"

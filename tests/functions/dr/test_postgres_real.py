@@ -154,6 +154,9 @@ def test_lost_primary_is_detected_and_the_standby_promoted_and_published(
     path, parameter = _config(pair, moto, tmp_path, auto_promote=True)
     code, status = run(["--config", str(path), "status"])
     assert code == 0 and status["dr_database"]["role"] == "standby" and status["primary"]["up"] is True
+    code, drill = run(["--config", str(path), "drill"])
+    assert code == 0 and drill["ok"], drill
+    assert pair.standby.psql("SELECT pg_is_in_recovery()") == "t", "a drill never promotes"
 
     stop_postgres(pair.primary)  # the primary region is gone
     started = time.monotonic()
