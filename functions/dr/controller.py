@@ -125,7 +125,11 @@ class Controller:
             made += 1
             if self._observe(detector):
                 assert detector.last is not None and detector.first_failure_at is not None
-                last = self.on_confirmed_outage(detector.last.scenario, detector.first_failure_at)
+                try:
+                    last = self.on_confirmed_outage(detector.last.scenario, detector.first_failure_at)
+                except DrError as err:  # already reported (failover_failed / lock held): try again next probe
+                    self.events.emit("failover_retry", "warning", error=str(err))
+                    last = Outcome("refused", detector.last.scenario, {"error": str(err)})
                 if last.action in until:
                     return last
             else:

@@ -113,6 +113,16 @@ def test_promotion_that_never_becomes_writable_fails_within_the_budget() -> None
     assert sim.lease.lock is None and sim.lease.saved is None
 
 
+def test_watch_survives_a_lease_held_elsewhere_and_promotes_once_it_expires() -> None:
+    sim = build(make_config(), outage("region", 0), promotion_seconds=5)
+    sim.lease.lock = {"owner": "other", "expires_at": str(sim.clock.wall() + 45)}
+    outcome = sim.controller.watch(max_probes=20)
+    assert outcome.action == "promoted"
+    assert sim.backend.promote_calls == 1
+    retries = _events(sim.events.emitted, "failover_retry")
+    assert retries and "held by other" in str(retries[0]["error"])
+
+
 def test_manual_failover_refused_while_primary_answers_without_confirm() -> None:
     sim = build(make_config(), lambda t: (False, False), promotion_seconds=5)
     outcome = sim.controller.failover("region", confirm=False)
