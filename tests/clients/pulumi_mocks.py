@@ -73,7 +73,7 @@ def resolve(output: pulumi.Output[T]) -> tuple[T, bool]:
     return value, _sync_await(output.is_secret())  # type: ignore[return-value]
 
 
-def run_program(program: Callable[[], None]) -> None:
+def run_program(program: Callable[[], object]) -> None:
     """Run a Pulumi program function to completion on the installed mocks."""
     from pulumi.runtime.stack import run_pulumi_func
 
