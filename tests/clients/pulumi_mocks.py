@@ -77,4 +77,7 @@ def run_program(program: Callable[[], object]) -> None:
     """Run a Pulumi program function to completion on the installed mocks."""
     from pulumi.runtime.stack import run_pulumi_func
 
-    _sync_await(run_pulumi_func(program))
+    def run() -> None:
+        program()
+
+    _sync_await(run_pulumi_func(run))
