@@ -38,6 +38,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("bound", help="the RTO bound of the config and the numbers the stack exports (no network)")
     watch = sub.add_parser("watch", help="probe every interval; fail over when the primary is confirmed down")
     watch.add_argument("--max-probes", type=int, help="stop after N probes (default: until a failover finishes)")
+    watch.add_argument(
+        "--carry", action="store_true", help="continue the failure count of the previous run (scheduled short runs)"
+    )
     signal = sub.add_parser("signal", help="a notification (CloudWatch alarm via SNS, Cloudflare webhook) arrived")
     signal.add_argument("--input", default="-", help="file holding the notification JSON, - for stdin")
     failover = sub.add_parser("failover", help="fail over now (see --scenario)")
@@ -131,7 +134,7 @@ def execute(args: argparse.Namespace, controller: Controller) -> tuple[int, dict
     if args.command == "bound":
         return 0, bound_of(controller.config)
     if args.command == "watch":
-        outcome = controller.watch(max_probes=args.max_probes)
+        outcome = controller.watch(max_probes=args.max_probes, carry=args.carry)
     elif args.command == "signal":
         outcome = controller.confirm(parse_text(_read_input(args.input), args.input))
     elif args.command == "failover":

@@ -240,10 +240,17 @@ def parse_config(data: Any, source: str = "config") -> ControllerConfig:
 
 
 def load_config(path: str | Path | None) -> ControllerConfig:
-    """Reads ``path`` (YAML or JSON; ``$DR_CONFIG`` when None)."""
+    """Reads ``path`` (YAML or JSON); without it ``$DR_CONFIG`` (a path), else ``$DR_CONFIG_JSON`` (the document
+    itself: what a Lambda function gets in its environment)."""
     where = path or os.environ.get("DR_CONFIG")
+    if not where and os.environ.get("DR_CONFIG_JSON"):
+        try:
+            data = json.loads(os.environ["DR_CONFIG_JSON"])
+        except json.JSONDecodeError as err:
+            raise UsageError(f"$DR_CONFIG_JSON: not valid JSON: {err}") from None
+        return parse_config(data, "$DR_CONFIG_JSON")
     if not where:
-        raise UsageError("--config: not given and $DR_CONFIG is unset")
+        raise UsageError("--config: not given and neither $DR_CONFIG nor $DR_CONFIG_JSON is set")
     file = Path(where)
     try:
         text = file.read_text(encoding="utf-8")

@@ -41,6 +41,8 @@ class LeaseLike(Protocol):
     def record(self) -> dict[str, str] | None: ...
     def write_record(self, fields: dict[str, str | float | int]) -> None: ...
     def clear_record(self) -> bool: ...
+    def probe_state(self) -> dict[str, float] | None: ...
+    def save_probe_state(self, consecutive: int, first_failure_wall: float | None, last_probe_wall: float) -> None: ...
 
 
 class PublisherLike(Protocol):
@@ -113,17 +115,30 @@ class Controller:
         self.clock.sleep(self.config.health.interval_seconds - (self.clock.now() - started))
 
     def watch(
-        self, max_probes: int | None = None, until: frozenset[str] = frozenset({"promoted", "already_promoted"})
+        self,
+        max_probes: int | None = None,
+        until: frozenset[str] = frozenset({"promoted", "already_promoted"}),
+        *,
+        carry: bool = False,
     ) -> Outcome:
         """Probes every interval until an outcome in ``until`` (a finished failover by default), or until
-        ``max_probes`` probes were made; returns the last outcome."""
+        ``max_probes`` probes were made; returns the last outcome.
+
+        ``carry``: the failure count survives between runs (kept beside the lease), for a scheduler that
+        starts one short run after another; a count older than two intervals is stale and starts over.
+        """
         detector = Detector(self.config.health.failure_threshold)
+        if carry:
+            self._resume(detector)
         made = 0
         last: Outcome = Outcome("healthy", "none")
         while max_probes is None or made < max_probes:
             started = self.clock.now()
             made += 1
-            if self._observe(detector):
+            down = self._observe(detector)
+            if carry:
+                self._save(detector)
+            if down:
                 assert detector.last is not None and detector.first_failure_at is not None
                 try:
                     last = self.on_confirmed_outage(detector.last.scenario, detector.first_failure_at)
@@ -138,8 +153,24 @@ class Controller:
                     self.metrics.send({"dr_controller_promotion_held": 0.0}, self.clock.wall())
                     self.events.emit("primary_recovered", notify=True)
                 last = Outcome("healthy" if detector.consecutive == 0 else "not_confirmed", "none")
+            if max_probes is not None and made >= max_probes:
+                break  # no sleep after the last probe: the next run starts on the scheduler's beat
             self._wait_next(started)
         return last
+
+    def _resume(self, detector: Detector) -> None:
+        state = self.lease.probe_state()
+        if not state:
+            return
+        age = self.clock.wall() - state.get("last_probe_wall", 0.0)
+        first = state.get("first_failure_wall")
+        if age <= 2 * self.config.health.interval_seconds and first is not None:
+            detector.resume(int(state.get("consecutive", 0)), self.clock.now() - (self.clock.wall() - first))
+
+    def _save(self, detector: Detector) -> None:
+        first = detector.first_failure_at
+        first_wall = None if first is None else self.clock.wall() - (self.clock.now() - first)
+        self.lease.save_probe_state(detector.consecutive, first_wall, self.clock.wall())
 
     def confirm(self, signal: Signal) -> Outcome:
         """A notification arrived: probe from the DR side up to ``failure_threshold`` times, one interval apart."""

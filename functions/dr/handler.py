@@ -1,8 +1,13 @@
-"""AWS Lambda entry point for notifications: an SNS event (CloudWatch alarm, including Route 53 health-check
-alarms) or a Lambda function URL request carrying a Cloudflare notification webhook.
+"""AWS Lambda entry point: a scheduled event runs a short ``watch``, a notification starts a confirmation.
 
-Either one starts the DR-side confirmation (``Controller.confirm``); the webhook must carry the shared secret
-in ``cf-webhook-auth`` (``$DR_WEBHOOK_SECRET``). The config comes from ``$DR_CONFIG``.
+- EventBridge ``Scheduled Event`` (every minute): ``watch --carry`` for ``$DR_WATCH_PROBES`` probes (default:
+  as many intervals as fit in a minute), the failure count carried from the previous run, so consecutive
+  failures are counted across invocations as one loop would.
+- SNS event (CloudWatch alarm, including Route 53 health-check alarms) or a Lambda function URL request
+  carrying a Cloudflare notification webhook (shared secret in ``cf-webhook-auth`` = ``$DR_WEBHOOK_SECRET``):
+  the DR-side confirmation (``Controller.confirm``).
+
+The config comes from ``$DR_CONFIG`` (a path) or ``$DR_CONFIG_JSON`` (the document).
 """
 
 from __future__ import annotations
@@ -30,13 +35,28 @@ def _signal(event: dict[str, Any]) -> Any:
     return parse_document(event)
 
 
+def _probes_per_run(interval: int) -> int:
+    text = os.environ.get("DR_WATCH_PROBES")
+    if text is None:
+        return max(1, 60 // interval)
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"$DR_WATCH_PROBES: {text!r} is not a positive integer")
+    return int(text)
+
+
 def lambda_handler(event: dict[str, Any], context: Any = None, controller: Any = None) -> dict[str, Any]:
     """Returns ``{"exit_code", "result"}`` (function URL requests: an HTTP response with that body)."""
     is_http = "headers" in event and "body" in event
     try:
-        signal = _signal(event)
-        controller = controller or build_controller(load_config(None))
-        outcome = controller.confirm(signal)
+        if event.get("detail-type") == "Scheduled Event":
+            controller = controller or build_controller(load_config(None))
+            interval = controller.config.health.interval_seconds
+            probes = _probes_per_run(interval)
+            outcome = controller.watch(max_probes=probes, carry=True)
+        else:
+            signal = _signal(event)
+            controller = controller or build_controller(load_config(None))
+            outcome = controller.confirm(signal)
         code, result = outcome.exit_code, outcome.as_dict()
     except UsageError as err:
         code, result = 2, {"error": str(err)}

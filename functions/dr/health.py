@@ -95,6 +95,11 @@ class Detector:
         self.first_failure_at: float | None = None
         self.last: Probe | None = None
 
+    def resume(self, consecutive: int, first_failure_at: float | None) -> None:
+        """Continues a count another run left (a scheduled invocation carries it to the next)."""
+        if consecutive > 0 and first_failure_at is not None:
+            self.consecutive, self.first_failure_at = consecutive, first_failure_at
+
     def observe(self, probe: Probe) -> bool:
         """True once ``threshold`` probes in a row have failed."""
         self.last = probe

@@ -91,6 +91,27 @@ class Lease:
             item[key] = {"N": str(value)} if isinstance(value, int | float) else {"S": str(value)}
         self.dynamodb.put_item(TableName=self.table, Item=item)
 
+    @property
+    def _probes_key(self) -> dict[str, Any]:
+        return {"id": {"S": f"probes#{self.database_id}"}}
+
+    def probe_state(self) -> dict[str, float] | None:
+        """The failure count a previous run left: ``consecutive``, ``first_failure_wall``, ``last_probe_wall``."""
+        item = self.dynamodb.get_item(TableName=self.table, Key=self._probes_key, ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        return {k: float(v["N"]) for k, v in item.items() if "N" in v}
+
+    def save_probe_state(self, consecutive: int, first_failure_wall: float | None, last_probe_wall: float) -> None:
+        item: dict[str, Any] = {
+            **self._probes_key,
+            "consecutive": {"N": str(consecutive)},
+            "last_probe_wall": {"N": repr(last_probe_wall)},
+        }
+        if first_failure_wall is not None:
+            item["first_failure_wall"] = {"N": repr(first_failure_wall)}
+        self.dynamodb.put_item(TableName=self.table, Item=item)
+
     def clear_record(self) -> bool:
         """Removes the record (after a failback, so the controller guards the new primary); True if one existed."""
         old = self.dynamodb.delete_item(TableName=self.table, Key=self._record_key, ReturnValues="ALL_OLD")

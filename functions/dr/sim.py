@@ -100,6 +100,7 @@ class MemoryLease:
         self.lease_seconds = lease_seconds
         self.lock: dict[str, str] | None = None
         self.saved: dict[str, str] | None = None
+        self.probes: dict[str, float] | None = None
 
     def acquire(self) -> None:
         now = self.clock.wall()
@@ -123,6 +124,14 @@ class MemoryLease:
     def clear_record(self) -> bool:
         had, self.saved = self.saved is not None, None
         return had
+
+    def probe_state(self) -> dict[str, float] | None:
+        return self.probes
+
+    def save_probe_state(self, consecutive: int, first_failure_wall: float | None, last_probe_wall: float) -> None:
+        self.probes = {"consecutive": float(consecutive), "last_probe_wall": last_probe_wall}
+        if first_failure_wall is not None:
+            self.probes["first_failure_wall"] = first_failure_wall
 
 
 class MemoryPublisher:

@@ -58,6 +58,13 @@ def test_record_round_trip_and_missing_table(moto: Moto) -> None:
         "rto_seconds": "85.5",
     }
     assert lease.clear_record() is True and lease.record() is None and lease.clear_record() is False
+    assert lease.probe_state() is None
+    lease.save_probe_state(2, 1_750_000_010.5, 1_750_000_020.25)
+    assert lease.probe_state() == {
+        "consecutive": 2.0,
+        "first_failure_wall": 1_750_000_010.5,
+        "last_probe_wall": 1_750_000_020.25,
+    }
     with pytest.raises(DrError, match="does not exist"):
         _lease(moto, "no-such-table", "a", clock).acquire()
 

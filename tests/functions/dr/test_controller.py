@@ -226,3 +226,22 @@ def test_bound_command_lists_the_numbers_the_stack_exports(tmp_path: object) -> 
     assert result["rto_bound_seconds"] == 150
     assert "health.interval_seconds" in result["exported_numbers"]
     json.dumps(result)
+
+
+def test_scheduled_short_runs_carry_the_failure_count() -> None:
+    """Runs of two probes (threshold 3): a carried count promotes on the second run's first failed probe; a
+    count older than two intervals starts over."""
+    sim = build(make_config(), outage("region", 0), promotion_seconds=5)
+    assert sim.controller.watch(max_probes=2, carry=True).action == "not_confirmed"
+    assert sim.backend.promote_calls == 0
+    sim.clock.advance(10)  # the scheduler's next beat
+    outcome = sim.controller.watch(max_probes=2, carry=True)
+    assert outcome.action == "promoted"
+    assert len(sim.primary.probes) == 3
+    assert outcome.detail["rto_seconds"] == pytest.approx(2 * 10 + 5 + 5 + 5)  # 3 probes, sleeps, promotion
+
+    stale = build(make_config(), outage("region", 0), promotion_seconds=5)
+    stale.controller.watch(max_probes=2, carry=True)
+    stale.clock.advance(25)  # more than two intervals since the last probe
+    assert stale.controller.watch(max_probes=2, carry=True).action == "not_confirmed"
+    assert stale.backend.promote_calls == 0

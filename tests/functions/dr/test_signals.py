@@ -96,3 +96,16 @@ def test_function_url_webhook_needs_the_secret(monkeypatch: pytest.MonkeyPatch) 
     request["headers"] = {"cf-webhook-auth": "s3cret"}
     response = lambda_handler(request, controller=sim.controller)
     assert response["statusCode"] == 200 and json.loads(response["body"])["action"] == "promoted"
+
+
+def test_scheduled_event_runs_a_short_carried_watch(monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = build(make_config(), outage("region", 0), promotion_seconds=5)
+    event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+    monkeypatch.setenv("DR_WATCH_PROBES", "2")
+    first = lambda_handler(event, controller=sim.controller)
+    assert first["result"]["action"] == "not_confirmed" and len(sim.primary.probes) == 2
+    sim.clock.advance(10)
+    second = lambda_handler(event, controller=sim.controller)
+    assert second["result"]["action"] == "promoted"
+    monkeypatch.setenv("DR_WATCH_PROBES", "zero")
+    assert lambda_handler(event, controller=sim.controller)["exit_code"] == 2
