@@ -35,7 +35,7 @@ def test_no_project_config_declarations() -> None:
 
 
 def test_stack_files_use_only_the_project_namespace_and_known_keys() -> None:
-    from components.config import StackConfig
+    from components.platform.config import StackConfig
 
     for path in sorted(REPO.glob("Pulumi.*.yaml")):
         config = yaml.safe_load(path.read_text())["config"]
