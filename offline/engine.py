@@ -23,11 +23,11 @@ from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _sync_await
 
+from components.platform.config import PROJECT
 from offline.mocks import PlatformMocks
 
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
-PROJECT = "platform"
 
 
 def _redact(value: Any) -> Any:
@@ -126,7 +126,7 @@ class RecordingMonitor(MockMonitor):
         _ensure_event_loop()
         inputs = rpc.deserialize_properties(request.object)
         custom = bool(request.custom)
-        for transform in self._stack_transforms:
+        for transform in self.get_registered_transforms():
             result = transform(
                 pulumi.ResourceTransformArgs(custom, request.type, request.name, inputs, pulumi.ResourceOptions())
             )

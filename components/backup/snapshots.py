@@ -66,4 +66,13 @@ class Snapshots(pulumi.ComponentResource):
         manifest = schedule_manifest(args)
         self.schedule = custom_object(f"{name}-schedule", manifest, pulumi.ResourceOptions(parent=self))
         self.schedule_name = args.name
+        self.section = {
+            "schedule": f"{args.velero_namespace}/{args.name}",
+            "cron": args.schedule,
+            "ttl": go_duration(args.ttl_hours),
+        }
         self.register_outputs({"schedule": self.schedule_name, "ttl": go_duration(args.ttl_hours)})
+
+    def outputs(self) -> dict[str, str]:
+        """The ``snapshots`` section of the outputs contract."""
+        return dict(self.section)

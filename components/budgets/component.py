@@ -185,4 +185,9 @@ class Budgets(pulumi.ComponentResource):
                 opts=child,
             )
             self.names["gcp"] = budget_name
+        self.monthly_limit_usd = settings.monthly_limit_usd
         self.register_outputs({"names": self.names})
+
+    def outputs(self) -> dict[str, Any]:
+        """The ``budgets`` section of the outputs contract."""
+        return {"monthly_limit_usd": self.monthly_limit_usd, "budgets": dict(self.names)}

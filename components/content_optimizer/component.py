@@ -1,4 +1,4 @@
-"""ContentOptimizer (issue 8): uploads in, optimized images/text/video out to the CDN's origin bucket.
+"""ContentOptimizer: uploads in, optimized images/text/video out to the CDN's origin bucket.
 
 Upload bucket --S3 event (per suffix)--> Lambda for images and text (seconds per file);
               --S3 event (video suffixes)--> SQS queue --KEDA ScaledJob--> one Kubernetes Job per video
@@ -57,31 +57,55 @@ class ContentOptimizer(pulumi.ComponentResource):
         self,
         name: str,
         args: ContentOptimizerArgs,
-        k8s_provider: pulumi.ProviderResource | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("platform:content_optimizer:ContentOptimizer", name, None, opts)
         import pulumi_aws as aws
 
-        s = args.settings
         self.args = args
-        child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._data = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
-        # --- one customer-managed key for both buckets (the policy pack requires CMK encryption) -----
+        account_id = self._key(aws, name)
+        self._buckets(aws, name)
+        video_queue_policy = self._queues(aws, name, account_id)
+        permission = self._function(aws, name, account_id)
+        self._notifications(aws, name, permission, video_queue_policy)
+        self._origin_read(aws, name)
+        self._alarms(aws, name, args.settings)
+        self.worker_role: Any = None
+        if args.settings.video.enabled and self.video_queue is not None:
+            self._video_worker(aws, name, args)
+
+        self.register_outputs(
+            {
+                "upload_bucket": self.upload_bucket.bucket,
+                "optimized_bucket": self.optimized_bucket.bucket,
+                "function_arn": self.function.arn,
+                "dlq_url": self.dlq.url,
+            }
+        )
+
+    def _key(self, aws: Any, name: str) -> pulumi.Output[str]:
+        """One customer-managed key for both buckets: the policy pack requires CMK encryption.
+
+        Returns the account id, read from the key's ARN so the plan needs no STS call.
+        """
         self.key = aws.kms.Key(
             f"{name}-key",
-            description=f"content optimizer buckets ({args.environment})",
+            description=f"content optimizer buckets ({self.args.environment})",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            opts=data,
+            opts=self._data,
         )
         aws.kms.Alias(
-            f"{name}-key-alias", name_prefix="alias/content-optimizer-", target_key_id=self.key.key_id, opts=child
+            f"{name}-key-alias", name_prefix="alias/content-optimizer-", target_key_id=self.key.key_id, opts=self._child
         )
-        account_id = self.key.arn.apply(lambda arn: arn.split(":")[4])
+        return self.key.arn.apply(lambda arn: arn.split(":")[4])
 
-        # --- buckets -------------------------------------------------------------------------------
+    def _buckets(self, aws: Any, name: str) -> None:
+        """Uploads (raw files expire after ``upload_expiry_days``) and optimized (the CDN origin, kept)."""
+        s = self.args.settings
         self.uploads = self._bucket(
             f"{name}-uploads",
             [
@@ -93,14 +117,19 @@ class ContentOptimizer(pulumi.ComponentResource):
                 ),
                 *self._cleanup_rules(aws, s),
             ],
-            data=data,
-            child=child,
         )
-        self.optimized = self._bucket(f"{name}-optimized", self._cleanup_rules(aws, s), data=data, child=child)
+        self.optimized = self._bucket(f"{name}-optimized", self._cleanup_rules(aws, s))
         self.upload_bucket = self.uploads.bucket
         self.optimized_bucket = self.optimized.bucket
 
-        # --- queues --------------------------------------------------------------------------------
+    def _queues(self, aws: Any, name: str, account_id: pulumi.Output[str]) -> Any:
+        """The DLQ every failure ends in, and (video enabled) the queue the KEDA ScaledJob drains.
+
+        Returns the video queue's policy (or None): the bucket notification must wait for it, since S3
+        test-delivers to every destination when the configuration is saved.
+        """
+        s = self.args.settings
+        child = self._child
         self.dlq = aws.sqs.Queue(
             f"{name}-dlq",
             sqs_managed_sse_enabled=True,
@@ -114,65 +143,42 @@ class ContentOptimizer(pulumi.ComponentResource):
             opts=child,
         )
         self.video_queue: Any = None
-        video_queue_policy: Any = None
-        if s.video.enabled:
-            self.video_queue = aws.sqs.Queue(
-                f"{name}-video",
-                sqs_managed_sse_enabled=True,
-                visibility_timeout_seconds=s.video.job_deadline_seconds + policies.VISIBILITY_MARGIN_SECONDS,
-                message_retention_seconds=s.dlq_retention_days * DLQ_RETENTION_SECONDS_PER_DAY,
-                receive_wait_time_seconds=20,
-                redrive_policy=self.dlq.arn.apply(
-                    lambda arn: policies.to_json(
-                        {"deadLetterTargetArn": arn, "maxReceiveCount": s.video.max_receive_count}
-                    )
-                ),
-                opts=child,
-            )
-            video_queue_policy = aws.sqs.QueuePolicy(
-                f"{name}-video-policy",
-                queue_url=self.video_queue.url,
-                policy=pulumi.Output.all(self.video_queue.arn, self.upload_bucket.arn, account_id).apply(
-                    lambda a: policies.to_json(policies.video_queue_policy(a[0], a[1], a[2]))
-                ),
-                opts=child,
-            )
+        if not s.video.enabled:
+            return None
+        self.video_queue = aws.sqs.Queue(
+            f"{name}-video",
+            sqs_managed_sse_enabled=True,
+            visibility_timeout_seconds=s.video.job_deadline_seconds + policies.VISIBILITY_MARGIN_SECONDS,
+            message_retention_seconds=s.dlq_retention_days * DLQ_RETENTION_SECONDS_PER_DAY,
+            receive_wait_time_seconds=20,
+            redrive_policy=self.dlq.arn.apply(
+                lambda arn: policies.to_json({"deadLetterTargetArn": arn, "maxReceiveCount": s.video.max_receive_count})
+            ),
+            opts=child,
+        )
+        return aws.sqs.QueuePolicy(
+            f"{name}-video-policy",
+            queue_url=self.video_queue.url,
+            policy=pulumi.Output.all(self.video_queue.arn, self.upload_bucket.arn, account_id).apply(
+                lambda a: policies.to_json(policies.video_queue_policy(a[0], a[1], a[2]))
+            ),
+            opts=child,
+        )
 
-        # --- the function --------------------------------------------------------------------------
-        fn = s.function
+    def _function(self, aws: Any, name: str, account_id: pulumi.Output[str]) -> Any:
+        """Log group, least-privilege role, the Lambda with its retry/DLQ settings, and S3's invoke permission.
+
+        Returns the permission: the bucket notification must not be saved before S3 may invoke the function.
+        """
+        args = self.args
+        s, fn, child = args.settings, args.settings.function, self._child
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/platform/{args.environment}/content-optimizer",
             retention_in_days=fn.log_retention_days,
             opts=child,
         )
-        self.role = aws.iam.Role(
-            f"{name}-lambda",
-            description="content optimizer Lambda: read uploads, write optimized, DLQ, own logs",
-            assume_role_policy=account_id.apply(lambda acct: policies.to_json(policies.lambda_trust_policy(acct))),
-            opts=child,
-        )
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-lambda-policy",
-            role=self.role.id,
-            policy=pulumi.Output.all(
-                self.upload_bucket.arn, self.key.arn, self.optimized_bucket.arn, self.dlq.arn, self.log_group.arn
-            ).apply(
-                lambda a: policies.to_json(
-                    policies.lambda_role_policy(
-                        upload_bucket_arn=a[0],
-                        upload_prefix=s.upload_prefix,
-                        key_arn=a[1],
-                        optimized_bucket_arn=a[2],
-                        optimized_prefix=s.optimized_prefix,
-                        dlq_arn=a[3],
-                        log_group_arn=a[4],
-                        region=args.region,
-                    )
-                )
-            ),
-            opts=child,
-        )
+        role_policy = self._function_role(aws, name, account_id)
         self.function_environment = self.optimized_bucket.bucket.apply(
             lambda bucket: policies.function_environment(s, bucket, args.content_classes)
         )
@@ -200,7 +206,7 @@ class ContentOptimizer(pulumi.ComponentResource):
             maximum_event_age_in_seconds=fn.max_event_age_seconds,
             opts=child,
         )
-        permission = aws.lambda_.Permission(
+        return aws.lambda_.Permission(
             f"{name}-s3-invoke",
             action="lambda:InvokeFunction",
             function=self.function.name,
@@ -210,8 +216,44 @@ class ContentOptimizer(pulumi.ComponentResource):
             opts=child,
         )
 
-        # --- routing: one notification filter per suffix (and case) --------------------------------
-        self.routes = policies.notification_routes(s)
+    def _function_role(self, aws: Any, name: str, account_id: pulumi.Output[str]) -> Any:
+        """The Lambda's role: read uploads, write optimized, send to the DLQ, write its own log group.
+
+        Returns the inline policy: the function depends on it, so its first invocation has the grants.
+        """
+        args = self.args
+        s = args.settings
+        self.role = aws.iam.Role(
+            f"{name}-lambda",
+            description="content optimizer Lambda: read uploads, write optimized, DLQ, own logs",
+            assume_role_policy=account_id.apply(lambda acct: policies.to_json(policies.lambda_trust_policy(acct))),
+            opts=self._child,
+        )
+        return aws.iam.RolePolicy(
+            f"{name}-lambda-policy",
+            role=self.role.id,
+            policy=pulumi.Output.all(
+                self.upload_bucket.arn, self.key.arn, self.optimized_bucket.arn, self.dlq.arn, self.log_group.arn
+            ).apply(
+                lambda a: policies.to_json(
+                    policies.lambda_role_policy(
+                        upload_bucket_arn=a[0],
+                        upload_prefix=s.upload_prefix,
+                        key_arn=a[1],
+                        optimized_bucket_arn=a[2],
+                        optimized_prefix=s.optimized_prefix,
+                        dlq_arn=a[3],
+                        log_group_arn=a[4],
+                        region=args.region,
+                    )
+                )
+            ),
+            opts=self._child,
+        )
+
+    def _notifications(self, aws: Any, name: str, permission: Any, video_queue_policy: Any) -> None:
+        """One S3 notification filter per suffix (and case): images/text to the Lambda, videos to the queue."""
+        self.routes = policies.notification_routes(self.args.settings)
         lambda_routes = [r for r in self.routes if r.target == "lambda"]
         video_routes = [r for r in self.routes if r.target == "video"]
         aws.s3.BucketNotification(
@@ -244,36 +286,21 @@ class ContentOptimizer(pulumi.ComponentResource):
             ),
         )
 
-        # --- CDN origin read access ------------------------------------------------------------------
+    def _origin_read(self, aws: Any, name: str) -> None:
+        """A managed policy the CDN's origin signer attaches to read the optimized prefix (and decrypt it)."""
+        s, region = self.args.settings, self.args.region
         self.origin_read_policy = aws.iam.Policy(
             f"{name}-origin-read",
             description="read the optimized bucket (CDN origin signer)",
             policy=pulumi.Output.all(self.optimized_bucket.arn, self.key.arn).apply(
-                lambda a: policies.to_json(policies.origin_read_policy(a[0], s.optimized_prefix, a[1], args.region))
+                lambda a: policies.to_json(policies.origin_read_policy(a[0], s.optimized_prefix, a[1], region))
             ),
-            opts=child,
+            opts=self._child,
         )
-
-        self._alarms(aws, name, s)
-
-        # --- video worker (Kubernetes) ----------------------------------------------------------------
-        self.worker_role: Any = None
-        if s.video.enabled and self.video_queue is not None:
-            self._video_worker(aws, name, args, k8s_provider)
-
-        self.register_outputs(
-            {
-                "upload_bucket": self.upload_bucket.bucket,
-                "optimized_bucket": self.optimized_bucket.bucket,
-                "function_arn": self.function.arn,
-                "dlq_url": self.dlq.url,
-            }
-        )
-
-    # --------------------------------------------------------------------------------------------------
 
     @staticmethod
     def _cleanup_rules(aws: Any, s: OptimizerSettings) -> list[Any]:
+        """Both buckets are versioned: old versions, stale multipart uploads and orphan markers cost money."""
         return [
             aws.s3.BucketLifecycleConfigurationRuleArgs(
                 id="expire-noncurrent-versions",
@@ -294,14 +321,7 @@ class ContentOptimizer(pulumi.ComponentResource):
             ),
         ]
 
-    def _bucket(
-        self,
-        name: str,
-        lifecycle_rules: list[Any],
-        *,
-        data: pulumi.ResourceOptions,
-        child: pulumi.ResourceOptions,
-    ) -> PrivateBucket:
+    def _bucket(self, name: str, lifecycle_rules: list[Any]) -> PrivateBucket:
         """Versioned, private, TLS-only bucket, SSE-KMS with the component's key and an S3 bucket key.
 
         The bucket key matters here: the CDN origin is read on every cache miss.
@@ -311,12 +331,13 @@ class ContentOptimizer(pulumi.ComponentResource):
             policy=lambda arn: arn.apply(lambda a: policies.to_json(policies.tls_only_bucket_policy(a))),
             force_destroy=self.args.settings.force_destroy,
             lifecycle_rules=lifecycle_rules,
-            # The names and wiring these buckets were first deployed with (see components/aws_s3.py).
+            # The names and wiring these buckets were first deployed with (see components/lib/aws_s3.py).
             names=ResourceNames(public_access_block="public-access", policy="tls-only"),
         )
-        return declare_private_bucket(name, spec, data_opts=data, child_opts=child)
+        return declare_private_bucket(name, spec, data_opts=self._data, child_opts=self._child)
 
     def _alarms(self, aws: Any, name: str, s: OptimizerSettings) -> None:
+        """Errors, throttles, duration near the timeout, DLQ depth, video backlog: each a failure nobody sees."""
         actions = [s.alarm_topic_arn] if s.alarm_topic_arn else []
         child = pulumi.ResourceOptions(parent=self)
         fn_dims = {"FunctionName": self.function.name}
@@ -356,14 +377,16 @@ class ContentOptimizer(pulumi.ComponentResource):
                   namespace="AWS/SQS", metric_name="ApproximateAgeOfOldestMessage", statistic="Maximum",
                   threshold=VIDEO_BACKLOG_ALARM_SECONDS, dimensions={"QueueName": self.video_queue.name})  # fmt: skip
 
-    def _video_worker(
-        self, aws: Any, name: str, args: ContentOptimizerArgs, k8s_provider: pulumi.ProviderResource | None
-    ) -> None:
-        import pulumi_kubernetes as k8s
+    def _video_worker(self, aws: Any, name: str, args: ContentOptimizerArgs) -> None:
+        """Videos take longer than Lambda's 15 minutes: KEDA starts one Kubernetes Job per queued video."""
+        self._video_identities(aws, name, args)
+        self._video_kubernetes(name, args)
 
+    def _video_identities(self, aws: Any, name: str, args: ContentOptimizerArgs) -> None:
+        """Two IRSA roles, so each side holds only its grants: the Jobs' worker and KEDA's queue-depth reader."""
         s = args.settings
         video = s.video
-        child = pulumi.ResourceOptions(parent=self)
+        child = self._child
         assert video.aws_oidc_provider_arn is not None and video.keda_operator_role_arn is not None
         oidc_arn, keda_arn = video.aws_oidc_provider_arn, video.keda_operator_role_arn
         self.worker_role = aws.iam.Role(
@@ -407,11 +430,19 @@ class ContentOptimizer(pulumi.ComponentResource):
             opts=child,
         )
 
+    def _video_kubernetes(self, name: str, args: ContentOptimizerArgs) -> None:
+        """ServiceAccount, KEDA TriggerAuthentication and ScaledJob, NetworkPolicy of the video Jobs.
+
+        They use the "kubernetes" provider this component received in its opts (inherited through parent).
+        """
+        import pulumi_kubernetes as k8s
+
+        s = args.settings
         inputs = pulumi.Output.all(
             self.video_queue.url, self.worker_role.arn, self.scaler_role.arn, self.function_environment
         ).apply(
             lambda a: manifests.VideoWorkerInputs(
-                settings=video,
+                settings=s.video,
                 namespace=args.namespace,
                 region=args.region,
                 queue_url=a[0],
@@ -421,29 +452,28 @@ class ContentOptimizer(pulumi.ComponentResource):
                 environment=a[3],
             )
         )
-        k8s_opts = pulumi.ResourceOptions(parent=self, provider=k8s_provider)
         sa_manifest = inputs.apply(manifests.service_account)
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-video-sa",
             metadata=sa_manifest.apply(lambda m: m["metadata"]),
             automount_service_account_token=sa_manifest.apply(lambda m: m["automountServiceAccountToken"]),
-            opts=k8s_opts,
+            opts=self._child,
         )
         auth = custom_object(
             f"{name}-video-trigger-auth",
             _lazy_manifest(inputs, manifests.trigger_authentication, manifests.KEDA_API, "TriggerAuthentication"),
-            k8s_opts,
+            self._child,
         )
         custom_object(
             f"{name}-video-scaledjob",
             _lazy_manifest(inputs, manifests.scaled_job, manifests.KEDA_API, "ScaledJob"),
-            pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[sa, auth]),
+            pulumi.ResourceOptions(parent=self, depends_on=[sa, auth]),
         )
         declare(
             k8s.networking.v1.NetworkPolicy,
             f"{name}-video-netpol",
             _lazy_manifest(inputs, manifests.network_policy, "networking.k8s.io/v1", "NetworkPolicy"),
-            k8s_opts,
+            self._child,
         )
 
     def outputs(self) -> dict[str, Any]:

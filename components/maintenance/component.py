@@ -158,5 +158,10 @@ class Maintenance(pulumi.ComponentResource):
             )
             for job in settings.jobs
         }
-        self.cronjob_names = [f"maintenance-{job.name}" for job in settings.jobs]
+        self.schedules = {f"maintenance-{job.name}": job.schedule for job in settings.jobs}
+        self.cronjob_names = list(self.schedules)
         self.register_outputs({"cronjobs": self.cronjob_names})
+
+    def outputs(self) -> dict[str, Any]:
+        """The ``maintenance`` section of the outputs contract: CronJob name -> schedule."""
+        return {"cronjobs": dict(self.schedules)}

@@ -153,6 +153,17 @@ class Monitoring(pulumi.ComponentResource):
         self.alert_names = sorted({r.alert for r in alert_rules(settings, args.backup_classes)})
         self.dashboard_names = [m["metadata"]["name"] for m in dashboard_manifests]
         self.routing_name = str(routing["metadata"]["name"])
+        self.release_label = settings.release_label
         self.register_outputs(
             {"rules": self.rule_names, "dashboards": self.dashboard_names, "routing": self.routing_name}
         )
+
+    def outputs(self) -> dict[str, Any]:
+        """The ``monitoring`` section of the outputs contract."""
+        return {
+            "release_label": self.release_label,
+            "prometheus_rules": self.rule_names,
+            "alerts": self.alert_names,
+            "dashboards": self.dashboard_names,
+            "alertmanager_config": self.routing_name,
+        }

@@ -93,5 +93,9 @@ class RedisCluster(pulumi.ComponentResource):
                 sentinel_statefulset_manifest(args),
                 pulumi.ResourceOptions(parent=self, depends_on=[self.secret, self.config_map]),
             )
-        self.outputs = {**plain_outputs(args), "password": pulumi.Output.secret(self.password.result)}
-        self.register_outputs(self.outputs)
+        self.section = {**plain_outputs(args), "password": pulumi.Output.secret(self.password.result)}
+        self.register_outputs(self.section)
+
+    def outputs(self) -> dict[str, Any]:
+        """The ``redis`` section of the outputs contract (the password stays a secret Output)."""
+        return dict(self.section)

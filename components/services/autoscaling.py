@@ -153,6 +153,10 @@ class Autoscaling(pulumi.ComponentResource):
         self.autoscaler_name = manifest["metadata"]["name"]
         self.register_outputs(self.summary())
 
+    def controller(self) -> Literal["hpa", "keda"]:
+        """Which controller owns the replica count (``services.<name>.autoscaler`` in the outputs)."""
+        return "keda" if self.kind == "ScaledObject" else "hpa"
+
     def summary(self) -> dict[str, Any]:
         """This service's entry in the outputs contract (``AutoscalerOutputs``)."""
         scaling = self.args.service.scaling

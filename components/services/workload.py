@@ -34,6 +34,10 @@ class WorkloadArgs(BaseModel):
     )
 
 
+#: Port of every service's ClusterIP Service (the container port is the service's own ``port``).
+SERVICE_PORT = 80
+
+
 def pdb_max_unavailable(min_replicas: int) -> int:
     """Voluntary disruptions allowed at once: a quarter of the floor, at least one (so drains progress)."""
     return max(1, min_replicas // 4)
@@ -123,7 +127,7 @@ def service_manifest(args: WorkloadArgs) -> dict[str, Any]:
         "spec": {
             "type": "ClusterIP",
             "selector": selector_labels(svc.name, svc.tier),
-            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+            "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
         },
     }
 
@@ -159,3 +163,7 @@ class Workload(pulumi.ComponentResource):
         self.deployment_name = pulumi.Output.from_input(args.service.name)
         self.service_dns = pulumi.Output.from_input(f"{args.service.name}.{args.namespace}.svc.cluster.local")
         self.register_outputs({"deployment_name": self.deployment_name, "service_dns": self.service_dns})
+
+    def outputs(self) -> dict[str, Any]:
+        """This service's in-cluster address (the ``services.<name>`` section, without its autoscaler)."""
+        return {"dns": self.service_dns, "port": SERVICE_PORT}
