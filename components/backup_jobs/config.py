@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
@@ -29,6 +29,10 @@ from components.lib.settings import (
     memory_bytes,
     raise_problems,
 )
+
+if TYPE_CHECKING:
+    from components.backup.config import BackupSettings
+    from components.disaster_recovery.config import DrSettings
 
 JOB_CLASSES = ("db", "chain", "state")
 """The data classes of the backup function (``--class``); each gets its own CronJob."""
@@ -373,6 +377,19 @@ def backup_jobs_problems(jobs: BackupJobsSettings, data: dict[str, Any]) -> list
     backup, dr, cloud = data.get("backup"), data.get("dr"), data.get("cloud")
     if backup is None or dr is None or cloud is None:
         return []  # those sections failed on their own; their errors say why
+    problems = [
+        *_rpo_problems(jobs, backup, dr),
+        *_secret_problems(jobs, backup),
+        *_identity_problems(jobs, backup),
+        *_key_problems(jobs, backup),
+    ]
+    if not (backup.aws.enabled or backup.azure.enabled or backup.gcs.enabled):
+        problems.append("classes: no vault to write to; enable backup.aws, backup.azure or backup.gcs")
+    return [p for p in problems if p]
+
+
+def _rpo_problems(jobs: BackupJobsSettings, backup: BackupSettings, dr: DrSettings) -> list[str]:
+    """The WAL archive mode decides the database RPO: each mode's bound must meet ``dr.rpo_target_seconds``."""
     problems: list[str] = []
     rpo = dr.rpo_target_seconds
     mode = jobs.wal_archive.mode
@@ -396,6 +413,12 @@ def backup_jobs_problems(jobs: BackupJobsSettings, data: dict[str, Any]) -> list
                 f"wal_archive.mode: 'off' leaves the database RPO at the gap of backup.classes.db.schedule "
                 f"{db_schedule!r} ({gap} s), above dr.rpo_target_seconds {rpo} s; use archive_command (or rds)"
             )
+    return problems
+
+
+def _secret_problems(jobs: BackupJobsSettings, backup: BackupSettings) -> list[str]:
+    """The source Secret must be a valid name, and the restore test must never target the source database."""
+    problems: list[str] = []
     source_problem = secret_name_problem(backup.database_url_secret, "backup.database_url_secret")
     if source_problem:
         problems.append(f"source_database_url_key: the source database Secret {source_problem}")
@@ -404,6 +427,12 @@ def backup_jobs_problems(jobs: BackupJobsSettings, data: dict[str, Any]) -> list
             f"scratch_database_url_secret.name: {jobs.scratch_database_url_secret.name!r} is backup.database_url_secret; "
             "the restore test must target a scratch server, never the source database"
         )
+    return problems
+
+
+def _identity_problems(jobs: BackupJobsSettings, backup: BackupSettings) -> list[str]:
+    """Each enabled vault's writer identity needs the cluster facts that its trust is built from."""
+    problems: list[str] = []
     if backup.aws.enabled and jobs.identity.aws_oidc_provider_arn is None:
         problems.append(
             "identity.aws_oidc_provider_arn: required when backup.aws.enabled (the IRSA role trusts the cluster's "
@@ -419,6 +448,12 @@ def backup_jobs_problems(jobs: BackupJobsSettings, data: dict[str, Any]) -> list
             "identity.azure_tenant_id: required when backup.azure.enabled (the pods exchange their service-account "
             "token for the writer identity's Entra ID token in that tenant; `az account show --query tenantId`)"
         )
+    return problems
+
+
+def _key_problems(jobs: BackupJobsSettings, backup: BackupSettings) -> list[str]:
+    """Every data key must be wrappable: a KMS key or key file, and each extra cloud's key needs its vault."""
+    problems: list[str] = []
     if not backup.aws.enabled and jobs.key.kms_key_arn is None and jobs.key.key_file_secret is None:
         problems.append(
             "key.key_file_secret: required without backup.aws.enabled (no KMS key to create); or set key.kms_key_arn"
@@ -432,9 +467,7 @@ def backup_jobs_problems(jobs: BackupJobsSettings, data: dict[str, Any]) -> list
         problems.append(
             "key.gcp_kms_key: needs backup.gcs.enabled (the job pods reach Cloud KMS as the GCS vault's writer account)"
         )
-    if not (backup.aws.enabled or backup.azure.enabled or backup.gcs.enabled):
-        problems.append("classes: no vault to write to; enable backup.aws, backup.azure or backup.gcs")
-    return [p for p in problems if p]
+    return problems
 
 
 def _check(value: BackupJobsSettings | None, info: ValidationInfo) -> BackupJobsSettings | None:
