@@ -129,59 +129,58 @@ class DisasterRecovery(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("platform:disaster_recovery:DisasterRecovery", name, None, opts)
-        import pulumi_aws as aws
-
-        dr, backup = args.dr, args.backup
-        self._region = dr.region
+        self._region = args.dr.region
         self.bounds = args.bounds
         self.rto_seconds_bound = self.bounds.rto_seconds
         self.rpo_seconds_bound = self.bounds.rpo_seconds
-        child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect)
-        in_dr = pulumi.ResourceOptions(parent=self, provider=dr_provider)
-        data_in_dr = pulumi.ResourceOptions(parent=self, provider=dr_provider, protect=args.protect)
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._data = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        self._in_dr = pulumi.ResourceOptions(parent=self, provider=dr_provider)
+        self._data_in_dr = pulumi.ResourceOptions(parent=self, provider=dr_provider, protect=args.protect)
 
-        # --- replica vault in the DR region ---------------------------------------------------------
+        self._replica_vault(name, args)
+        self._replication(name, args, source)
+        self._dns_failover(name, args.dr)
+        self._database(name, args)
+
+        self.dr_bucket_name = self.bucket.bucket
+        self.record_fqdn = pulumi.Output.from_input(args.dr.record_name)
+        self.health_check_id = self.health_check.id
+        self.register_outputs(
+            {
+                "dr_bucket_name": self.dr_bucket_name,
+                "replica_db_endpoint": self.replica_db_endpoint,
+                "rto_seconds_bound": self.rto_seconds_bound,
+                "rpo_seconds_bound": self.rpo_seconds_bound,
+            }
+        )
+
+    def _replica_vault(self, name: str, args: DisasterRecoveryArgs) -> None:
+        """The vault's bucket again, in the DR region with a DR-region key: a regional outage leaves a copy."""
+        import pulumi_aws as aws
+
         self.key = aws.kms.Key(
             f"{name}-key",
             description="DR replica of the backup vault: SSE-KMS key in the DR region",
             enable_key_rotation=True,
-            deletion_window_in_days=backup.aws.kms_deletion_window_days,
-            opts=data_in_dr,
+            deletion_window_in_days=args.backup.aws.kms_deletion_window_days,
+            opts=self._data_in_dr,
         )
-        # The vault's bucket, in the DR region with the DR key.
         self.replica = declare_private_bucket(
-            name, vault_bucket_spec(backup, self.key.arn), data_opts=data_in_dr, child_opts=in_dr
+            name, vault_bucket_spec(args.backup, self.key.arn), data_opts=self._data_in_dr, child_opts=self._in_dr
         )
         self.bucket = self.replica.bucket
         self.versioning = self.replica.require_versioning()
 
-        # --- replication (configured on the source bucket, primary region) ---------------------------
-        role = aws.iam.Role(
-            f"{name}-replication-role",
-            description="S3 replication of the backup vault into the DR region",
-            assume_role_policy=_json(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}
-                    ],
-                }
-            ),
-            opts=child,
-        )
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-replication-policy",
-            role=role.id,
-            policy=pulumi.Output.all(source.bucket_arn, self.bucket.arn, source.kms_key_arn, self.key.arn).apply(
-                lambda a: _json(
-                    replication_role_policy(
-                        a[0], a[1], a[2], a[3], primary_region=args.primary_region, dr_region=dr.region
-                    )
-                )
-            ),
-            opts=child,
-        )
+    def _replication(self, name: str, args: DisasterRecoveryArgs, source: S3Vault) -> None:
+        """S3 replication of every object version, configured on the source bucket (primary region).
+
+        Replication Time Control, when enabled, is what bounds the backup copy's RPO.
+        """
+        import pulumi_aws as aws
+
+        dr = args.dr
+        role, role_policy = self._replication_role(name, args, source)
         destination: dict[str, Any] = {
             "bucket": self.bucket.arn,
             "storage_class": "STANDARD",
@@ -213,14 +212,51 @@ class DisasterRecovery(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[source.versioning, self.versioning, role_policy]),
         )
 
-        # --- DNS failover ------------------------------------------------------------------------
+    def _replication_role(self, name: str, args: DisasterRecoveryArgs, source: S3Vault) -> tuple[Any, Any]:
+        """The role S3 assumes to replicate; returned with its policy, which replication must wait for."""
+        import pulumi_aws as aws
+
+        role = aws.iam.Role(
+            f"{name}-replication-role",
+            description="S3 replication of the backup vault into the DR region",
+            assume_role_policy=_json(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                    ],
+                }
+            ),
+            opts=self._child,
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-replication-policy",
+            role=role.id,
+            policy=pulumi.Output.all(source.bucket_arn, self.bucket.arn, source.kms_key_arn, self.key.arn).apply(
+                lambda a: _json(
+                    replication_role_policy(
+                        a[0], a[1], a[2], a[3], primary_region=args.primary_region, dr_region=args.dr.region
+                    )
+                )
+            ),
+            opts=self._child,
+        )
+        return role, role_policy
+
+    def _dns_failover(self, name: str, dr: DrSettings) -> None:
+        """Health check on the primary and PRIMARY/SECONDARY failover records: DNS fails over by itself.
+
+        The zone is created here unless ``dr.hosted_zone_id`` names an existing one.
+        """
+        import pulumi_aws as aws
+
         hc = dr.health_check
         if dr.hosted_zone_id:
             zone_id: pulumi.Input[str] = dr.hosted_zone_id
             self.name_servers = None
         else:
             zone = aws.route53.Zone(
-                f"{name}-zone", name=dr.dns_zone_name, comment="Failover records (platform DR)", opts=data
+                f"{name}-zone", name=dr.dns_zone_name, comment="Failover records (platform DR)", opts=self._data
             )
             zone_id = zone.zone_id
             self.name_servers = zone.name_servers
@@ -235,7 +271,7 @@ class DisasterRecovery(pulumi.ComponentResource):
             failure_threshold=hc.failure_threshold,
             enable_sni=True,
             measure_latency=True,
-            opts=child,
+            opts=self._child,
         )
         for role_name, target, health_check_id in (
             ("PRIMARY", dr.primary_target, self.health_check.id),
@@ -251,24 +287,30 @@ class DisasterRecovery(pulumi.ComponentResource):
                 set_identifier=role_name.lower(),
                 failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=role_name)],
                 health_check_id=health_check_id,
-                opts=child,
+                opts=self._child,
             )
 
-        # --- cross-region database replica ---------------------------------------------------------
-        db = dr.database
+    def _database(self, name: str, args: DisasterRecoveryArgs) -> None:
+        """A storage key per region and the cross-region replica (RDS read replica or Aurora global cluster).
+
+        Promotion is not automatic: ``dr.database.promote`` declares it.
+        """
+        import pulumi_aws as aws
+
+        deletion_window = args.backup.aws.kms_deletion_window_days
         self.db_key = aws.kms.Key(
             f"{name}-db-key",
             description="Database storage key (primary region)",
             enable_key_rotation=True,
-            deletion_window_in_days=backup.aws.kms_deletion_window_days,
-            opts=data,
+            deletion_window_in_days=deletion_window,
+            opts=self._data,
         )
         self.db_replica_key = aws.kms.Key(
             f"{name}-db-replica-key",
             description="Database replica storage key (DR region)",
             enable_key_rotation=True,
-            deletion_window_in_days=backup.aws.kms_deletion_window_days,
-            opts=data_in_dr,
+            deletion_window_in_days=deletion_window,
+            opts=self._data_in_dr,
         )
         common: dict[str, Any] = {
             "storage_encrypted": True,
@@ -277,22 +319,10 @@ class DisasterRecovery(pulumi.ComponentResource):
             "iam_database_authentication_enabled": True,
             "skip_final_snapshot": False,
         }
-        if db.kind == "rds_replica":
-            self._rds(name, args, common, data, data_in_dr)
+        if args.dr.database.kind == "rds_replica":
+            self._rds(name, args, common, self._data, self._data_in_dr)
         else:
-            self._aurora(name, args, common, data, data_in_dr)
-
-        self.dr_bucket_name = self.bucket.bucket
-        self.record_fqdn = pulumi.Output.from_input(dr.record_name)
-        self.health_check_id = self.health_check.id
-        self.register_outputs(
-            {
-                "dr_bucket_name": self.dr_bucket_name,
-                "replica_db_endpoint": self.replica_db_endpoint,
-                "rto_seconds_bound": self.rto_seconds_bound,
-                "rpo_seconds_bound": self.rpo_seconds_bound,
-            }
-        )
+            self._aurora(name, args, common, self._data, self._data_in_dr)
 
     def _rds(
         self,
@@ -302,6 +332,7 @@ class DisasterRecovery(pulumi.ComponentResource):
         data: pulumi.ResourceOptions,
         data_in_dr: pulumi.ResourceOptions,
     ) -> None:
+        """RDS read replica in the DR region; removing its source promotes it."""
         import pulumi_aws as aws
 
         db = args.dr.database
@@ -352,12 +383,27 @@ class DisasterRecovery(pulumi.ComponentResource):
         data: pulumi.ResourceOptions,
         data_in_dr: pulumi.ResourceOptions,
     ) -> None:
+        """Aurora global database: the writer cluster here, a secondary cluster in the DR region."""
+        cluster_common = {k: v for k, v in common.items() if k != "skip_final_snapshot"}
+        global_cluster, primary, primary_instance = self._aurora_primary(name, args, cluster_common, data)
+        secondary = self._aurora_secondary(
+            name, args, cluster_common, global_cluster, data_in_dr, after=primary_instance
+        )
+        self.primary_db_endpoint = primary.endpoint
+        self.replica_db_endpoint = secondary.reader_endpoint
+        self.promotion_command = pulumi.Output.all(secondary.arn, global_cluster.id).apply(
+            lambda a: promotion_command(args.dr, a[0], a[1])
+        )
+
+    def _aurora_primary(
+        self, name: str, args: DisasterRecoveryArgs, cluster_common: dict[str, Any], data: pulumi.ResourceOptions
+    ) -> tuple[Any, Any, Any]:
+        """The global cluster, its writer cluster and first instance (returned: the secondary waits for it)."""
         import pulumi_aws as aws
         import pulumi_random as random
 
         db = args.dr.database
         engine = aws.rds.EngineType.AURORA_POSTGRESQL
-        cluster_common = {k: v for k, v in common.items() if k != "skip_final_snapshot"}
         global_cluster = aws.rds.GlobalCluster(
             f"{name}-db-global",
             global_cluster_identifier=f"{name}-db-global",
@@ -398,6 +444,23 @@ class DisasterRecovery(pulumi.ComponentResource):
             publicly_accessible=False,
             opts=data,
         )
+        return global_cluster, primary, primary_instance
+
+    def _aurora_secondary(
+        self,
+        name: str,
+        args: DisasterRecoveryArgs,
+        cluster_common: dict[str, Any],
+        global_cluster: Any,
+        data_in_dr: pulumi.ResourceOptions,
+        *,
+        after: pulumi.Resource,
+    ) -> Any:
+        """The DR-region secondary cluster and its instance; it joins only once the primary has an instance."""
+        import pulumi_aws as aws
+
+        db = args.dr.database
+        engine = aws.rds.EngineType.AURORA_POSTGRESQL
         secondary = aws.rds.Cluster(
             f"{name}-db-replica",
             engine=engine,
@@ -409,7 +472,7 @@ class DisasterRecovery(pulumi.ComponentResource):
             db_subnet_group_name=db.replica_subnet_group_name,
             skip_final_snapshot=True,  # a secondary cannot take a final snapshot; its data is the primary's
             **cluster_common,
-            opts=pulumi.ResourceOptions.merge(data_in_dr, pulumi.ResourceOptions(depends_on=[primary_instance])),
+            opts=pulumi.ResourceOptions.merge(data_in_dr, pulumi.ResourceOptions(depends_on=[after])),
         )
         aws.rds.ClusterInstance(
             f"{name}-db-replica-1",
@@ -421,11 +484,7 @@ class DisasterRecovery(pulumi.ComponentResource):
             publicly_accessible=False,
             opts=data_in_dr,
         )
-        self.primary_db_endpoint = primary.endpoint
-        self.replica_db_endpoint = secondary.reader_endpoint
-        self.promotion_command = pulumi.Output.all(secondary.arn, global_cluster.id).apply(
-            lambda a: promotion_command(args.dr, a[0], a[1])
-        )
+        return secondary
 
     def outputs(self) -> dict[str, object]:
         """The ``dr`` section of the stack outputs (see ``DrOutputs``)."""
