@@ -37,7 +37,9 @@ def test_no_project_config_declarations() -> None:
 def test_stack_files_use_only_the_project_namespace_and_known_keys() -> None:
     from components.platform.config import StackConfig
 
-    for path in sorted(REPO.glob("Pulumi.*.yaml")):
+    stack_files = sorted(REPO.glob("Pulumi.*.yaml"))
+    assert stack_files, "the repo has no Pulumi.<stack>.yaml files"
+    for path in stack_files:
         config = yaml.safe_load(path.read_text())["config"]
         for key in config:
             namespace, _, name = key.partition(":")
@@ -64,7 +66,8 @@ def test_readme_policy_reference_is_in_sync() -> None:
 
 
 def test_requirements_are_pinned_exactly() -> None:
-    for raw in (REPO / "requirements.txt").read_text().splitlines():
-        requirement = raw.split("#", 1)[0].strip()
-        if requirement:
-            assert "==" in requirement, f"requirements.txt: {requirement!r} is not pinned with =="
+    requirements = [raw.split("#", 1)[0].strip() for raw in (REPO / "requirements.txt").read_text().splitlines()]
+    requirements = [r for r in requirements if r]
+    assert requirements, "requirements.txt lists no requirements"
+    for requirement in requirements:
+        assert "==" in requirement, f"requirements.txt: {requirement!r} is not pinned with =="

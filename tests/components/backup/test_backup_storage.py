@@ -207,6 +207,8 @@ def test_azure_versioning_soft_delete_and_immutability(prod: PlanResult) -> None
 
 def test_azure_lifecycle_days_per_class(prod: PlanResult) -> None:
     rules = {r["name"]: r["definition"] for r in named(prod, "backup-azure-lifecycle").inputs["policy"]["rules"]}
+    assert rules, "the prod Azure lifecycle policy declares no rules"
+    assert PROD_RETENTION, "no prod retention classes to check the Azure lifecycle against"
     for data_class, days in PROD_RETENTION.items():
         rule = rules[f"{data_class}-retention"]
         assert rule["filters"]["prefixMatch"] == [f"backup-{data_class}/"]

@@ -38,7 +38,9 @@ def test_schema_rejects_what_velero_would_prune_or_refuse() -> None:
     bad_ttl["spec"]["template"]["ttl"] = "7d"
     missing = copy.deepcopy(good)
     del missing["spec"]["schedule"]
-    for broken in (misspelt, bad_ttl, missing):
+    broken_schedules = [misspelt, bad_ttl, missing]
+    assert all(broken != good for broken in broken_schedules), "every broken schedule must differ from the valid one"
+    for broken in broken_schedules:
         with pytest.raises(jsonschema.ValidationError):
             validate(broken, VELERO_SCHEDULE_SCHEMA)
 

@@ -68,6 +68,7 @@ def outputs(plan: PlanResult) -> dict[str, Any]:
 def test_every_class_has_a_cronjob_on_its_configured_schedule(stack: str) -> None:
     config = parse_config(stack_values(stack))
     jobs = backup_cronjobs(plan_of(stack))
+    assert jobs, f"the {stack} plan declares no backup CronJobs"
     for data_class in CLASSES:
         assert jobs[f"backup-{data_class}"]["spec"]["schedule"] == config.backup.classes[data_class].schedule  # type: ignore[index]
         assert jobs[f"backup-restore-test-{data_class}"]["spec"]["schedule"] == config.backup.restore_test_schedule
@@ -182,6 +183,7 @@ def test_restore_test_targets_the_scratch_server_never_the_source(stack: str) ->
 def test_restore_tests_pick_the_backup_kind_of_their_class(stack: str) -> None:
     parser = build_parser()
     jobs = backup_cronjobs(plan_of(stack))
+    assert jobs, f"the {stack} plan declares no backup CronJobs"
     for data_class, kind in (("db", "dump"), ("chain", "dir"), ("state", "dir")):
         ns = parser.parse_args(container(jobs[f"backup-restore-test-{data_class}"])["args"])
         assert (ns.command, ns.backup_class, ns.kind) == ("test-restore", data_class, kind)
@@ -255,7 +257,9 @@ def test_azure_workload_identity_is_explicit_in_every_prod_pod() -> None:
 
 
 def test_no_azure_identity_without_the_azure_vault() -> None:
-    for name, job in backup_cronjobs(plan_of("staging")).items():
+    jobs = backup_cronjobs(plan_of("staging"))
+    assert jobs, "the staging plan declares no backup CronJobs"
+    for name, job in jobs.items():
         assert not [e for e in env_of(job) if e.startswith("AZURE_")], name
         assert not [v for v in pod_spec(job)["volumes"] if "projected" in v], name
 
@@ -314,10 +318,16 @@ def test_identity_trust_is_limited_to_the_job_service_accounts(stack: str) -> No
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_in_cluster_rbac_for_the_backup_accounts(stack: str) -> None:
     plan = plan_of(stack)
-    for kind in ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"):
-        for m in manifests_of_kind(plan, kind):
-            subjects = [s.get("name") for s in m.get("subjects", [])]
-            assert not any(str(s).startswith("backup-") for s in subjects), m["metadata"]["name"]
+    accounts = [m["metadata"]["name"] for m in manifests_of_kind(plan, "ServiceAccount")]
+    assert any(a.startswith("backup-") for a in accounts), f"the {stack} plan declares no backup service accounts"
+    # a stack may legitimately declare no RBAC at all, so collect offenders and assert outside the loop
+    bound = [
+        m["metadata"]["name"]
+        for kind in ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")
+        for m in manifests_of_kind(plan, kind)
+        if any(str(s.get("name")).startswith("backup-") for s in m.get("subjects", []))
+    ]
+    assert bound == [], bound
 
 
 def test_wrap_key_use_is_bound_to_the_encryption_context() -> None:

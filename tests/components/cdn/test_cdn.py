@@ -138,7 +138,9 @@ def test_every_rule_has_a_stable_ref_and_a_description(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_content_class_gets_its_ttls_from_config(stack: str) -> None:
     plan = cdn_plan(stack)
-    for cls in config_of(stack).cdn.content_classes:
+    classes = config_of(stack).cdn.content_classes
+    assert classes, f"the {stack} stack configures no CDN content classes"
+    for cls in classes:
         params = rule(plan, "http_request_cache_settings", f"cache_class_{cls.name}")["actionParameters"]
         assert params["cache"] is True
         assert params["edgeTtl"] == {"mode": "override_origin", "default": cls.edge_ttl_seconds}

@@ -225,7 +225,9 @@ def test_every_plan_problem_is_reported_at_once() -> None:
 
 def test_plan_limits_grow_with_the_tier() -> None:
     order = ["free", "pro", "business", "enterprise"]
-    for smaller, larger in itertools.pairwise(order):
+    pairs = list(itertools.pairwise(order))
+    assert pairs, "no pair of plan tiers to compare"
+    for smaller, larger in pairs:
         a, b = PLAN_LIMITS[smaller], PLAN_LIMITS[larger]
         assert a.cache_rules <= b.cache_rules and a.ratelimit_rules <= b.ratelimit_rules
         assert a.min_edge_ttl_seconds >= b.min_edge_ttl_seconds

@@ -185,11 +185,9 @@ def test_defaults_are_the_functions_seed_values() -> None:
 def test_routed_suffixes_are_what_the_function_classifies() -> None:
     """An image suffix routed to the Lambda is one the function treats as an image, and so on."""
     settings = OptimizerSettings.model_validate({"video": {"enabled": False}})
-    for kind, suffixes in (
-        ("image", settings.image_suffixes),
-        ("text", settings.text_suffixes),
-        ("video", settings.video_suffixes),
-    ):
+    routed = {"image": settings.image_suffixes, "text": settings.text_suffixes, "video": settings.video_suffixes}
+    assert all(routed.values()), f"some kind routes no suffixes: {routed}"
+    for kind, suffixes in routed.items():
         for suffix in suffixes:
             assert kind_of(f"upload.{suffix}") == kind, suffix
             assert kind_of(f"UPLOAD.{suffix.upper()}") == kind, suffix

@@ -148,7 +148,9 @@ def test_dashboards_are_labelled_json_from_catalogued_metrics(stack: str) -> Non
 
 def test_rules_use_only_catalogued_metrics() -> None:
     config = parse_config(stack_values("prod"))
-    for rule in alert_rules(config.monitoring, config.backup.classes):
+    rules = list(alert_rules(config.monitoring, config.backup.classes))
+    assert rules, "the prod monitoring config yields no alert rules"
+    for rule in rules:
         assert metric_names(rule.expr) <= set(METRICS), rule.alert
 
 

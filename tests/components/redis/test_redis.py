@@ -86,7 +86,9 @@ def test_staging_is_sentinel_mode_with_three_sentinels() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_container_is_locked_down(stack: str) -> None:
-    for workload in [*of_kind(stack, "StatefulSet"), *of_kind(stack, "Job")]:
+    workloads = [*of_kind(stack, "StatefulSet"), *of_kind(stack, "Job")]
+    assert workloads, f"the {stack} plan declares no Redis StatefulSets or Jobs"
+    for workload in workloads:
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True and pod["automountServiceAccountToken"] is False
         for container in pod["containers"]:

@@ -140,7 +140,9 @@ def test_every_workload_has_exactly_one_autoscaler(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_autoscaled_deployments_carry_no_replicas(stack: str) -> None:
-    for deployment in web_deployments(plan_of(stack)):
+    deployments = web_deployments(plan_of(stack))
+    assert deployments, f"the {stack} plan declares no web-platform Deployments"
+    for deployment in deployments:
         assert "replicas" not in deployment["spec"], deployment["metadata"]["name"]
 
 
