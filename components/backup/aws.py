@@ -239,22 +239,7 @@ def writer_policy(bucket_arn: str, key_arn: str, backup: BackupSettings, region:
             "Resource": objects,
         },
     ]
-    for prefix, data_class in class_prefixes(backup).items():
-        lock_days = backup.classes[data_class].lock_days  # type: ignore[index]
-        if lock_days == 0:
-            continue
-        statements.append(
-            {
-                "Sid": f"LockAtMostClassDays{prefix.capitalize()}",
-                "Effect": "Allow",
-                "Action": "s3:PutObjectRetention",
-                "Resource": f"{bucket_arn}/{prefix}/*",
-                "Condition": {
-                    "StringEquals": {"s3:object-lock-mode": backup.lock_mode},
-                    "NumericLessThanEquals": {"s3:object-lock-remaining-retention-days": str(lock_days)},
-                },
-            }
-        )
+    statements += writer_lock_statements(bucket_arn, backup)
     statements += [
         {
             "Sid": "UseVaultKeyThroughS3",
@@ -273,7 +258,30 @@ def writer_policy(bucket_arn: str, key_arn: str, backup: BackupSettings, region:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def writer_lock_statements(bucket_arn: str, backup: BackupSettings) -> list[dict[str, Any]]:
+    """Per prefix with a class lock: the writer may set that lock mode for at most the class's days."""
+    statements: list[dict[str, Any]] = []
+    for prefix, data_class in class_prefixes(backup).items():
+        lock_days = backup.classes[data_class].lock_days  # type: ignore[index]
+        if lock_days == 0:
+            continue
+        statements.append(
+            {
+                "Sid": f"LockAtMostClassDays{prefix.capitalize()}",
+                "Effect": "Allow",
+                "Action": "s3:PutObjectRetention",
+                "Resource": f"{bucket_arn}/{prefix}/*",
+                "Condition": {
+                    "StringEquals": {"s3:object-lock-mode": backup.lock_mode},
+                    "NumericLessThanEquals": {"s3:object-lock-remaining-retention-days": str(lock_days)},
+                },
+            }
+        )
+    return statements
+
+
 def writer_trust_policy(services: tuple[str, ...], role_arns: tuple[str, ...]) -> dict[str, Any]:
+    """Who may assume the writer role: the configured AWS services and roles, nobody else."""
     principal: dict[str, Any] = {}
     if services:
         principal["Service"] = list(services)
@@ -301,80 +309,14 @@ class S3Vault(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: S3VaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:backup_storage_aws:S3Vault", name, None, opts)
-        import pulumi_aws as aws
-
-        backup = args.backup
-        vault = backup.aws
         self._name = name
-        child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._data = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
-        self.key = aws.kms.Key(
-            f"{name}-key",
-            description="Backup vault SSE-KMS key (AES-256-GCM, yearly automatic rotation)",
-            enable_key_rotation=True,
-            deletion_window_in_days=vault.kms_deletion_window_days,
-            opts=data,
-        )
-        aws.kms.Alias(f"{name}-key-alias", name_prefix="alias/backup-vault-", target_key_id=self.key.key_id, opts=child)
-
-        # --- the vault bucket, then its access-log bucket (whose policy names the vault) -------------
-        self.vault_bucket = declare_private_bucket(
-            name, vault_bucket_spec(backup, self.key.arn), data_opts=data, child_opts=child
-        )
-        self.bucket = self.vault_bucket.bucket
-        self.public_access_block = self.vault_bucket.public_access_block
-        self.versioning = self.vault_bucket.require_versioning()
-        vault_arn = self.bucket.arn
-        self.access_logs = declare_private_bucket(
-            f"{name}-logs",
-            PrivateBucketSpec(
-                kms_key_arn=None,  # SSE-S3: S3 log delivery cannot write to an SSE-KMS bucket
-                policy=lambda arn: pulumi.Output.all(arn, vault_arn).apply(
-                    lambda a: _json(log_bucket_policy(a[0], a[1], None))
-                ),
-                force_destroy=vault.force_destroy,
-                versioning=False,
-                lifecycle_rules=access_log_lifecycle_rules(vault.access_log_retention_days),
-            ),
-            data_opts=data,
-            child_opts=child,
-        )
-        self.log_bucket = self.access_logs.bucket
-        aws.s3.BucketLogging(
-            f"{name}-access-logging",
-            bucket=self.bucket.id,
-            target_bucket=self.log_bucket.id,
-            target_prefix="vault/",
-            target_object_key_format=aws.s3.BucketLoggingTargetObjectKeyFormatArgs(
-                partitioned_prefix=aws.s3.BucketLoggingTargetObjectKeyFormatPartitionedPrefixArgs(
-                    partition_date_source="EventTime"
-                )
-            ),
-            opts=child,
-        )
-
-        # --- least-privilege writer ----------------------------------------------------------------
-        self.writer_policy = aws.iam.Policy(
-            f"{name}-writer-policy",
-            description="Backup writer: put/read backups, bounded object locks, no delete or reconfiguration",
-            policy=pulumi.Output.all(self.bucket.arn, self.key.arn).apply(
-                lambda a: _json(writer_policy(a[0], a[1], backup, args.region))
-            ),
-            opts=child,
-        )
-        self.writer_role = aws.iam.Role(
-            f"{name}-writer",
-            description="Assumed by the backup jobs to write the vault",
-            assume_role_policy=_json(
-                writer_trust_policy(vault.writer_trusted_services, vault.writer_trusted_role_arns)
-            ),
-            max_session_duration=3600,
-            opts=child,
-        )
-        aws.iam.RolePolicyAttachment(
-            f"{name}-writer-attachment", role=self.writer_role.name, policy_arn=self.writer_policy.arn, opts=child
-        )
+        self._key(name, args.backup)
+        self._vault_bucket(name, args.backup)
+        self._access_logs(name, args.backup)
+        self._writer(name, args)
 
         self.bucket_name = self.bucket.bucket
         self.bucket_arn = self.bucket.arn
@@ -390,6 +332,94 @@ class S3Vault(pulumi.ComponentResource):
                 "writer_role_arn": self.writer_role_arn,
                 "log_bucket_name": self.log_bucket_name,
             }
+        )
+
+    def _key(self, name: str, backup: BackupSettings) -> None:
+        """The vault's customer-managed key: writers may use it only through S3 (the writer policy's ViaService)."""
+        import pulumi_aws as aws
+
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description="Backup vault SSE-KMS key (AES-256-GCM, yearly automatic rotation)",
+            enable_key_rotation=True,
+            deletion_window_in_days=backup.aws.kms_deletion_window_days,
+            opts=self._data,
+        )
+        aws.kms.Alias(
+            f"{name}-key-alias", name_prefix="alias/backup-vault-", target_key_id=self.key.key_id, opts=self._child
+        )
+
+    def _vault_bucket(self, name: str, backup: BackupSettings) -> None:
+        """The object-locked bucket itself; versioning is exposed because DR replication must wait for it."""
+        self.vault_bucket = declare_private_bucket(
+            name, vault_bucket_spec(backup, self.key.arn), data_opts=self._data, child_opts=self._child
+        )
+        self.bucket = self.vault_bucket.bucket
+        self.public_access_block = self.vault_bucket.public_access_block
+        self.versioning = self.vault_bucket.require_versioning()
+
+    def _access_logs(self, name: str, backup: BackupSettings) -> None:
+        """Server access logs in a separate SSE-S3 bucket (log delivery cannot write SSE-KMS), only the vault's."""
+        import pulumi_aws as aws
+
+        vault = backup.aws
+        vault_arn = self.bucket.arn
+        self.access_logs = declare_private_bucket(
+            f"{name}-logs",
+            PrivateBucketSpec(
+                kms_key_arn=None,  # SSE-S3: S3 log delivery cannot write to an SSE-KMS bucket
+                policy=lambda arn: pulumi.Output.all(arn, vault_arn).apply(
+                    lambda a: _json(log_bucket_policy(a[0], a[1], None))
+                ),
+                force_destroy=vault.force_destroy,
+                versioning=False,
+                lifecycle_rules=access_log_lifecycle_rules(vault.access_log_retention_days),
+            ),
+            data_opts=self._data,
+            child_opts=self._child,
+        )
+        self.log_bucket = self.access_logs.bucket
+        aws.s3.BucketLogging(
+            f"{name}-access-logging",
+            bucket=self.bucket.id,
+            target_bucket=self.log_bucket.id,
+            target_prefix="vault/",
+            target_object_key_format=aws.s3.BucketLoggingTargetObjectKeyFormatArgs(
+                partitioned_prefix=aws.s3.BucketLoggingTargetObjectKeyFormatPartitionedPrefixArgs(
+                    partition_date_source="EventTime"
+                )
+            ),
+            opts=self._child,
+        )
+
+    def _writer(self, name: str, args: S3VaultArgs) -> None:
+        """Least-privilege writer: a managed policy (others get it through ``grant_write``) and a role."""
+        import pulumi_aws as aws
+
+        backup = args.backup
+        vault = backup.aws
+        self.writer_policy = aws.iam.Policy(
+            f"{name}-writer-policy",
+            description="Backup writer: put/read backups, bounded object locks, no delete or reconfiguration",
+            policy=pulumi.Output.all(self.bucket.arn, self.key.arn).apply(
+                lambda a: _json(writer_policy(a[0], a[1], backup, args.region))
+            ),
+            opts=self._child,
+        )
+        self.writer_role = aws.iam.Role(
+            f"{name}-writer",
+            description="Assumed by the backup jobs to write the vault",
+            assume_role_policy=_json(
+                writer_trust_policy(vault.writer_trusted_services, vault.writer_trusted_role_arns)
+            ),
+            max_session_duration=3600,
+            opts=self._child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-writer-attachment",
+            role=self.writer_role.name,
+            policy_arn=self.writer_policy.arn,
+            opts=self._child,
         )
 
     def grant_write(self, grantee: str, role_name: pulumi.Input[str]) -> pulumi.Resource:

@@ -89,21 +89,46 @@ class AzureBlobVault(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AzureBlobVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:backup_storage_azure:AzureBlobVault", name, None, opts)
-        import pulumi_azure_native as azure
-
-        backup = args.backup
-        vault = backup.azure
         self._name = name
-        child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._data = pulumi.ResourceOptions(parent=self, protect=args.protect)
+
+        group_name = self._resource_group(name, args)
+        self._account(name, args, group_name)
+        self._blob_service(name, args.backup, group_name)
+        self._containers(name, args, group_name)
+        self._writer(name, args, group_name)
+
+        self.account_name = self.account.name
+        self.account_id = self.account.id
+        self.blob_endpoint = self.account.primary_endpoints.apply(lambda e: e.blob)
+        self.writer_client_id = self.writer.client_id
+        self.writer_principal_id = self.writer.principal_id
+        self.register_outputs(
+            {
+                "account_name": self.account_name,
+                "containers": self.containers,
+                "writer_client_id": self.writer_client_id,
+            }
+        )
+
+    def _resource_group(self, name: str, args: AzureBlobVaultArgs) -> pulumi.Input[str]:
+        """An existing group when named (the subscription's layout is not ours), else one of the vault's own."""
+        import pulumi_azure_native as azure
 
         if args.resource_group_name:
             group_name: pulumi.Input[str] = args.resource_group_name
         else:
-            group = azure.resources.ResourceGroup(f"{name}-rg", location=args.location, opts=data)
+            group = azure.resources.ResourceGroup(f"{name}-rg", location=args.location, opts=self._data)
             group_name = group.name
         self.resource_group_name = pulumi.Output.from_input(group_name)
+        return group_name
 
+    def _account(self, name: str, args: AzureBlobVaultArgs, group_name: pulumi.Input[str]) -> None:
+        """HTTPS/TLS 1.2 only, no public blobs, Entra ID by default, double encryption at rest."""
+        import pulumi_azure_native as azure
+
+        vault = args.backup.azure
         self.account = azure.storage.StorageAccount(
             f"{name}-account",
             account_name=args.account_name,
@@ -126,8 +151,14 @@ class AzureBlobVault(pulumi.ComponentResource):
                     file=azure.storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
                 ),
             ),
-            opts=data,
+            opts=self._data,
         )
+
+    def _blob_service(self, name: str, backup: BackupSettings, group_name: pulumi.Input[str]) -> None:
+        """Versioning, soft delete and the change feed: version-level immutability needs them first."""
+        import pulumi_azure_native as azure
+
+        vault = backup.azure
         self.blob_service = azure.storage.BlobServiceProperties(
             f"{name}-blob-service",
             account_name=self.account.name,
@@ -143,8 +174,14 @@ class AzureBlobVault(pulumi.ComponentResource):
             change_feed=azure.storage.ChangeFeedArgs(
                 enabled=True, retention_in_days=max(c.retention_days for c in backup.classes.values())
             ),
-            opts=child,
+            opts=self._child,
         )
+
+    def _containers(self, name: str, args: AzureBlobVaultArgs, group_name: pulumi.Input[str]) -> None:
+        """A container per data class with its own time-based lock, and the lifecycle that expires them."""
+        import pulumi_azure_native as azure
+
+        backup = args.backup
         self.containers = {}
         for data_class, settings in backup.classes.items():
             container = azure.storage.BlobContainer(
@@ -174,12 +211,15 @@ class AzureBlobVault(pulumi.ComponentResource):
             resource_group_name=group_name,
             management_policy_name="default",
             policy=cast(Any, management_policy(backup)),
-            opts=child,
+            opts=self._child,
         )
 
-        # --- least-privilege writer ----------------------------------------------------------------
+    def _writer(self, name: str, args: AzureBlobVaultArgs, group_name: pulumi.Input[str]) -> None:
+        """Least-privilege writer: a custom role (create and read blobs, never delete) held by a managed identity."""
+        import pulumi_azure_native as azure
+
         self.writer = azure.managedidentity.UserAssignedIdentity(
-            f"{name}-writer", resource_group_name=group_name, location=args.location, opts=child
+            f"{name}-writer", resource_group_name=group_name, location=args.location, opts=self._child
         )
         self.writer_role = azure.authorization.RoleDefinition(
             f"{name}-writer-role",
@@ -191,22 +231,9 @@ class AzureBlobVault(pulumi.ComponentResource):
             permissions=[
                 azure.authorization.PermissionArgs(actions=list(WRITER_ACTIONS), data_actions=list(WRITER_DATA_ACTIONS))
             ],
-            opts=child,
+            opts=self._child,
         )
         self.grant_write("writer", self.writer.principal_id)
-
-        self.account_name = self.account.name
-        self.account_id = self.account.id
-        self.blob_endpoint = self.account.primary_endpoints.apply(lambda e: e.blob)
-        self.writer_client_id = self.writer.client_id
-        self.writer_principal_id = self.writer.principal_id
-        self.register_outputs(
-            {
-                "account_name": self.account_name,
-                "containers": self.containers,
-                "writer_client_id": self.writer_client_id,
-            }
-        )
 
     def grant_write(
         self, grantee: str, principal_id: pulumi.Input[str], principal_type: str = "ServicePrincipal"

@@ -48,6 +48,7 @@ def storage_service_agent(project_number: str) -> str:
 
 
 def lifecycle_rules(retention_days: int) -> list[dict[str, Any]]:
+    """Delete after the class retention; drop multipart uploads a crashed writer left behind."""
     return [
         {"action": {"type": "Delete"}, "condition": {"age": retention_days}},
         {"action": {"type": "AbortIncompleteMultipartUpload"}, "condition": {"age": 2}},
@@ -63,39 +64,57 @@ class GcsVault(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GcsVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:backup_storage_gcs:GcsVault", name, None, opts)
+        self._name = name
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._data = pulumi.ResourceOptions(parent=self, protect=args.protect)
+
+        agent_grant = self._key(name, args)
+        self._buckets = self._class_buckets(name, args, after=agent_grant)
+        self.buckets = {c: b.name for c, b in self._buckets.items()}
+        self._writer(name, args)
+
+        self.kms_key_id = self.key.id
+        self.writer_email = self.writer.email
+        self.register_outputs({"buckets": self.buckets, "writer_email": self.writer_email})
+
+    def _key(self, name: str, args: GcsVaultArgs) -> pulumi.Resource:
+        """The CMEK key ring and key, and the storage service agent's use of it.
+
+        Returns that grant: a bucket naming the key fails until the agent may use it.
+        """
         import pulumi_gcp as gcp
 
-        backup = args.backup
-        vault = backup.gcs
+        vault = args.backup.gcs
         assert vault.project_number is not None  # validated in settings
-        self._name = name
-        child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protect)
-
-        ring = gcp.kms.KeyRing(f"{name}-keyring", location=vault.kms_location, project=args.project, opts=data)
+        ring = gcp.kms.KeyRing(f"{name}-keyring", location=vault.kms_location, project=args.project, opts=self._data)
         self.key = gcp.kms.CryptoKey(
             f"{name}-key",
             key_ring=ring.id,
             purpose="ENCRYPT_DECRYPT",
             rotation_period=KEY_ROTATION,
             destroy_scheduled_duration=f"{30 * DAY_SECONDS}s",
-            opts=data,
+            opts=self._data,
         )
-        agent_grant = gcp.kms.CryptoKeyIAMMember(
+        return gcp.kms.CryptoKeyIAMMember(
             f"{name}-key-storage-agent",
             crypto_key_id=self.key.id,
             role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
             member=f"serviceAccount:{storage_service_agent(vault.project_number)}",
-            opts=child,
+            opts=self._child,
         )
 
+    def _class_buckets(self, name: str, args: GcsVaultArgs, *, after: pulumi.Resource) -> dict[str, Any]:
+        """One bucket per data class: GCS retention policies are bucket-wide, and classes lock differently."""
+        import pulumi_gcp as gcp
+
+        vault = args.backup.gcs
         placement = (
             gcp.storage.BucketCustomPlacementConfigArgs(data_locations=[r.upper() for r in vault.data_locations])
             if vault.data_locations
             else None
         )
-        self._buckets: dict[str, Any] = {}
-        for data_class, settings in backup.classes.items():
+        buckets: dict[str, Any] = {}
+        for data_class, settings in args.backup.classes.items():
             retention = (
                 gcp.storage.BucketRetentionPolicyArgs(
                     retention_period=str(settings.lock_days * DAY_SECONDS), is_locked=vault.lock_retention_policy
@@ -103,7 +122,7 @@ class GcsVault(pulumi.ComponentResource):
                 if settings.lock_days > 0
                 else None
             )
-            bucket = gcp.storage.Bucket(
+            buckets[data_class] = gcp.storage.Bucket(
                 f"{name}-{data_class}",
                 project=args.project,
                 location=vault.location,
@@ -118,18 +137,20 @@ class GcsVault(pulumi.ComponentResource):
                 soft_delete_policy=gcp.storage.BucketSoftDeletePolicyArgs(retention_duration_seconds=7 * DAY_SECONDS),
                 force_destroy=False,
                 # CMEK: the service agent must hold the key role before the bucket names the key.
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[agent_grant]),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[after]),
             )
-            self._buckets[data_class] = bucket
-        self.buckets = {c: b.name for c, b in self._buckets.items()}
+        return buckets
 
-        # --- least-privilege writer ----------------------------------------------------------------
+    def _writer(self, name: str, args: GcsVaultArgs) -> None:
+        """Least-privilege writer: a service account holding a custom role (create and read, never delete)."""
+        import pulumi_gcp as gcp
+
         self.writer = gcp.serviceaccount.Account(
             f"{name}-writer",
             account_id=f"backup-writer-{args.environment}",
             display_name="Backup writer (create/read backup objects only)",
             project=args.project,
-            opts=child,
+            opts=self._child,
         )
         self.writer_role = gcp.projects.IAMCustomRole(
             f"{name}-writer-role",
@@ -139,13 +160,9 @@ class GcsVault(pulumi.ComponentResource):
             description="Create and read backup objects; no delete, overwrite or bucket change",
             permissions=list(WRITER_PERMISSIONS),
             stage="GA",
-            opts=child,
+            opts=self._child,
         )
         self.grant_write("writer", self.writer.email.apply(lambda e: f"serviceAccount:{e}"))
-
-        self.kms_key_id = self.key.id
-        self.writer_email = self.writer.email
-        self.register_outputs({"buckets": self.buckets, "writer_email": self.writer_email})
 
     def grant_write(self, grantee: str, member: pulumi.Input[str]) -> list[pulumi.Resource]:
         """Bind the writer role on every class bucket to ``member`` (``serviceAccount:...``)."""
