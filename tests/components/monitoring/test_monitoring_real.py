@@ -67,94 +67,149 @@ def _side(threshold: float, above: bool, margin: float = 0.02) -> float:
     return threshold * (1 + margin) if above else threshold * (1 - margin)
 
 
-def case_for(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+def _case_high_error_rate(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """5xx share of requests just under and just over the error-rate threshold."""
     t = config.monitoring.thresholds
     case = Case()
-    if rule.alert == "HighErrorRate":
-        for side, ratio in (("safe", _side(t.error_rate_ratio, False)), ("breach", _side(t.error_rate_ratio, True))):
-            case.series.append((f'http_requests_total{{service="{side}",code="500"}}', _counter(100 * ratio, steps)))
-            case.series.append(
-                (f'http_requests_total{{service="{side}",code="200"}}', _counter(100 * (1 - ratio), steps))
-            )
-        case.checks = _delay_checks(rule, {"service": "breach"})
-    elif rule.alert == "HighResponseTime":
-        for side, latency in (
-            ("safe", _side(t.response_time_seconds, False)),
-            ("breach", _side(t.response_time_seconds, True)),
-        ):
-            case.series.append((f'http_request_duration_seconds_count{{service="{side}"}}', _counter(10, steps)))
-            case.series.append(
-                (f'http_request_duration_seconds_sum{{service="{side}"}}', _counter(10 * latency, steps))
-            )
-        case.checks = _delay_checks(rule, {"service": "breach"})
-    elif rule.alert == "LatencyP95AboveTarget":
-        # Buckets around the target; 96 % (safe) or 94 % (breach) of requests within it puts the
-        # interpolated p95 just below or just above the target.
-        target = t.p95_latency_seconds
-        bounds = [f"{target / 2:g}", f"{target:g}", f"{target * 2:g}", "+Inf"]
-        for side, within in (("safe", 96), ("breach", 94)):
-            for le, cumulative in zip(bounds, (0, within, 100, 100), strict=True):
-                case.series.append(
-                    (f'http_request_duration_seconds_bucket{{service="{side}",le="{le}"}}', _counter(cumulative, steps))
-                )
-        case.checks = _delay_checks(rule, {"service": "breach"})
-    elif rule.alert == "CacheMemoryCritical":
-        maxmemory = 4 * 2**30
-        for node, used, limit in (
-            ("safe:9121", _side(t.cache_memory_ratio, False) * maxmemory, maxmemory),
-            ("breach:9121", _side(t.cache_memory_ratio, True) * maxmemory, maxmemory),
-            ("unlimited:9121", 3 * maxmemory, 0),  # maxmemory 0: ratio +Inf, must not page
-        ):
-            case.series.append(
-                (f'redis_memory_used_bytes{{instance="{node}",job="redis"}}', _gauge(round(used), steps))
-            )
-            case.series.append((f'redis_memory_max_bytes{{instance="{node}",job="redis"}}', _gauge(limit, steps)))
-        case.checks = _delay_checks(rule, {"instance": "breach:9121", "job": "redis"}, onset=0)
-    elif rule.alert == "CacheHitRateLow":
-        floor = t.cache_hit_rate_min
-        for job, ratio in (("safe", min(_side(floor, True), (1 + floor) / 2)), ("breach", _side(floor, False))):
-            case.series.append((f'redis_keyspace_hits_total{{job="{job}",instance="a"}}', _counter(100 * ratio, steps)))
-            case.series.append(
-                (f'redis_keyspace_misses_total{{job="{job}",instance="a"}}', _counter(100 * (1 - ratio), steps))
-            )
-        case.checks = _delay_checks(rule, {"job": "breach"})
-    elif rule.alert == "DatabaseConnectionFailure":
-        case.series.append(('pg_up{instance="safe",job="postgres"}', _gauge(1, steps)))
-        case.series.append(('pg_up{instance="breach",job="postgres"}', _gauge(0, steps)))
-        case.checks = _delay_checks(rule, {"instance": "breach", "job": "postgres"}, onset=0)
-    elif rule.alert == "ReplicationLagHigh":
-        for side, lag in (
-            ("safe", _side(t.replication_lag_seconds, False)),
-            ("breach", _side(t.replication_lag_seconds, True)),
-        ):
-            case.series.append((f'pg_replication_lag_seconds{{instance="{side}",job="postgres"}}', _gauge(lag, steps)))
-        case.checks = _delay_checks(rule, {"instance": "breach", "job": "postgres"}, onset=0)
-    elif rule.alert == "BackupFailed":
-        jump = 10  # the breach series' failure counter goes 0 -> 1 at this sample
-        case.series.append(('backup_failures_total{class="safe"}', _gauge(0, steps)))
-        case.series.append(('backup_failures_total{class="breach"}', f"0x{jump - 1} 1x{steps - jump}"))
-        window = duration_seconds(BACKUP_FAILURE_WINDOW)
-        case.checks = [
-            ((jump - 1) * STEP, []),
-            ((jump + 1) * STEP, [{"class": "breach"}]),
-            (jump * STEP + window + 2 * STEP, []),  # resolves once the failure leaves the window
-        ]
-    elif rule.alert == "BackupStale":
-        name = rule.expr.split('class="', 1)[1].split('"', 1)[0]
-        data_class = next(v for k, v in config.backup.classes.items() if k == name)
-        max_age = backup_max_age_seconds(data_class.schedule, t.backup_missed_runs)
-        # Completion time trails the clock by a constant age: one sample inside the limit, one past it.
-        for side, age in (("safe", max_age - STEP), ("breach", max_age + STEP)):
-            case.series.append(
-                (f'backup_completion_time{{class="{name}",instance="{side}"}}', _counter(1, steps, -age))
-            )
-        case.checks = [
-            (STEP, [{"class": name, "instance": "breach"}]),
-            (10 * STEP, [{"class": name, "instance": "breach"}]),
-        ]
-    else:  # pragma: no cover - a new alert without a case fails here
-        raise AssertionError(f"no promtool case for alert {rule.alert}: add one to case_for")
+    for side, ratio in (("safe", _side(t.error_rate_ratio, False)), ("breach", _side(t.error_rate_ratio, True))):
+        case.series.append((f'http_requests_total{{service="{side}",code="500"}}', _counter(100 * ratio, steps)))
+        case.series.append((f'http_requests_total{{service="{side}",code="200"}}', _counter(100 * (1 - ratio), steps)))
+    case.checks = _delay_checks(rule, {"service": "breach"})
     return case
+
+
+def _case_high_response_time(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """Mean latency (duration sum over count) just under and just over the response-time threshold."""
+    t = config.monitoring.thresholds
+    case = Case()
+    for side, latency in (
+        ("safe", _side(t.response_time_seconds, False)),
+        ("breach", _side(t.response_time_seconds, True)),
+    ):
+        case.series.append((f'http_request_duration_seconds_count{{service="{side}"}}', _counter(10, steps)))
+        case.series.append((f'http_request_duration_seconds_sum{{service="{side}"}}', _counter(10 * latency, steps)))
+    case.checks = _delay_checks(rule, {"service": "breach"})
+    return case
+
+
+def _case_latency_p95(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """Histogram buckets whose interpolated p95 lands just below or just above the target."""
+    target = config.monitoring.thresholds.p95_latency_seconds
+    case = Case()
+    # Buckets around the target; 96 % (safe) or 94 % (breach) of requests within it puts the
+    # interpolated p95 just below or just above the target.
+    bounds = [f"{target / 2:g}", f"{target:g}", f"{target * 2:g}", "+Inf"]
+    for side, within in (("safe", 96), ("breach", 94)):
+        for le, cumulative in zip(bounds, (0, within, 100, 100), strict=True):
+            case.series.append(
+                (f'http_request_duration_seconds_bucket{{service="{side}",le="{le}"}}', _counter(cumulative, steps))
+            )
+    case.checks = _delay_checks(rule, {"service": "breach"})
+    return case
+
+
+def _case_cache_memory(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """Redis memory use either side of the ratio, plus a node without maxmemory that must not page."""
+    t = config.monitoring.thresholds
+    case = Case()
+    maxmemory = 4 * 2**30
+    for node, used, limit in (
+        ("safe:9121", _side(t.cache_memory_ratio, False) * maxmemory, maxmemory),
+        ("breach:9121", _side(t.cache_memory_ratio, True) * maxmemory, maxmemory),
+        ("unlimited:9121", 3 * maxmemory, 0),  # maxmemory 0: ratio +Inf, must not page
+    ):
+        case.series.append((f'redis_memory_used_bytes{{instance="{node}",job="redis"}}', _gauge(round(used), steps)))
+        case.series.append((f'redis_memory_max_bytes{{instance="{node}",job="redis"}}', _gauge(limit, steps)))
+    case.checks = _delay_checks(rule, {"instance": "breach:9121", "job": "redis"}, onset=0)
+    return case
+
+
+def _case_cache_hit_rate(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """Redis hit ratio just above (capped below 1) and just below the minimum."""
+    floor = config.monitoring.thresholds.cache_hit_rate_min
+    case = Case()
+    for job, ratio in (("safe", min(_side(floor, True), (1 + floor) / 2)), ("breach", _side(floor, False))):
+        case.series.append((f'redis_keyspace_hits_total{{job="{job}",instance="a"}}', _counter(100 * ratio, steps)))
+        case.series.append(
+            (f'redis_keyspace_misses_total{{job="{job}",instance="a"}}', _counter(100 * (1 - ratio), steps))
+        )
+    case.checks = _delay_checks(rule, {"job": "breach"})
+    return case
+
+
+def _case_database_down(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """One Postgres instance up, one down."""
+    case = Case()
+    case.series.append(('pg_up{instance="safe",job="postgres"}', _gauge(1, steps)))
+    case.series.append(('pg_up{instance="breach",job="postgres"}', _gauge(0, steps)))
+    case.checks = _delay_checks(rule, {"instance": "breach", "job": "postgres"}, onset=0)
+    return case
+
+
+def _case_replication_lag(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """Replication lag just under and just over the threshold."""
+    t = config.monitoring.thresholds
+    case = Case()
+    for side, lag in (
+        ("safe", _side(t.replication_lag_seconds, False)),
+        ("breach", _side(t.replication_lag_seconds, True)),
+    ):
+        case.series.append((f'pg_replication_lag_seconds{{instance="{side}",job="postgres"}}', _gauge(lag, steps)))
+    case.checks = _delay_checks(rule, {"instance": "breach", "job": "postgres"}, onset=0)
+    return case
+
+
+def _case_backup_failed(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """A failure counter that steps once: fires after the step, resolves once it leaves the window."""
+    case = Case()
+    jump = 10  # the breach series' failure counter goes 0 -> 1 at this sample
+    case.series.append(('backup_failures_total{class="safe"}', _gauge(0, steps)))
+    case.series.append(('backup_failures_total{class="breach"}', f"0x{jump - 1} 1x{steps - jump}"))
+    window = duration_seconds(BACKUP_FAILURE_WINDOW)
+    case.checks = [
+        ((jump - 1) * STEP, []),
+        ((jump + 1) * STEP, [{"class": "breach"}]),
+        (jump * STEP + window + 2 * STEP, []),  # resolves once the failure leaves the window
+    ]
+    return case
+
+
+def _case_backup_stale(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """Last-completion times one step inside and one step past the class's maximum age."""
+    t = config.monitoring.thresholds
+    case = Case()
+    name = rule.expr.split('class="', 1)[1].split('"', 1)[0]
+    data_class = next(v for k, v in config.backup.classes.items() if k == name)
+    max_age = backup_max_age_seconds(data_class.schedule, t.backup_missed_runs)
+    # Completion time trails the clock by a constant age: one sample inside the limit, one past it.
+    for side, age in (("safe", max_age - STEP), ("breach", max_age + STEP)):
+        case.series.append((f'backup_completion_time{{class="{name}",instance="{side}"}}', _counter(1, steps, -age)))
+    case.checks = [
+        (STEP, [{"class": name, "instance": "breach"}]),
+        (10 * STEP, [{"class": name, "instance": "breach"}]),
+    ]
+    return case
+
+
+_CASES: dict[str, Callable[[AlertRule, StackConfig, int], Case]] = {
+    "HighErrorRate": _case_high_error_rate,
+    "HighResponseTime": _case_high_response_time,
+    "LatencyP95AboveTarget": _case_latency_p95,
+    "CacheMemoryCritical": _case_cache_memory,
+    "CacheHitRateLow": _case_cache_hit_rate,
+    "DatabaseConnectionFailure": _case_database_down,
+    "ReplicationLagHigh": _case_replication_lag,
+    "BackupFailed": _case_backup_failed,
+    "BackupStale": _case_backup_stale,
+}
+
+
+def case_for(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """The promtool case for one alert: one builder per alert name, so each alert's series read on their own."""
+    build = _CASES.get(rule.alert)
+    if build is None:  # pragma: no cover - a new alert without a case fails here
+        raise AssertionError(f"no promtool case for alert {rule.alert}: add one to _CASES")
+    return build(rule, config, steps)
 
 
 def rule_test_document(config: StackConfig, rule_file: str) -> tuple[dict[str, Any], int]:
