@@ -100,14 +100,22 @@ class Budgets(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: BudgetsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:budgets:Budgets", name, None, opts)
-        settings = args.settings
+        self._child = pulumi.ResourceOptions(parent=self)
         budget_name = f"platform-{args.environment}-monthly"
-        child = pulumi.ResourceOptions(parent=self)
         self.names: dict[str, str] = {}
 
+        self.aws = self._aws(name, budget_name, args.settings)
+        self.azure = self._azure(name, budget_name, args) if args.azure else None
+        self.gcp = self._gcp(name, budget_name, args.settings) if args.gcp else None
+
+        self.monthly_limit_usd = args.settings.monthly_limit_usd
+        self.register_outputs({"names": self.names})
+
+    def _aws(self, name: str, budget_name: str, settings: BudgetSettings) -> Any:
+        """The account's monthly COST budget: AWS is always part of the stack."""
         import pulumi_aws as aws
 
-        self.aws = aws.budgets.Budget(
+        budget = aws.budgets.Budget(
             f"{name}-aws",
             name=budget_name,
             budget_type="COST",
@@ -115,78 +123,84 @@ class Budgets(pulumi.ComponentResource):
             limit_amount=f"{settings.monthly_limit_usd:.2f}",
             limit_unit="USD",
             notifications=[aws.budgets.BudgetNotificationArgs(**n) for n in aws_notifications(settings)],
-            opts=child,
+            opts=self._child,
         )
         self.names["aws"] = budget_name
+        return budget
 
-        self.azure = None
-        if args.azure:
-            import pulumi_azure_native as azure_native
+    def _azure(self, name: str, budget_name: str, args: BudgetsArgs) -> Any:
+        """A consumption budget on the subscription (the provider's own unless one is named)."""
+        import pulumi_azure_native as azure_native
 
-            subscription: pulumi.Input[str]
-            if args.azure_subscription_id:
-                subscription = args.azure_subscription_id
-            else:
-                subscription = azure_native.authorization.get_client_config_output(
-                    opts=pulumi.InvokeOutputOptions(parent=self)
-                ).subscription_id
-            self.azure = azure_native.consumption.Budget(
-                f"{name}-azure",
-                budget_name=budget_name,
-                scope=pulumi.Output.from_input(subscription).apply(lambda s: f"/subscriptions/{s}"),
-                amount=settings.monthly_limit_usd,
-                category="Cost",
-                time_grain="Monthly",
-                time_period=azure_native.consumption.BudgetTimePeriodArgs(
-                    start_date=f"{settings.azure_start_date.isoformat()}T00:00:00Z"
-                ),
-                notifications={
-                    key: azure_native.consumption.NotificationArgs(**value)
-                    for key, value in azure_notifications(settings).items()
-                },
-                opts=child,
+        settings = args.settings
+        subscription: pulumi.Input[str]
+        if args.azure_subscription_id:
+            subscription = args.azure_subscription_id
+        else:
+            subscription = azure_native.authorization.get_client_config_output(
+                opts=pulumi.InvokeOutputOptions(parent=self)
+            ).subscription_id
+        budget = azure_native.consumption.Budget(
+            f"{name}-azure",
+            budget_name=budget_name,
+            scope=pulumi.Output.from_input(subscription).apply(lambda s: f"/subscriptions/{s}"),
+            amount=settings.monthly_limit_usd,
+            category="Cost",
+            time_grain="Monthly",
+            time_period=azure_native.consumption.BudgetTimePeriodArgs(
+                start_date=f"{settings.azure_start_date.isoformat()}T00:00:00Z"
+            ),
+            notifications={
+                key: azure_native.consumption.NotificationArgs(**value)
+                for key, value in azure_notifications(settings).items()
+            },
+            opts=self._child,
+        )
+        self.names["azure"] = budget_name
+        return budget
+
+    def _gcp(self, name: str, budget_name: str, settings: BudgetSettings) -> Any:
+        """A billing-account budget (optionally one project's spend) mailing through monitoring channels."""
+        import pulumi_gcp as gcp
+
+        if not settings.gcp_billing_account:
+            raise ValueError("budgets.gcp_billing_account: required when cloud.gcp.enabled")
+        channels = self._gcp_email_channels(name, budget_name, settings)
+        budget_filter: dict[str, Any] = {"calendar_period": "MONTH"}
+        if settings.gcp_project_number:
+            budget_filter["projects"] = [f"projects/{settings.gcp_project_number}"]
+        budget = gcp.billing.Budget(
+            f"{name}-gcp",
+            billing_account=settings.gcp_billing_account,
+            display_name=budget_name,
+            amount=gcp.billing.BudgetAmountArgs(
+                specified_amount=gcp.billing.BudgetAmountSpecifiedAmountArgs(**gcp_amount(settings.monthly_limit_usd))
+            ),
+            budget_filter=gcp.billing.BudgetBudgetFilterArgs(**budget_filter),
+            threshold_rules=[gcp.billing.BudgetThresholdRuleArgs(**r) for r in gcp_threshold_rules(settings)],
+            all_updates_rule=gcp.billing.BudgetAllUpdatesRuleArgs(
+                monitoring_notification_channels=[c.id for c in channels],
+                disable_default_iam_recipients=False,
+            ),
+            opts=self._child,
+        )
+        self.names["gcp"] = budget_name
+        return budget
+
+    def _gcp_email_channels(self, name: str, budget_name: str, settings: BudgetSettings) -> list[Any]:
+        """GCP budgets mail only through Cloud Monitoring channels: one email channel per address."""
+        import pulumi_gcp as gcp
+
+        return [
+            gcp.monitoring.NotificationChannel(
+                f"{name}-gcp-email-{i}",
+                type="email",
+                display_name=f"Budget {budget_name}: {email}",
+                labels={"email_address": email},
+                opts=self._child,
             )
-            self.names["azure"] = budget_name
-
-        self.gcp = None
-        if args.gcp:
-            import pulumi_gcp as gcp
-
-            if not settings.gcp_billing_account:
-                raise ValueError("budgets.gcp_billing_account: required when cloud.gcp.enabled")
-            channels = [
-                gcp.monitoring.NotificationChannel(
-                    f"{name}-gcp-email-{i}",
-                    type="email",
-                    display_name=f"Budget {budget_name}: {email}",
-                    labels={"email_address": email},
-                    opts=child,
-                )
-                for i, email in enumerate(settings.emails)
-            ]
-            budget_filter: dict[str, Any] = {"calendar_period": "MONTH"}
-            if settings.gcp_project_number:
-                budget_filter["projects"] = [f"projects/{settings.gcp_project_number}"]
-            self.gcp = gcp.billing.Budget(
-                f"{name}-gcp",
-                billing_account=settings.gcp_billing_account,
-                display_name=budget_name,
-                amount=gcp.billing.BudgetAmountArgs(
-                    specified_amount=gcp.billing.BudgetAmountSpecifiedAmountArgs(
-                        **gcp_amount(settings.monthly_limit_usd)
-                    )
-                ),
-                budget_filter=gcp.billing.BudgetBudgetFilterArgs(**budget_filter),
-                threshold_rules=[gcp.billing.BudgetThresholdRuleArgs(**r) for r in gcp_threshold_rules(settings)],
-                all_updates_rule=gcp.billing.BudgetAllUpdatesRuleArgs(
-                    monitoring_notification_channels=[c.id for c in channels],
-                    disable_default_iam_recipients=False,
-                ),
-                opts=child,
-            )
-            self.names["gcp"] = budget_name
-        self.monthly_limit_usd = settings.monthly_limit_usd
-        self.register_outputs({"names": self.names})
+            for i, email in enumerate(settings.emails)
+        ]
 
     def outputs(self) -> dict[str, Any]:
         """The ``budgets`` section of the outputs contract."""
