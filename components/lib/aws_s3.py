@@ -130,6 +130,7 @@ class PrivateBucket:
 
 
 def _after(opts: pulumi.ResourceOptions, *resources: pulumi.Resource | None) -> pulumi.ResourceOptions:
+    """``opts`` plus a wait on the given resources (the absent ones skipped)."""
     waits = [r for r in resources if r is not None]
     return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=waits)) if waits else opts
 
@@ -156,68 +157,13 @@ def declare_private_bucket(
         force_destroy=spec.force_destroy,
         opts=data_opts,
     )
-    ownership = aws.s3.BucketOwnershipControls(
-        names.of(name, names.ownership),
-        bucket=bucket.id,
-        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-        opts=child_opts,
+    ownership, public_access_block = _no_public_access(name, spec, bucket, child_opts)
+    versioning = _versioning(name, spec, bucket, data_opts if spec.protect_versioning else child_opts)
+    encryption = _encryption(name, spec, bucket, child_opts)
+    object_lock = _object_lock(name, spec, bucket, _after(data_opts, versioning))
+    lifecycle = _lifecycle(
+        name, spec, bucket, _after(child_opts, versioning) if spec.lifecycle_after_versioning else child_opts
     )
-    public_access_block = aws.s3.BucketPublicAccessBlock(
-        names.of(name, names.public_access_block),
-        bucket=bucket.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=child_opts,
-    )
-    versioning = None
-    if spec.versioning:
-        versioning = aws.s3.BucketVersioning(
-            names.of(name, names.versioning),
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=data_opts if spec.protect_versioning else child_opts,
-        )
-    if spec.kms_key_arn is None:
-        default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-            sse_algorithm="AES256"
-        )
-        rule = aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(apply_server_side_encryption_by_default=default)
-    else:
-        # The bucket key: S3 derives object keys from one bucket-level data key, so KMS is called about once
-        # per bucket and hour instead of once per object.
-        default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-            sse_algorithm="aws:kms", kms_master_key_id=spec.kms_key_arn
-        )
-        rule = aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-            apply_server_side_encryption_by_default=default, bucket_key_enabled=True
-        )
-    encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-        names.of(name, names.encryption), bucket=bucket.id, rules=[rule], opts=child_opts
-    )
-    object_lock = None
-    if spec.default_retention is not None:
-        retention = spec.default_retention
-        object_lock = aws.s3.BucketObjectLockConfiguration(
-            names.of(name, names.object_lock),
-            bucket=bucket.id,
-            object_lock_enabled="Enabled",
-            rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
-                default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
-                    mode=retention.mode, days=retention.days
-                )
-            ),
-            opts=_after(data_opts, versioning),
-        )
-    lifecycle = None
-    if spec.lifecycle_rules:
-        lifecycle = aws.s3.BucketLifecycleConfiguration(
-            names.of(name, names.lifecycle),
-            bucket=bucket.id,
-            rules=list(spec.lifecycle_rules),
-            opts=_after(child_opts, versioning) if spec.lifecycle_after_versioning else child_opts,
-        )
     policy = aws.s3.BucketPolicy(
         names.of(name, names.policy),
         bucket=bucket.id,
@@ -234,4 +180,108 @@ def declare_private_bucket(
         object_lock=object_lock,
         lifecycle=lifecycle,
         policy=policy,
+    )
+
+
+def _no_public_access(
+    name: str, spec: PrivateBucketSpec, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions
+) -> tuple[aws.s3.BucketOwnershipControls, aws.s3.BucketPublicAccessBlock]:
+    """ACLs disabled (the owner owns every object) and all four public-access blocks: never optional."""
+    import pulumi_aws as aws
+
+    names = spec.names
+    ownership = aws.s3.BucketOwnershipControls(
+        names.of(name, names.ownership),
+        bucket=bucket.id,
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        opts=opts,
+    )
+    public_access_block = aws.s3.BucketPublicAccessBlock(
+        names.of(name, names.public_access_block),
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    return ownership, public_access_block
+
+
+def _versioning(
+    name: str, spec: PrivateBucketSpec, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions
+) -> aws.s3.BucketVersioning | None:
+    """Versioning, unless the spec opts out (access logs): overwrites and deletes keep the old version."""
+    import pulumi_aws as aws
+
+    if not spec.versioning:
+        return None
+    return aws.s3.BucketVersioning(
+        spec.names.of(name, spec.names.versioning),
+        bucket=bucket.id,
+        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+        opts=opts,
+    )
+
+
+def _encryption(
+    name: str, spec: PrivateBucketSpec, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions
+) -> aws.s3.BucketServerSideEncryptionConfiguration:
+    """SSE-KMS with the spec's key and a bucket key, or SSE-S3 where S3 itself must write (log delivery)."""
+    import pulumi_aws as aws
+
+    if spec.kms_key_arn is None:
+        default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+            sse_algorithm="AES256"
+        )
+        rule = aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(apply_server_side_encryption_by_default=default)
+    else:
+        # The bucket key: S3 derives object keys from one bucket-level data key, so KMS is called about once
+        # per bucket and hour instead of once per object.
+        default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+            sse_algorithm="aws:kms", kms_master_key_id=spec.kms_key_arn
+        )
+        rule = aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+            apply_server_side_encryption_by_default=default, bucket_key_enabled=True
+        )
+    return aws.s3.BucketServerSideEncryptionConfiguration(
+        spec.names.of(name, spec.names.encryption), bucket=bucket.id, rules=[rule], opts=opts
+    )
+
+
+def _object_lock(
+    name: str, spec: PrivateBucketSpec, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions
+) -> aws.s3.BucketObjectLockConfiguration | None:
+    """The bucket-wide default retention, if any; ``opts`` wait for versioning (S3 requires it first)."""
+    import pulumi_aws as aws
+
+    retention = spec.default_retention
+    if retention is None:
+        return None
+    return aws.s3.BucketObjectLockConfiguration(
+        spec.names.of(name, spec.names.object_lock),
+        bucket=bucket.id,
+        object_lock_enabled="Enabled",
+        rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
+            default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
+                mode=retention.mode, days=retention.days
+            )
+        ),
+        opts=opts,
+    )
+
+
+def _lifecycle(
+    name: str, spec: PrivateBucketSpec, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions
+) -> aws.s3.BucketLifecycleConfiguration | None:
+    """The spec's lifecycle rules; no configuration at all when there are none."""
+    import pulumi_aws as aws
+
+    if not spec.lifecycle_rules:
+        return None
+    return aws.s3.BucketLifecycleConfiguration(
+        spec.names.of(name, spec.names.lifecycle),
+        bucket=bucket.id,
+        rules=list(spec.lifecycle_rules),
+        opts=opts,
     )
