@@ -41,15 +41,20 @@ def _redact(value: Any) -> Any:
     return SECRET
 
 
+def _sanitize_mapping(value: Mapping[str, Any]) -> Any:
+    """A secret's redacted shape, a resource reference's URN, or the mapping with its values sanitized."""
+    sig = value.get(rpc._special_sig_key)
+    if sig == rpc._special_secret_sig:
+        return _redact(value.get("value"))
+    if sig == rpc._special_resource_sig:
+        return value.get("urn")
+    return {str(k): _sanitize(v) for k, v in value.items()}
+
+
 def _sanitize(value: Any) -> Any:
     """Engine-shaped value → plan JSON: secrets redacted, references as URNs, integral floats as ints."""
     if isinstance(value, Mapping):
-        sig = value.get(rpc._special_sig_key)
-        if sig == rpc._special_secret_sig:
-            return _redact(value.get("value"))
-        if sig == rpc._special_resource_sig:
-            return value.get("urn")
-        return {str(k): _sanitize(v) for k, v in value.items()}
+        return _sanitize_mapping(value)
     if isinstance(value, (list, tuple)):
         return [_sanitize(v) for v in value]
     if isinstance(value, float) and value.is_integer():

@@ -23,8 +23,8 @@ class BackupStorageArgs(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     backup: BackupSettings = Field(description="Validated backup settings.")
-    environment: str = Field(default="dev", description="Environment tier (names global identities).")
-    aws_region: str = Field(default="us-east-1", description="Primary AWS region (cloud.aws.region).")
+    environment: str = Field(description="Environment tier (names global identities).")
+    aws_region: str = Field(description="Primary AWS region (cloud.aws.region).")
     azure_location: str | None = Field(default=None, description="cloud.azure.location; needed for the Azure vault.")
     azure_resource_group_name: str | None = Field(default=None, description="cloud.azure.resource_group_name.")
     azure_subscription_id: str | None = Field(default=None, description="cloud.azure.subscription_id.")

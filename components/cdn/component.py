@@ -29,7 +29,7 @@ class CdnRulesArgs(BaseModel):
 
     settings: CdnSettings = Field(description="The validated CDN settings (rules shared by every zone).")
     zone: CdnZone = Field(description="The zone these rules are declared on.")
-    environment: str = Field(default="dev", description="Environment tier; part of each ruleset's name.")
+    environment: str = Field(description="Environment tier; part of each ruleset's name.")
 
 
 class CdnRules(pulumi.ComponentResource):

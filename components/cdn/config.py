@@ -133,7 +133,7 @@ class RateLimit(Settings):
     counting: Counting = Field(
         description="ip: per client IP; user: per value of `user_header` (Enterprise + Advanced Rate Limiting); "
         "colo: per hostname per Cloudflare data centre, the closest honest stand-in for a 'global' limit "
-        "(Enterprise + Advanced Rate Limiting; see docs/cdn.md)."
+        "(Enterprise + Advanced Rate Limiting; see components/cdn/README.md)."
     )
     path_prefix: str = Field(default="/", pattern=r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$", description="Only requests under this path count.")  # fmt: skip
     period_seconds: Literal[10, 60, 120, 300, 600, 3600] = Field(

@@ -1,4 +1,4 @@
-"""Content optimizer (issue 8): what the ``ContentOptimizer`` component deploys, and the knobs the function gets.
+"""Content optimizer: what the ``ContentOptimizer`` component deploys, and the knobs the function gets.
 
 Images and text go through a Lambda (S3 event -> function); video goes through an SQS queue consumed by
 Kubernetes Jobs that KEDA starts per queued message, because the ffmpeg ladder (1080/720/480p, H.264 + VP9)

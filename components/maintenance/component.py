@@ -132,7 +132,7 @@ class MaintenanceArgs(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     settings: MaintenanceSettings = Field(default_factory=MaintenanceSettings, description="Validated settings.")
-    namespace: str = Field(default="platform", description="Namespace of the CronJobs (and the URL Secret).")
+    namespace: str = Field(description="Namespace of the CronJobs (and the URL Secret).")
 
 
 class Maintenance(pulumi.ComponentResource):

@@ -13,7 +13,7 @@ What is declared:
 Every alert carries ``severity`` and ``namespace`` labels: the operator scopes an AlertmanagerConfig to
 alerts whose ``namespace`` label equals its own namespace, so an alert without it would reach no receiver.
 
-Metric sources (see docs/monitoring.md): HTTP from the services' ``http_requests_total{service,code}`` and
+Metric sources (see components/monitoring/README.md): HTTP from the services' ``http_requests_total{service,code}`` and
 ``http_request_duration_seconds`` histogram; Redis from redis_exporter; PostgreSQL and replica lag from
 postgres_exporter (``pg_up``, ``pg_replication_lag_seconds``, scraped from the DR replica); backups from the
 backup function's ``backup_completion_time`` / ``backup_failures_total`` (label ``class``).

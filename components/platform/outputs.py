@@ -216,25 +216,25 @@ class StackOutputs(Contract):
     namespace: str = Field(description="Kubernetes namespace of the workloads.")
     services: dict[str, ServiceOutputs] = Field(description="Per service: DNS, port and autoscaler kind.")
     redis: RedisOutputs | None = Field(
-        default=None, description="Redis cache tier: endpoints, port, Secret, mode (issue 3); absent when off."
+        default=None, description="Redis cache tier: endpoints, port, Secret, mode; absent when off."
     )
     autoscaling: AutoscalingOutputs | None = Field(
-        default=None, description="Autoscalers per service (issue 4); absent when no autoscaling is declared."
+        default=None, description="Autoscalers per service; absent when no autoscaling is declared."
     )
     cdn: CdnOutputs | None = Field(
-        default=None, description="Cloudflare zones, ruleset ids and purge token name (issue 5); absent when off."
+        default=None, description="Cloudflare zones, ruleset ids and purge token name; absent when off."
     )
     monitoring: MonitoringOutputs | None = Field(
-        default=None, description="Alert rules, dashboards and routing (issue 10); absent when monitoring is off."
+        default=None, description="Alert rules, dashboards and routing; absent when monitoring is off."
     )
     maintenance: MaintenanceOutputs | None = Field(
-        default=None, description="Maintenance CronJobs (issue 10); absent when maintenance is off."
+        default=None, description="Maintenance CronJobs; absent when maintenance is off."
     )
     snapshots: SnapshotsOutputs | None = Field(
-        default=None, description="Velero application-state Schedule (issue 10)."
+        default=None, description="Velero application-state Schedule."
     )
     budgets: BudgetsOutputs | None = Field(
-        default=None, description="Monthly cost budgets per cloud (issue 10); absent when budgets are off."
+        default=None, description="Monthly cost budgets per cloud; absent when budgets are off."
     )
     backup: BackupOutputs | None = Field(
         default=None, description="Backup vaults per cloud: names, URIs per data class, writer identities."
@@ -243,14 +243,11 @@ class StackOutputs(Contract):
         default=None, description="DR region: replica bucket, failover DNS, database endpoints, RTO/RPO bounds."
     )
     backup_jobs: BackupJobsOutputs | None = Field(
-        default=None, description="Backup CronJob names per role and their service accounts (issue 7); absent when off."
+        default=None, description="Backup CronJob names per role and their service accounts; absent when off."
     )
     optimizer: OptimizerOutputs | None = Field(
-        default=None, description="Content optimizer buckets, function, queues (issue 8); absent when not configured."
+        default=None, description="Content optimizer buckets, function, queues; absent when not configured."
     )
-    # Sections added by the domain components (each model lives next to its component):
-    # redis (issue 3), autoscaling (issue 4), cdn (issue 5), backup + dr (issue 6), backup_jobs (issue 7),
-    # optimizer (issue 8), monitoring (issue 10).
 
 
 def json_schema() -> dict[str, Any]:

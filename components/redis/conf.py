@@ -37,6 +37,10 @@ AUTH_FILE = f"{RUN_DIR}/auth.conf"
 NODES_FILE = f"{DATA_DIR}/nodes.conf"
 
 
+#: The rendered files name the module they came from by its path when the tier was first deployed
+#: (``components/redis_conf.py``, now this module). Their text feeds the pods' config checksum, so
+#: changing even a comment restarts every Redis pod; the next real change to redis.conf updates it.
+
 def _save_lines(settings: RedisSettings) -> list[str]:
     return [f"save {rule}" for rule in settings.save_rules]
 

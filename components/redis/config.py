@@ -160,7 +160,7 @@ class RedisClusterArgs(BaseModel):
 
     settings: RedisSettings = Field(default_factory=RedisSettings, description="The validated redis section.")
     name: str = Field(default="redis", description="Prefix of every Kubernetes object.")
-    namespace: str = Field(default="platform", description="Namespace of every object.")
-    storage_class: str = Field(default="gp3", description="StorageClass of the data PVCs (settings override it).")
+    namespace: str = Field(description="Namespace of every object.")
+    storage_class: str = Field(description="StorageClass of the data PVCs (settings override it).")
     cluster_domain: str = Field(default="cluster.local", description="Kubernetes cluster DNS domain.")
     protect: bool = Field(default=False, description="Protect the password and StatefulSets (prod).")

@@ -61,7 +61,7 @@ class AutoscalingArgs(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     service: ServiceSettings = Field(description="The service's validated settings (its `scaling` block).")
-    namespace: str = Field(default="platform", description="Namespace of the workload and its autoscaler.")
+    namespace: str = Field(description="Namespace of the workload and its autoscaler.")
     kube_api_url: str = Field(
         default="https://kubernetes.default.svc",
         description="Kubernetes API URL as KEDA's operator reaches it; the metrics-api trigger reads the forecast "

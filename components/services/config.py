@@ -27,7 +27,7 @@ from components.lib.settings import (
 )
 
 FORECASTER_SUFFIX = "-forecaster"
-"""The predictive scaler's CronJob is named ``<service>-forecaster`` (components/autoscaling.py)."""
+"""The predictive scaler's CronJob is named ``<service>-forecaster`` (components/services/autoscaling.py)."""
 CRONJOB_NAME_LIMIT = 52
 """Kubernetes caps CronJob names at 52 characters (it appends an 11-character suffix to its Jobs)."""
 

@@ -27,7 +27,7 @@ class WorkloadArgs(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     service: ServiceSettings = Field(description="The service's validated settings.")
-    namespace: str = Field(default="platform", description="Namespace of every object.")
+    namespace: str = Field(description="Namespace of every object.")
     autoscaled: bool = Field(default=True, description="An autoscaler owns replicas: omit spec.replicas.")
     zones_topology_key: str = Field(
         default="topology.kubernetes.io/zone", description="Node label replicas are spread over."

@@ -38,7 +38,9 @@ def test_manifests_validate_strict(stack: str) -> None:
         if manifest["kind"] == "Secret":
             assert manifest["stringData"] == {"password": "[secret]"}
         kubernetes_validate.validate(manifest, K8S, strict=True)
-    kubernetes_validate.validate(secret_manifest(RedisClusterArgs(), "x"), K8S, strict=True)
+    kubernetes_validate.validate(
+        secret_manifest(RedisClusterArgs(namespace="platform", storage_class="gp3"), "x"), K8S, strict=True
+    )
 
 
 def test_prod_is_a_three_shard_cluster_with_a_replica_each_in_another_zone() -> None:
@@ -191,7 +193,7 @@ def test_network_policy_admits_only_the_configured_peers() -> None:
             AllowedClient(pod_labels={"redis-client": "true"}),
         )
     )
-    (policy,) = network_policy_manifests(RedisClusterArgs(settings=settings))
+    (policy,) = network_policy_manifests(RedisClusterArgs(settings=settings, namespace="platform", storage_class="gp3"))
     kubernetes_validate.validate(policy, K8S, strict=True)
     ingress = policy["spec"]["ingress"]
     assert policy["spec"]["policyTypes"] == ["Ingress"]
