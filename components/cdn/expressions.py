@@ -204,6 +204,7 @@ class _Parser:
         self.expect("}")
 
     def operand(self) -> str:
+        """A parenthesised expression, a string or integer literal, or a name (see :meth:`named`)."""
         token = self.token
         if token.text == "(":
             self.advance()
@@ -218,6 +219,10 @@ class _Parser:
             return INTEGER
         if token.kind != "name":
             self.fail("expected a field, function or literal")
+        return self.named(token)
+
+    def named(self, token: Token) -> str:
+        """A boolean literal, function call, map field (``name["key"]``) or plain field; records fields read."""
         name = self.advance().text
         if name in ("true", "false"):
             return BOOLEAN
