@@ -29,7 +29,7 @@ from typing import Any
 
 from components.backup.config import DataClass, DataClassSettings
 from components.lib.k8s import app_labels
-from components.monitoring.config import MonitoringSettings, Severity
+from components.monitoring.config import MonitoringSettings, Severity, Thresholds
 
 #: Every metric a rule or a dashboard may use, and what produces it. A query naming anything else is a
 #: typo or a missing exporter; tests/components/test_dashboards.py checks every panel against this.
@@ -139,6 +139,11 @@ def backup_max_age_seconds(schedule: str, missed_runs: int) -> int:
 def alert_rules(settings: MonitoringSettings, backup_classes: Mapping[DataClass, DataClassSettings]) -> list[AlertRule]:
     """Every alert, thresholds from config. Pure: the tests render and run these through promtool."""
     t = settings.thresholds
+    return [*_http_rules(t), *_cache_rules(t), *_database_rules(t), *_backup_rules(t, backup_classes)]
+
+
+def _http_rules(t: Thresholds) -> list[AlertRule]:
+    """What users feel: 5xx ratio, mean response time and p95 latency, per service."""
     http_errors = (
         f'sum by (service) (rate(http_requests_total{{code=~"5.."}}[{RATE_WINDOW}]))\n'
         f"  / sum by (service) (rate(http_requests_total[{RATE_WINDOW}]))"
@@ -147,7 +152,7 @@ def alert_rules(settings: MonitoringSettings, backup_classes: Mapping[DataClass,
         f"sum by (service) (rate(http_request_duration_seconds_sum[{RATE_WINDOW}]))\n"
         f"  / sum by (service) (rate(http_request_duration_seconds_count[{RATE_WINDOW}]))"
     )
-    rules = [
+    return [
         _sustained(
             "platform-http",
             "HighErrorRate",
@@ -182,6 +187,12 @@ def alert_rules(settings: MonitoringSettings, backup_classes: Mapping[DataClass,
                 f"{t.p95_latency_seconds:g}s"
             ),
         ),
+    ]
+
+
+def _cache_rules(t: Thresholds) -> list[AlertRule]:
+    """Redis memory near maxmemory (evictions next) and a hit rate too low to shield the database."""
+    return [
         _sustained(
             "platform-cache",
             "CacheMemoryCritical",
@@ -212,6 +223,12 @@ def alert_rules(settings: MonitoringSettings, backup_classes: Mapping[DataClass,
             summary="Redis {{ $labels.job }}: hit rate below " + _pct(t.cache_hit_rate_min),
             condition="Fewer than " + _pct(t.cache_hit_rate_min) + " of {{ $labels.job }}'s lookups hit",
         ),
+    ]
+
+
+def _database_rules(t: Thresholds) -> list[AlertRule]:
+    """PostgreSQL unreachable, and replica lag (the data a failover would lose)."""
+    return [
         _sustained(
             "platform-database",
             "DatabaseConnectionFailure",
@@ -231,6 +248,12 @@ def alert_rules(settings: MonitoringSettings, backup_classes: Mapping[DataClass,
             condition=f"Replica {{{{ $labels.instance }}}} is more than {t.replication_lag_seconds:g}s behind",
             consequence="; a failover now would lose that much data (RPO)",
         ),
+    ]
+
+
+def _backup_rules(t: Thresholds, backup_classes: Mapping[DataClass, DataClassSettings]) -> list[AlertRule]:
+    """A failed run now, and per class a last success older than ``backup_missed_runs`` of its schedule."""
+    rules = [
         AlertRule(
             group="platform-backup",
             alert="BackupFailed",
