@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.backup.config import DataClass, DataClassSettings
-from components.monitoring.config import MonitoringSettings
+from components.monitoring.config import MonitoringSettings, Thresholds
 from components.monitoring.rules import P95_WINDOW, RATE_WINDOW, backup_max_age_seconds
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
@@ -97,7 +97,18 @@ def dashboards(
 ) -> dict[str, dict[str, Any]]:
     """The three seed dashboards, keyed by the short name used for the ConfigMap and file name."""
     t = settings.thresholds
-    operations = [
+    return {
+        "operations": dashboard("platform-operations", "Platform / Operations", _operations_panels(t)),
+        "performance": dashboard("platform-performance", "Platform / Performance", _performance_panels(t)),
+        "disaster-recovery": dashboard(
+            "platform-dr", "Platform / Disaster recovery", _disaster_recovery_panels(t, backup_classes)
+        ),
+    }
+
+
+def _operations_panels(t: Thresholds) -> list[Panel]:
+    """Is it up: firing alerts, traffic, errors, replicas, cache and database reachability."""
+    return [
         Panel("Firing alerts by severity", (('sum by (severity) (ALERTS{alertstate="firing"})', "{{severity}}"),)),
         Panel("Requests per second", ((f"sum by (service) (rate(http_requests_total[{RATE_WINDOW}]))", "{{service}}"),), "reqps"),
         Panel("5xx error ratio", ((_error_ratio(), "{{service}}"),), "percentunit", t.error_rate_ratio),
@@ -110,7 +121,11 @@ def dashboards(
         Panel("Redis nodes up", (("sum(redis_up)", "up"),), kind="stat"),
         Panel("PostgreSQL reachable", (("min by (instance) (pg_up)", "{{instance}}"),), kind="stat", threshold=None),
     ]  # fmt: skip
-    performance = [
+
+
+def _performance_panels(t: Thresholds) -> list[Panel]:
+    """Is it fast: latency percentiles, cache effectiveness and pod resources, lined against the thresholds."""
+    return [
         Panel(
             "Latency p50 / p95 / p99",
             tuple((_p_latency(q), f"p{int(q * 100)} {{{{service}}}}") for q in (0.5, 0.95, 0.99)),
@@ -146,10 +161,17 @@ def dashboards(
         ),
         Panel("Memory by pod", (('sum by (pod) (container_memory_working_set_bytes{container!=""})', "{{pod}}"),), "bytes"),
     ]  # fmt: skip
+
+
+def _disaster_recovery_panels(t: Thresholds, backup_classes: Mapping[DataClass, DataClassSettings]) -> list[Panel]:
+    """Can we recover: backup age, failures, duration and throughput, replication lag, Velero snapshots.
+
+    The backup-age line is the soonest a class's BackupStale alert fires.
+    """
     stale_limit = min(
         (backup_max_age_seconds(c.schedule, t.backup_missed_runs) for c in backup_classes.values()), default=None
     )
-    disaster_recovery = [
+    return [
         Panel("Age of last successful backup", (("time() - backup_completion_time", "{{class}}"),), "s", stale_limit),
         Panel(
             "Backup failures (24h)",
@@ -178,11 +200,6 @@ def dashboards(
             threshold=1,
         ),
     ]  # fmt: skip
-    return {
-        "operations": dashboard("platform-operations", "Platform / Operations", operations),
-        "performance": dashboard("platform-performance", "Platform / Performance", performance),
-        "disaster-recovery": dashboard("platform-dr", "Platform / Disaster recovery", disaster_recovery),
-    }
 
 
 def panel_queries(model: dict[str, Any]) -> list[str]:
