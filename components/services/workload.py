@@ -44,16 +44,9 @@ def pdb_max_unavailable(min_replicas: int) -> int:
 
 
 def deployment_manifest(args: WorkloadArgs) -> dict[str, Any]:
+    """Rolling updates that never drop below the ready count; replicas only when no autoscaler owns them."""
     svc = args.service
     selector = selector_labels(svc.name, svc.tier)
-    container_ctx = dict(SECURE_CONTAINER_CONTEXT)
-    if svc.allow_writable_root_filesystem:
-        container_ctx["readOnlyRootFilesystem"] = False
-    probe_common = {
-        "periodSeconds": svc.probes.period_seconds,
-        "timeoutSeconds": svc.probes.timeout_seconds,
-        "failureThreshold": svc.probes.failure_threshold,
-    }
     spec: dict[str, Any] = {
         "selector": {"matchLabels": selector},
         "revisionHistoryLimit": 5,
@@ -65,45 +58,10 @@ def deployment_manifest(args: WorkloadArgs) -> dict[str, Any]:
                 "securityContext": pod_security_context(),
                 "terminationGracePeriodSeconds": 30,
                 "topologySpreadConstraints": [
-                    {
-                        "maxSkew": 1,
-                        "topologyKey": args.zones_topology_key,
-                        "whenUnsatisfiable": "ScheduleAnyway",
-                        "labelSelector": {"matchLabels": selector},
-                    },
-                    {
-                        "maxSkew": 1,
-                        "topologyKey": "kubernetes.io/hostname",
-                        "whenUnsatisfiable": "ScheduleAnyway",
-                        "labelSelector": {"matchLabels": selector},
-                    },
+                    _spread(args.zones_topology_key, selector),
+                    _spread("kubernetes.io/hostname", selector),
                 ],
-                "containers": [
-                    {
-                        "name": svc.name,
-                        "image": svc.image,
-                        "imagePullPolicy": "IfNotPresent",
-                        "ports": [{"name": "http", "containerPort": svc.port, "protocol": "TCP"}],
-                        "env": [{"name": key, "value": value} for key, value in sorted(svc.env.items())],
-                        "resources": {
-                            "requests": {"cpu": svc.resources.requests.cpu, "memory": svc.resources.requests.memory},
-                            "limits": {"cpu": svc.resources.limits.cpu, "memory": svc.resources.limits.memory},
-                        },
-                        "readinessProbe": {
-                            "httpGet": {"path": svc.probes.readiness_path, "port": "http"},
-                            "initialDelaySeconds": svc.probes.initial_delay_seconds,
-                            **probe_common,
-                        },
-                        "livenessProbe": {
-                            "httpGet": {"path": svc.probes.liveness_path, "port": "http"},
-                            # Liveness starts later than readiness: a slow start must not become a restart loop.
-                            "initialDelaySeconds": svc.probes.initial_delay_seconds * 3,
-                            **probe_common,
-                        },
-                        "securityContext": container_ctx,
-                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-                    }
-                ],
+                "containers": [_container(svc)],
                 "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
             },
         },
@@ -115,6 +73,52 @@ def deployment_manifest(args: WorkloadArgs) -> dict[str, Any]:
         "kind": "Deployment",
         "metadata": {"name": svc.name, "namespace": args.namespace, "labels": app_labels(svc.name, svc.tier)},
         "spec": spec,
+    }
+
+
+def _spread(topology_key: str, selector: dict[str, str]) -> dict[str, Any]:
+    """Spread pods over ``topology_key``, preferred not required: a lost zone or node must not block scheduling."""
+    return {
+        "maxSkew": 1,
+        "topologyKey": topology_key,
+        "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": selector},
+    }
+
+
+def _container(svc: ServiceSettings) -> dict[str, Any]:
+    """The service's container: non-root, read-only root (unless allowed), requests/limits, HTTP probes."""
+    container_ctx = dict(SECURE_CONTAINER_CONTEXT)
+    if svc.allow_writable_root_filesystem:
+        container_ctx["readOnlyRootFilesystem"] = False
+    probe_common = {
+        "periodSeconds": svc.probes.period_seconds,
+        "timeoutSeconds": svc.probes.timeout_seconds,
+        "failureThreshold": svc.probes.failure_threshold,
+    }
+    return {
+        "name": svc.name,
+        "image": svc.image,
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": "http", "containerPort": svc.port, "protocol": "TCP"}],
+        "env": [{"name": key, "value": value} for key, value in sorted(svc.env.items())],
+        "resources": {
+            "requests": {"cpu": svc.resources.requests.cpu, "memory": svc.resources.requests.memory},
+            "limits": {"cpu": svc.resources.limits.cpu, "memory": svc.resources.limits.memory},
+        },
+        "readinessProbe": {
+            "httpGet": {"path": svc.probes.readiness_path, "port": "http"},
+            "initialDelaySeconds": svc.probes.initial_delay_seconds,
+            **probe_common,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": svc.probes.liveness_path, "port": "http"},
+            # Liveness starts later than readiness: a slow start must not become a restart loop.
+            "initialDelaySeconds": svc.probes.initial_delay_seconds * 3,
+            **probe_common,
+        },
+        "securityContext": container_ctx,
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
 
 
