@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 
 from components.backup.config import BackupSettings
-from components.backup_jobs.config import BackupJobsSettings, ClassJob
+from components.backup_jobs.config import BackupJobsSettings, ClassJob, SourceVolume
 from components.lib.k8s import SECURE_CONTAINER_CONTEXT, app_labels, pod_security_context
 
 CLI = ("python", "-m", "functions.backup")
@@ -300,6 +300,38 @@ def job_pod_spec(
 ) -> dict[str, Any]:
     """A non-root, read-only pod running one backup command; writable only /tmp (bounded emptyDir)."""
     settings = ctx.settings
+    mounts, volumes = _job_volumes(ctx)
+    source = settings.classes[data_class].source
+    affinity = _mount_source(source, mounts, volumes) if mount_source and source is not None else None
+    spec: dict[str, Any] = {
+        "serviceAccountName": JOBS_SERVICE_ACCOUNT,
+        # No Kubernetes API token: the EKS webhook injects the STS-audience token, the Azure one is projected above.
+        "automountServiceAccountToken": False,
+        "restartPolicy": "Never",
+        "securityContext": pod_security_context(settings.run_as_user),
+        "containers": [
+            {
+                "name": "backup",
+                "image": settings.image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": list(CLI),
+                "args": list(args),
+                "env": _env(ctx, source_db=source_db, scratch_db=scratch_db),
+                "resources": _resources(ctx),
+                "securityContext": dict(SECURE_CONTAINER_CONTEXT),
+                "volumeMounts": mounts,
+            }
+        ],
+        "volumes": volumes,
+    }
+    if affinity is not None:
+        spec["affinity"] = affinity
+    return spec
+
+
+def _job_volumes(ctx: JobsContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Mounts and volumes every backup pod has: /tmp, the key file (owner-read only) and the Azure token."""
+    settings = ctx.settings
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": settings.resources.scratch_size}}]
     if settings.key.key_file_secret is not None:
@@ -317,47 +349,31 @@ def job_pod_spec(
     if ctx.vaults.azure:
         mounts.append(azure_token_mount())
         volumes.append(azure_token_volume())
-    spec: dict[str, Any] = {
-        "serviceAccountName": JOBS_SERVICE_ACCOUNT,
-        # No Kubernetes API token: the EKS webhook injects the STS-audience token, the Azure one is projected above.
-        "automountServiceAccountToken": False,
-        "restartPolicy": "Never",
-        "securityContext": pod_security_context(settings.run_as_user),
-        "containers": [],
-        "volumes": volumes,
-    }
-    source = settings.classes[data_class].source
-    if mount_source and source is not None:
-        mount: dict[str, Any] = {"name": "source", "mountPath": SOURCE_MOUNT, "readOnly": True}
-        if source.sub_path:
-            mount["subPath"] = source.sub_path
-        mounts.append(mount)
-        volumes.append({"name": "source", "persistentVolumeClaim": {"claimName": source.claim_name, "readOnly": True}})
-        if source.pod_affinity:
-            spec["affinity"] = {
-                "podAffinity": {
-                    "requiredDuringSchedulingIgnoredDuringExecution": [
-                        {
-                            "labelSelector": {"matchLabels": dict(source.pod_affinity)},
-                            "topologyKey": "kubernetes.io/hostname",
-                        }
-                    ]
+    return mounts, volumes
+
+
+def _mount_source(
+    source: SourceVolume, mounts: list[dict[str, Any]], volumes: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """Mount the class's source PVC read-only; returns the pod affinity that puts the pod beside the PVC's
+    user (a ReadWriteOnce volume attaches to one node only), if the source names one."""
+    mount: dict[str, Any] = {"name": "source", "mountPath": SOURCE_MOUNT, "readOnly": True}
+    if source.sub_path:
+        mount["subPath"] = source.sub_path
+    mounts.append(mount)
+    volumes.append({"name": "source", "persistentVolumeClaim": {"claimName": source.claim_name, "readOnly": True}})
+    if not source.pod_affinity:
+        return None
+    return {
+        "podAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "labelSelector": {"matchLabels": dict(source.pod_affinity)},
+                    "topologyKey": "kubernetes.io/hostname",
                 }
-            }
-    spec["containers"] = [
-        {
-            "name": "backup",
-            "image": settings.image,
-            "imagePullPolicy": "IfNotPresent",
-            "command": list(CLI),
-            "args": list(args),
-            "env": _env(ctx, source_db=source_db, scratch_db=scratch_db),
-            "resources": _resources(ctx),
-            "securityContext": dict(SECURE_CONTAINER_CONTEXT),
-            "volumeMounts": mounts,
+            ]
         }
-    ]
-    return spec
+    }
 
 
 def cronjob_manifest(
