@@ -121,6 +121,25 @@ class RecordingMonitor(MockMonitor):
                 type_ = f"{qualified}${type_}"
         return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
 
+    def alias_urns(self, request: Any) -> list[str]:
+        """The earlier URNs a resource declares (``aliases``), so a plan shows which identity it keeps.
+
+        Provider SDKs alias their own resources to earlier type tokens (pulumi_kubernetes to older API
+        versions, pulumi_aws ``BucketV2`` to ``Bucket``: same parent and name, only the type differs); those
+        say nothing about this program and are left out. Aliases of our components' types are kept.
+        """
+        urns = set(request.aliasURNs)
+        for alias in request.aliases:
+            if alias.HasField("urn"):
+                urns.add(alias.urn)
+                continue
+            spec = alias.spec
+            if not request.type.startswith("platform:") and not (spec.name or spec.parentUrn or spec.noParent):
+                continue
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            urns.add(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
+        return sorted(urns)
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         if request.type == "pulumi:pulumi:Stack":
             urn = self.make_urn(request.parent, request.type, request.name)
@@ -154,6 +173,9 @@ class RecordingMonitor(MockMonitor):
             options["ignoreChanges"] = sorted(request.ignoreChanges)
         if request.additionalSecretOutputs:
             options["additionalSecretOutputs"] = sorted(request.additionalSecretOutputs)
+        aliases = self.alias_urns(request)
+        if aliases:
+            options["aliases"] = aliases
         explicit = sorted(set(request.dependencies))
         if explicit:
             options["dependsOn"] = explicit

@@ -59,7 +59,7 @@ class S3VaultArgs(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     backup: BackupSettings = Field(description="Validated backup settings (classes, lock mode, AWS vault).")
-    region: str = Field(default="us-east-1", description="Primary AWS region (KMS ViaService condition).")
+    region: str = Field(description="Primary AWS region (KMS ViaService condition).")
     protect: bool = Field(default=False, description="Protect the bucket and its key from deletion (prod).")
 
 

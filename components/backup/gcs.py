@@ -38,7 +38,7 @@ class GcsVaultArgs(BaseModel):
 
     backup: BackupSettings = Field(description="Validated backup settings.")
     project: str = Field(description="GCP project of the buckets (cloud.gcp.project).")
-    environment: str = Field(default="dev", description="Environment; names the writer account and role.")
+    environment: str = Field(description="Environment; names the writer account and role.")
     protect: bool = Field(default=False, description="Protect buckets and key from deletion (prod).")
 
 

@@ -92,8 +92,8 @@ class BackupJobsArgs(BaseModel):
 
     settings: BackupJobsSettings = Field(description="Validated backup_jobs settings.")
     backup: BackupSettings = Field(description="Validated backup settings (schedules, retention, secrets).")
-    namespace: str = Field(default="platform", description="Namespace of the jobs and their Secrets.")
-    aws_region: str = Field(default="us-east-1", description="cloud.aws.region (KMS and S3 endpoints).")
+    namespace: str = Field(description="Namespace of the jobs and their Secrets.")
+    aws_region: str = Field(description="cloud.aws.region (KMS and S3 endpoints).")
     gcp_project: str | None = Field(default=None, description="cloud.gcp.project (GKE workload pool, ADC project).")
     protect: bool = Field(default=False, description="Protect the data-key wrapping key (losing it loses backups).")
 

@@ -87,7 +87,7 @@ class BudgetsArgs(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     settings: BudgetSettings = Field(default_factory=BudgetSettings, description="Validated settings.")
-    environment: str = Field(default="dev", description="Stack environment; part of every budget's name.")
+    environment: str = Field(description="Stack environment; part of every budget's name.")
     azure: bool = Field(default=False, description="Create the Azure budget (the azure-native provider is given).")
     azure_subscription_id: str | None = Field(
         default=None, description="Budget scope; None uses the provider's subscription (client config)."

@@ -44,9 +44,9 @@ class ContentOptimizerArgs(BaseModel):
     content_classes: tuple[ContentClass, ...] = Field(
         description="`cdn.content_classes`: the TTLs the optimizer's Cache-Control metadata must state."
     )
-    environment: str = Field(default="staging", description="Environment tier (names, descriptions).")
-    region: str = Field(default="us-east-1", description="AWS region of the buckets, function and queues.")
-    namespace: str = Field(default="platform", description="Kubernetes namespace of the video worker.")
+    environment: str = Field(description="Environment tier (names, descriptions).")
+    region: str = Field(description="AWS region of the buckets, function and queues.")
+    namespace: str = Field(description="Kubernetes namespace of the video worker.")
     protect: bool = Field(default=False, description="Protect the buckets and their key from deletion (prod).")
 
 

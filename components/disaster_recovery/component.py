@@ -26,6 +26,7 @@ from components.backup.aws import S3Vault, vault_bucket_spec
 from components.backup.config import BackupSettings
 from components.disaster_recovery.config import S3_RTC_THRESHOLD_MINUTES, DrSettings, RecoveryBounds, recovery_bounds
 from components.lib.aws_s3 import declare_private_bucket
+from components.lib.tagging import aws_provider
 
 DB_USERNAME = "platform_admin"
 
@@ -35,7 +36,9 @@ class DisasterRecoveryArgs(BaseModel):
 
     dr: DrSettings = Field(description="Validated DR settings.")
     backup: BackupSettings = Field(description="Validated backup settings (lock, lifecycle, WAL archive timeout).")
-    primary_region: str = Field(default="us-east-1", description="cloud.aws.region.")
+    primary_region: str = Field(description="cloud.aws.region.")
+    tags: dict[str, str] = Field(description="The stack's standard tags: the DR region's provider default_tags.")
+    account_id: str | None = Field(description="cloud.aws.account_id: the DR provider refuses any other account.")
     protect: bool = Field(default=False, description="Protect data-holding resources (prod).")
 
     @property
@@ -107,7 +110,8 @@ def _json(value: Any) -> str:
 
 
 class DisasterRecovery(pulumi.ComponentResource):
-    """DR region resources. ``opts`` carries the primary AWS provider; ``dr_provider`` the DR region's."""
+    """DR region resources. ``opts`` carries the primary AWS provider; the component creates and owns the DR
+    region's provider (``aws-dr``), so no provider reaches it any other way than through ``opts``."""
 
     dr_bucket_name: pulumi.Output[str]
     record_fqdn: pulumi.Output[str]
@@ -125,10 +129,10 @@ class DisasterRecovery(pulumi.ComponentResource):
         args: DisasterRecoveryArgs,
         *,
         source: S3Vault,
-        dr_provider: pulumi.ProviderResource,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("platform:disaster_recovery:DisasterRecovery", name, None, opts)
+        dr_provider = self._region_provider(args, opts)
         self._region = args.dr.region
         self.bounds = args.bounds
         self.rto_seconds_bound = self.bounds.rto_seconds
@@ -153,6 +157,17 @@ class DisasterRecovery(pulumi.ComponentResource):
                 "rto_seconds_bound": self.rto_seconds_bound,
                 "rpo_seconds_bound": self.rpo_seconds_bound,
             }
+        )
+
+    def _region_provider(
+        self, args: DisasterRecoveryArgs, opts: pulumi.ResourceOptions | None
+    ) -> pulumi.ProviderResource:
+        """The DR region's AWS provider, a child of this component. It was first declared beside the primary
+        one under the platform; the alias keeps that identity, so existing stacks see no change to it."""
+        old_parent = opts.parent if opts is not None else None
+        aliases = [pulumi.Alias(parent=old_parent)] if old_parent is not None else None
+        return aws_provider(
+            "aws-dr", args.dr.region, args.tags, args.account_id, pulumi.ResourceOptions(parent=self, aliases=aliases)
         )
 
     def _replica_vault(self, name: str, args: DisasterRecoveryArgs) -> None:

@@ -69,3 +69,22 @@ def tag_transform(tags: Mapping[str, str]) -> pulumi.ResourceTransform:
         return pulumi.ResourceTransformResult(props=props, opts=args.opts)
 
     return transform
+
+
+def aws_provider(
+    name: str, region: str, tags: Mapping[str, str], account_id: str | None, opts: pulumi.ResourceOptions
+) -> pulumi.ProviderResource:
+    """An AWS provider for one region with the stack's tags as ``default_tags`` (and the account guard).
+
+    Every AWS provider of the stack is made here, so the primary region's and the DR region's carry the
+    same tags and refuse the same wrong accounts.
+    """
+    import pulumi_aws as aws
+
+    return aws.Provider(
+        name,
+        region=region,
+        default_tags=aws.ProviderDefaultTagsArgs(tags=dict(tags)),
+        allowed_account_ids=[account_id] if account_id else None,
+        opts=opts,
+    )

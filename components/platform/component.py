@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from components.lib.tagging import standard_tags
 from components.platform.config import StackConfig
 from components.platform.outputs import CONTRACT_VERSION as OUTPUTS_CONTRACT_VERSION
 from components.platform.providers import Providers, build_providers
@@ -169,16 +170,20 @@ class Platform(pulumi.ComponentResource):
         from components.disaster_recovery.component import DisasterRecovery, DisasterRecoveryArgs
 
         config = self.config
-        if not config.dr.enabled or self.providers.aws_dr is None or self.backup_storage.aws is None:
+        if not config.dr.enabled or self.backup_storage.aws is None:
             return None
         args = DisasterRecoveryArgs(
-            dr=config.dr, backup=config.backup, primary_region=config.cloud.aws.region, protect=config.protect
+            dr=config.dr,
+            backup=config.backup,
+            primary_region=config.cloud.aws.region,
+            tags=standard_tags(config.tags, config.environment),
+            account_id=config.cloud.aws.account_id,
+            protect=config.protect,
         )
         return DisasterRecovery(
             "dr",
             args,
             source=self.backup_storage.aws,
-            dr_provider=self.providers.aws_dr,
             opts=self._opts("aws"),
         )
 

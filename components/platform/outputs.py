@@ -230,9 +230,7 @@ class StackOutputs(Contract):
     maintenance: MaintenanceOutputs | None = Field(
         default=None, description="Maintenance CronJobs; absent when maintenance is off."
     )
-    snapshots: SnapshotsOutputs | None = Field(
-        default=None, description="Velero application-state Schedule."
-    )
+    snapshots: SnapshotsOutputs | None = Field(default=None, description="Velero application-state Schedule.")
     budgets: BudgetsOutputs | None = Field(
         default=None, description="Monthly cost budgets per cloud; absent when budgets are off."
     )

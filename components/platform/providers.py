@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.lib.tagging import standard_tags
+from components.lib.tagging import aws_provider, standard_tags
 from components.platform.config import StackConfig
 
 
@@ -22,7 +22,6 @@ class Providers:
     aws: pulumi.ProviderResource
     kubernetes: pulumi.ProviderResource
     random: pulumi.ProviderResource
-    aws_dr: pulumi.ProviderResource | None
     azure: pulumi.ProviderResource | None
     gcp: pulumi.ProviderResource | None
     cloudflare: pulumi.ProviderResource | None
@@ -30,18 +29,13 @@ class Providers:
 
 def build_providers(config: StackConfig, parent: pulumi.Resource | None = None) -> Providers:
     """Create the providers for a stack. Tags go on as AWS ``default_tags`` / GCP ``default_labels``."""
-    import pulumi_aws as aws
     import pulumi_kubernetes as k8s
     import pulumi_random as random
 
     tags = standard_tags(config.tags, config.environment)
     opts = pulumi.ResourceOptions(parent=parent)
-    aws_common = {
-        "default_tags": aws.ProviderDefaultTagsArgs(tags=tags),
-        "allowed_account_ids": [config.cloud.aws.account_id] if config.cloud.aws.account_id else None,
-    }
-    primary = aws.Provider("aws-primary", region=config.cloud.aws.region, **aws_common, opts=opts)
-    dr = aws.Provider("aws-dr", region=config.dr.region, **aws_common, opts=opts) if config.dr.enabled else None
+    # The DR region's provider belongs to the DisasterRecovery component, which is that region's owner.
+    primary = aws_provider("aws-primary", config.cloud.aws.region, tags, config.cloud.aws.account_id, opts)
     kube = k8s.Provider(
         "kubernetes",
         context=config.cloud.kubernetes.context,
@@ -71,4 +65,4 @@ def build_providers(config: StackConfig, parent: pulumi.Resource | None = None) 
 
         # The API token comes from the provider's own secret config (cloudflare:apiToken), never ours.
         cloudflare = cf.Provider("cloudflare", opts=opts)
-    return Providers(aws=primary, kubernetes=kube, random=rand, aws_dr=dr, azure=azure, gcp=gcp, cloudflare=cloudflare)
+    return Providers(aws=primary, kubernetes=kube, random=rand, azure=azure, gcp=gcp, cloudflare=cloudflare)

@@ -40,7 +40,7 @@ from components.redis.manifests import (
 class RedisCluster(pulumi.ComponentResource):
     """The Redis cache tier (see the module docstring)."""
 
-    outputs: dict[str, Any]
+    section: dict[str, Any]
 
     def __init__(self, name: str, args: RedisClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:redis:RedisCluster", name, None, opts)

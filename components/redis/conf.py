@@ -41,6 +41,7 @@ NODES_FILE = f"{DATA_DIR}/nodes.conf"
 #: (``components/redis_conf.py``, now this module). Their text feeds the pods' config checksum, so
 #: changing even a comment restarts every Redis pod; the next real change to redis.conf updates it.
 
+
 def _save_lines(settings: RedisSettings) -> list[str]:
     return [f"save {rule}" for rule in settings.save_rules]
 
