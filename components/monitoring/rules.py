@@ -1,22 +1,8 @@
-"""Alerts, dashboards and alert routing for the platform, for kube-prometheus-stack.
+"""The alert rules and their windows, as plain data: what each PrometheusRule group holds.
 
-What is declared:
-- ``PrometheusRule`` objects (one per rule group), labelled ``release: <release_label>`` because
-  kube-prometheus-stack's default ``ruleSelector`` only picks up rules carrying its release label
-  (prometheus-community/helm-charts#3648): an unlabelled rule is accepted by the API server and silently
-  never evaluated.
-- Grafana dashboards as ConfigMaps labelled ``grafana_dashboard: "1"`` (the Grafana sidecar's default
-  label), built in :mod:`components.monitoring.dashboards` from the same metric names the rules use.
-- An ``AlertmanagerConfig`` (monitoring.coreos.com/v1alpha1) routing by the ``severity`` label to the
-  receivers in config; PagerDuty keys and Slack webhooks are Secret key references, never values.
-
-Every alert carries ``severity`` and ``namespace`` labels: the operator scopes an AlertmanagerConfig to
-alerts whose ``namespace`` label equals its own namespace, so an alert without it would reach no receiver.
-
-Metric sources (see components/monitoring/README.md): HTTP from the services' ``http_requests_total{service,code}`` and
-``http_request_duration_seconds`` histogram; Redis from redis_exporter; PostgreSQL and replica lag from
-postgres_exporter (``pg_up``, ``pg_replication_lag_seconds``, scraped from the DR replica); backups from the
-backup function's ``backup_completion_time`` / ``backup_failures_total`` (label ``class``).
+Pure builders (no Pulumi): the component renders them into ``PrometheusRule`` objects, the dashboards read
+the same windows and metric names, and the tests hand them to promtool. ``METRICS`` catalogues every metric a
+rule or panel may name and what produces it.
 """
 
 from __future__ import annotations

@@ -1,17 +1,9 @@
-"""The Redis cache tier on Kubernetes: a sharded Redis Cluster (prod) or one master with Sentinel (small stacks).
+"""Kubernetes manifests of the Redis tier, as pure functions of :class:`RedisClusterArgs`.
 
-Shape (cluster mode, 3 masters x 1 replica): one StatefulSet per shard (``redis-shard-<i>``, ordinal 0 starts as
-the master) whose pods carry a hard zone anti-affinity among themselves, so a master and its replica can never
-share a zone: the scheduler enforces it, and the bootstrap Job pairs each replica with its own shard's master.
-A single 6-pod StatefulSet cannot promise that (which ordinal lands in which zone is up to the scheduler).
-Around it: a headless Service (stable pod DNS names, published before readiness so the cluster can form), a
-client Service, one PodDisruptionBudget (one Redis pod down at a time), a NetworkPolicy admitting only the
-configured peers, a ``redis_exporter`` sidecar, and the bootstrap Job. Sentinel mode: one shard plus a
-3-sentinel StatefulSet.
-
-What each pod runs (redis.conf, sentinel.conf, entrypoints, the bootstrap script) is rendered by
-:mod:`components.redis.conf` into one ConfigMap; the password comes from ``pulumi_random`` into a Secret and
-reaches Redis only at container start, so the plan never contains it.
+Names, labels and selectors shared by the objects; the StatefulSets (one per shard, zone anti-affinity),
+Services, PodDisruptionBudget, NetworkPolicy, the bootstrap Job and the plain (non-secret) outputs. The
+component declares what these return; tests validate them against the Kubernetes schemas and run them for
+real (tests/components/redis/harness.py).
 """
 
 from __future__ import annotations
