@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.platform.config import ConfigError
-from components.services.config import PredictionSettings, ScalingSettings
+from components.config import ConfigError
+from components.settings.services import PredictionSettings, ScalingSettings
 from functions.predictive_scaler.forecast import Calibration, backtest, decide, steps_per_day
 from functions.predictive_scaler.hpa import TOLERANCE
 from functions.predictive_scaler.profile import ProfileError, load_service

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from components.services.config import ScalingBehavior, ScalingSettings
+from components.settings.services import ScalingBehavior, ScalingSettings
 
 TOLERANCE = 0.1
 """Default ``--horizontal-pod-autoscaler-tolerance``."""

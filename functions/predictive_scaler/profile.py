@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.platform.config import load_stack_file
-from components.services.config import ServiceSettings
+from components.config import load_stack_file
+from components.settings.services import ServiceSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

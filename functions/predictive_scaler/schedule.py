@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from components.lib.settings import minutes_of_day
-from components.services.config import ScalingSettings, ScheduleWindow
+from components.settings.base import minutes_of_day
+from components.settings.services import ScalingSettings, ScheduleWindow
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -34,9 +34,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from components.lib.settings import cpu_millicores, minutes_of_day
-from components.platform.config import ConfigError
-from components.services.config import ScalingSettings, ScheduleWindow, ServiceSettings
+from components.config import ConfigError
+from components.settings.base import cpu_millicores, minutes_of_day
+from components.settings.services import ScalingSettings, ScheduleWindow, ServiceSettings
 from functions.predictive_scaler.forecast import Calibration, backtest, replicas_for, steps_per_day
 from functions.predictive_scaler.hpa import TOLERANCE, Hpa
 from functions.predictive_scaler.profile import ProfileError, load_service
