@@ -2,9 +2,9 @@
 
 import pulumi
 
-from components.config import ConfigError, load_from_pulumi
-from components.platform import Platform
-from components.tagging import standard_tags, tag_transform
+from components.lib.tagging import standard_tags, tag_transform
+from components.platform.component import Platform
+from components.platform.config import ConfigError, load_from_pulumi
 
 try:
     config = load_from_pulumi()

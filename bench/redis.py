@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 import redis  # noqa: E402
 from redis.crc import key_slot  # noqa: E402
 
-from tests.components.redis_harness import (  # noqa: E402
+from tests.components.redis.harness import (  # noqa: E402
     LoopbackCluster,
     Node,
     RenderedRedis,

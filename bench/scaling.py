@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from components.config import ConfigError  # noqa: E402
+from components.platform.config import ConfigError  # noqa: E402
 from functions.predictive_scaler.devtraces import TRACES, load_trace  # noqa: E402
 from functions.predictive_scaler.forecast import accuracy  # noqa: E402
 from functions.predictive_scaler.profile import ProfileError, load_service  # noqa: E402

@@ -1,6 +1,7 @@
-"""Generate the README's config reference from the pydantic models (``make docs``).
+"""Generate the reference tables from the code (``make docs``): each package page's config keys, resources and
+outputs (:mod:`offline.package_docs`), and the README's policy table.
 
-The models' descriptions and defaults are the one source; a test fails when the README drifts.
+The models' descriptions and defaults are the one source; a test fails when a page drifts.
 """
 
 from __future__ import annotations
@@ -16,26 +17,29 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from components.config import StackConfig
-
 README = Path(__file__).resolve().parent.parent / "README.md"
-START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 POLICY_START, POLICY_END = "<!-- policy-reference:start -->", "<!-- policy-reference:end -->"
 
 
-def _type_name(annotation: Any) -> str:
-    origin = get_origin(annotation)
+def _generic_name(origin: Any, args: tuple[Any, ...]) -> str | None:
+    """The name of a parameterised type (Annotated, Literal, unions, lists, maps), or None."""
     if origin is typing.Annotated:
-        return _type_name(get_args(annotation)[0])
+        return _type_name(args[0])
     if origin is typing.Literal:
-        return " \\| ".join(json.dumps(a) for a in get_args(annotation))
+        return " \\| ".join(json.dumps(a) for a in args)
     if origin in (typing.Union, types.UnionType):
-        return " \\| ".join(_type_name(a) for a in get_args(annotation))
+        return " \\| ".join(_type_name(a) for a in args)
     if origin in (tuple, list):
-        return f"list of {_type_name(get_args(annotation)[0])}"
+        return f"list of {_type_name(args[0])}"
     if origin is dict:
-        key, value = get_args(annotation)
-        return f"map {_type_name(key)} → {_type_name(value)}"
+        return f"map {_type_name(args[0])} → {_type_name(args[1])}"
+    return None
+
+
+def _type_name(annotation: Any) -> str:
+    generic = _generic_name(get_origin(annotation), get_args(annotation))
+    if generic is not None:
+        return generic
     if annotation is type(None):
         return "null"
     if isinstance(annotation, type):
@@ -83,28 +87,19 @@ def _nested_model(annotation: Any) -> tuple[type[BaseModel], str] | None:
     return None
 
 
-def _rows(model: type[BaseModel], prefix: str) -> list[str]:
-    rows = []
+def rows(model: type[BaseModel], prefix: str, only: tuple[str, ...] | None = None) -> list[str]:
+    """Markdown table rows for ``model``'s fields (``only`` those, when given), nested models flattened."""
+    found = []
     for name, field in model.model_fields.items():
+        if only is not None and name not in only:
+            continue
         path = f"{prefix}{name}"
         description = re.sub(r"\s+", " ", field.description or "").replace("|", "\\|")
-        rows.append(f"| `{path}` | {_type_name(field.annotation)} | {_default(field)} | {description} |")
+        found.append(f"| `{path}` | {_type_name(field.annotation)} | {_default(field)} | {description} |")
         nested = _nested_model(field.annotation)
         if nested:
-            rows.extend(_rows(nested[0], f"{path}{nested[1]}."))
-    return rows
-
-
-def render_reference() -> str:
-    lines = [
-        "Keys live under `platform:` in `Pulumi.<stack>.yaml`. Generated from `components/config.py` and",
-        "`components/settings/` by `make docs`; a test keeps it in sync.",
-        "",
-        "| key | type | default | description |",
-        "| --- | --- | --- | --- |",
-        *_rows(StackConfig, ""),
-    ]
-    return "\n".join(lines) + "\n"
+            found.extend(rows(nested[0], f"{path}{nested[1]}."))
+    return found
 
 
 def render_policies() -> str:
@@ -120,18 +115,22 @@ def render_policies() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _replace_block(text: str, start: str, end: str, body: str) -> str:
+def replace_block(text: str, start: str, end: str, body: str, where: Path = README) -> str:
+    """``text`` with the part between the ``start`` and ``end`` markers replaced by ``body``."""
     if start not in text or end not in text:
-        raise SystemExit(f"error: {README} lacks the {start} / {end} markers")
+        raise SystemExit(f"error: {where} lacks the {start} / {end} markers")
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     return f"{head}{start}\n{body}{end}{tail}"
 
 
 def main() -> int:
-    text = _replace_block(README.read_text(), START, END, render_reference())
-    README.write_text(_replace_block(text, POLICY_START, POLICY_END, render_policies()))
-    print(f"updated the config and policy references in {README}")
+    from offline.package_docs import write_pages
+
+    README.write_text(replace_block(README.read_text(), POLICY_START, POLICY_END, render_policies()))
+    print(f"updated the policy reference in {README}")
+    for page in write_pages():
+        print(f"updated {page}")
     return 0
 
 

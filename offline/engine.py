@@ -23,11 +23,11 @@ from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _sync_await
 
+from components.platform.config import PROJECT
 from offline.mocks import PlatformMocks
 
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
-PROJECT = "platform"
 
 
 def _redact(value: Any) -> Any:
@@ -41,15 +41,20 @@ def _redact(value: Any) -> Any:
     return SECRET
 
 
+def _sanitize_mapping(value: Mapping[str, Any]) -> Any:
+    """A secret's redacted shape, a resource reference's URN, or the mapping with its values sanitized."""
+    sig = value.get(rpc._special_sig_key)
+    if sig == rpc._special_secret_sig:
+        return _redact(value.get("value"))
+    if sig == rpc._special_resource_sig:
+        return value.get("urn")
+    return {str(k): _sanitize(v) for k, v in value.items()}
+
+
 def _sanitize(value: Any) -> Any:
     """Engine-shaped value → plan JSON: secrets redacted, references as URNs, integral floats as ints."""
     if isinstance(value, Mapping):
-        sig = value.get(rpc._special_sig_key)
-        if sig == rpc._special_secret_sig:
-            return _redact(value.get("value"))
-        if sig == rpc._special_resource_sig:
-            return value.get("urn")
-        return {str(k): _sanitize(v) for k, v in value.items()}
+        return _sanitize_mapping(value)
     if isinstance(value, (list, tuple)):
         return [_sanitize(v) for v in value]
     if isinstance(value, float) and value.is_integer():
@@ -116,6 +121,25 @@ class RecordingMonitor(MockMonitor):
                 type_ = f"{qualified}${type_}"
         return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
 
+    def alias_urns(self, request: Any) -> list[str]:
+        """The earlier URNs a resource declares (``aliases``), so a plan shows which identity it keeps.
+
+        Provider SDKs alias their own resources to earlier type tokens (pulumi_kubernetes to older API
+        versions, pulumi_aws ``BucketV2`` to ``Bucket``: same parent and name, only the type differs); those
+        say nothing about this program and are left out. Aliases of our components' types are kept.
+        """
+        urns = set(request.aliasURNs)
+        for alias in request.aliases:
+            if alias.HasField("urn"):
+                urns.add(alias.urn)
+                continue
+            spec = alias.spec
+            if not request.type.startswith("platform:") and not (spec.name or spec.parentUrn or spec.noParent):
+                continue
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            urns.add(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
+        return sorted(urns)
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         if request.type == "pulumi:pulumi:Stack":
             urn = self.make_urn(request.parent, request.type, request.name)
@@ -126,7 +150,7 @@ class RecordingMonitor(MockMonitor):
         _ensure_event_loop()
         inputs = rpc.deserialize_properties(request.object)
         custom = bool(request.custom)
-        for transform in self._stack_transforms:
+        for transform in self.get_registered_transforms():
             result = transform(
                 pulumi.ResourceTransformArgs(custom, request.type, request.name, inputs, pulumi.ResourceOptions())
             )
@@ -149,6 +173,9 @@ class RecordingMonitor(MockMonitor):
             options["ignoreChanges"] = sorted(request.ignoreChanges)
         if request.additionalSecretOutputs:
             options["additionalSecretOutputs"] = sorted(request.additionalSecretOutputs)
+        aliases = self.alias_urns(request)
+        if aliases:
+            options["aliases"] = aliases
         explicit = sorted(set(request.dependencies))
         if explicit:
             options["dependsOn"] = explicit

@@ -67,61 +67,14 @@ class PlatformMocks(pulumi.runtime.Mocks):
         return resource_id, state
 
     def _aws(self, args: pulumi.runtime.MockResourceArgs, state: dict[str, Any], suffix: str) -> str:
+        """An AWS resource's id, with the ARN and endpoints dependents read filled into ``state``."""
         region = _aws_region(args, self.regions)
         module, _, kind = args.typ.split(":")[1].partition("/")
-        if args.typ in {"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"}:
-            bucket = state.get("bucket") or f"{args.name}-{suffix}"
-            state.update(
-                bucket=bucket,
-                arn=f"arn:aws:s3:::{bucket}",
-                bucketDomainName=f"{bucket}.s3.amazonaws.com",
-                bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com",
-                region=region,
-            )
-            return str(bucket)
-        if module == "iam":
-            name = state.get("name") or f"{args.name}-{suffix}"
-            state.setdefault("name", name)
-            state["arn"] = f"arn:aws:iam::{ACCOUNT_ID}:{kind.lower() or 'resource'}/{name}"
-            return str(name)
-        if args.typ == "aws:kms/key:Key":
-            key_id = str(uuid.UUID(hex=stable_hex(args.name + suffix, 32)))
-            state.update(keyId=key_id, arn=f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{key_id}")
-            return key_id
-        if module == "rds":
-            identifier = state.get("identifier") or f"{args.name}-{suffix}"
-            state.update(
-                identifier=identifier,
-                arn=f"arn:aws:rds:{region}:{ACCOUNT_ID}:db:{identifier}",
-                address=f"{identifier}.{stable_hex(region, 12)}.{region}.rds.amazonaws.com",
-                endpoint=f"{identifier}.{stable_hex(region, 12)}.{region}.rds.amazonaws.com:5432",
-                port=5432,
-            )
-            return str(identifier)
-        if args.typ == "aws:lambda/function:Function":
-            name = state.get("name") or f"{args.name}-{suffix}"
-            state.update(name=name, arn=f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}")
-            state["invokeArn"] = (
-                f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{state['arn']}/invocations"
-            )
-            return str(name)
-        if args.typ == "aws:cloudwatch/logGroup:LogGroup":
-            name = state.get("name") or f"{args.name}-{suffix}"
-            state.update(name=name, arn=f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{name}")
-            return str(name)
-        if args.typ == "aws:sqs/queue:Queue":
-            name = state.get("name") or f"{args.name}-{suffix}"
-            state.update(name=name, arn=f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{name}")
-            state["url"] = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{name}"
-            return str(name)
-        if module == "route53":
-            is_zone = args.typ == "aws:route53/zone:Zone"  # the token's middle part is lower-case ("route53/zone")
-            resource_id = f"Z{stable_hex(args.name, 12).upper()}" if is_zone else stable_hex(args.name, 32)
-            state.setdefault("arn", f"arn:aws:route53:::{kind.lower()}/{resource_id}")
-            if is_zone:
-                state.setdefault("zoneId", resource_id)
-                state.setdefault("nameServers", [f"ns-{i}.awsdns-{i}.com" for i in range(1, 5)])
-            return resource_id
+        found = _aws_data_id(args, state, suffix, region, module) or _aws_named_id(args, state, suffix, region, module)
+        if found is None and module == "route53":
+            found = _route53_id(args, state, kind)
+        if found is not None:
+            return found
         state.setdefault("arn", f"arn:aws:{module}:{region}:{ACCOUNT_ID}:{kind.lower()}/{args.name}-{suffix}")
         return f"{args.name}-{suffix}"
 
@@ -184,3 +137,72 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
             return {"json": json.dumps({"Version": "2012-10-17", "Statement": args.args.get("statements", [])})}, []
         return {}, []
+
+
+def _aws_data_id(
+    args: pulumi.runtime.MockResourceArgs, state: dict[str, Any], suffix: str, region: str, module: str
+) -> str | None:
+    """Buckets, KMS keys and databases: the ids and endpoints their dependents interpolate."""
+    if args.typ in {"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"}:
+        bucket = state.get("bucket") or f"{args.name}-{suffix}"
+        state.update(
+            bucket=bucket,
+            arn=f"arn:aws:s3:::{bucket}",
+            bucketDomainName=f"{bucket}.s3.amazonaws.com",
+            bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com",
+            region=region,
+        )
+        return str(bucket)
+    if args.typ == "aws:kms/key:Key":
+        key_id = str(uuid.UUID(hex=stable_hex(args.name + suffix, 32)))
+        state.update(keyId=key_id, arn=f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{key_id}")
+        return key_id
+    if module == "rds":
+        identifier = state.get("identifier") or f"{args.name}-{suffix}"
+        state.update(
+            identifier=identifier,
+            arn=f"arn:aws:rds:{region}:{ACCOUNT_ID}:db:{identifier}",
+            address=f"{identifier}.{stable_hex(region, 12)}.{region}.rds.amazonaws.com",
+            endpoint=f"{identifier}.{stable_hex(region, 12)}.{region}.rds.amazonaws.com:5432",
+            port=5432,
+        )
+        return str(identifier)
+    return None
+
+
+#: ARN shapes of the name-addressed AWS resources whose ARN other resources reference.
+_NAMED_ARNS = {
+    "aws:lambda/function:Function": "arn:aws:lambda:{region}:{account}:function:{name}",
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
+    "aws:sqs/queue:Queue": "arn:aws:sqs:{region}:{account}:{name}",
+}
+
+
+def _aws_named_id(
+    args: pulumi.runtime.MockResourceArgs, state: dict[str, Any], suffix: str, region: str, module: str
+) -> str | None:
+    """IAM objects, functions, log groups and queues: the id is the name; ARN (and URL) derived from it."""
+    if module != "iam" and args.typ not in _NAMED_ARNS:
+        return None
+    name = str(state.get("name") or f"{args.name}-{suffix}")
+    if module == "iam":
+        kind = args.typ.split(":")[1].partition("/")[2]
+        state.setdefault("name", name)
+        state["arn"] = f"arn:aws:iam::{ACCOUNT_ID}:{kind.lower() or 'resource'}/{name}"
+        return name
+    state.update(name=name, arn=_NAMED_ARNS[args.typ].format(region=region, account=ACCOUNT_ID, name=name))
+    if args.typ == "aws:lambda/function:Function":
+        state["invokeArn"] = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{state['arn']}/invocations"
+    if args.typ == "aws:sqs/queue:Queue":
+        state["url"] = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{name}"
+    return name
+
+
+def _route53_id(args: pulumi.runtime.MockResourceArgs, state: dict[str, Any], kind: str) -> str:
+    is_zone = args.typ == "aws:route53/zone:Zone"  # the token's middle part is lower-case ("route53/zone")
+    resource_id = f"Z{stable_hex(args.name, 12).upper()}" if is_zone else stable_hex(args.name, 32)
+    state.setdefault("arn", f"arn:aws:route53:::{kind.lower()}/{resource_id}")
+    if is_zone:
+        state.setdefault("zoneId", resource_id)
+        state.setdefault("nameServers", [f"ns-{i}.awsdns-{i}.com" for i in range(1, 5)])
+    return resource_id

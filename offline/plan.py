@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from components.config import ConfigError, load_stack_file, read_stack_file
+from components.platform.config import ConfigError, load_stack_file, read_stack_file
 from offline.engine import PlanResult, ResourceRecord, run_program
 
 ROOT = Path(__file__).resolve().parent.parent

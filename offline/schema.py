@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from components.outputs import json_schema
+from components.platform.outputs import json_schema
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "stack-outputs.v1.json"
 

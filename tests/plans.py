@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from components.config import read_stack_file
+from components.platform.config import read_stack_file
 from offline.engine import PlanResult, ResourceRecord, run_program
 from offline.plan import manifest_of
 

@@ -30,29 +30,21 @@ def test_runtime_is_python_with_the_projects_virtualenv() -> None:
 
 def test_no_project_config_declarations() -> None:
     """Declaring any project config makes the CLI reject every undeclared `platform:*` key, and objects
-    cannot be declared; our structured keys are declared by components/config.py instead."""
+    cannot be declared; our structured keys are declared by components/platform/config.py instead."""
     assert "config" not in _project()
 
 
 def test_stack_files_use_only_the_project_namespace_and_known_keys() -> None:
-    from components.config import StackConfig
+    from components.platform.config import StackConfig
 
-    for path in sorted(REPO.glob("Pulumi.*.yaml")):
+    stack_files = sorted(REPO.glob("Pulumi.*.yaml"))
+    assert stack_files, "the repo has no Pulumi.<stack>.yaml files"
+    for path in stack_files:
         config = yaml.safe_load(path.read_text())["config"]
         for key in config:
             namespace, _, name = key.partition(":")
             assert namespace == "platform", f"{path.name}: {key}"
             assert name in StackConfig.model_fields, f"{path.name}: {key}"
-
-
-def test_readme_config_reference_is_in_sync() -> None:
-    from offline.config_reference import render_reference
-
-    readme = (REPO / "README.md").read_text()
-    start, end = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
-    assert start in readme and end in readme
-    current = readme.split(start, 1)[1].split(end, 1)[0].strip()
-    assert current == render_reference().strip(), "run `make docs` to regenerate the config reference"
 
 
 def test_readme_policy_reference_is_in_sync() -> None:
@@ -64,7 +56,8 @@ def test_readme_policy_reference_is_in_sync() -> None:
 
 
 def test_requirements_are_pinned_exactly() -> None:
-    for raw in (REPO / "requirements.txt").read_text().splitlines():
-        requirement = raw.split("#", 1)[0].strip()
-        if requirement:
-            assert "==" in requirement, f"requirements.txt: {requirement!r} is not pinned with =="
+    requirements = [raw.split("#", 1)[0].strip() for raw in (REPO / "requirements.txt").read_text().splitlines()]
+    requirements = [r for r in requirements if r]
+    assert requirements, "requirements.txt lists no requirements"
+    for requirement in requirements:
+        assert "==" in requirement, f"requirements.txt: {requirement!r} is not pinned with =="

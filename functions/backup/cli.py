@@ -19,7 +19,9 @@ from functions.backup.errors import BackupError, UsageError
 from functions.backup.report import Reporter, write_metrics
 
 if TYPE_CHECKING:
+    from functions.backup.keys import KeyRing
     from functions.backup.sources import Child
+    from functions.backup.stores import ObjectStore
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,13 +89,15 @@ def _kind(p: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m functions.backup", description="Streaming encrypted backups.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
+def _add_keygen(sub: Any) -> None:
+    """``keygen``: no targets or keys, so none of the common flags."""
     p = sub.add_parser("keygen", help="create a 32-byte key file (mode 0600)")
     p.add_argument("path")
 
+
+def _add_backup_commands(sub: Any) -> None:
+    """``backup`` and ``incremental`` share every writer flag (lock, chunking, zstd, metrics); only the source
+    and the class default differ, so both come from one loop and their flags stay in step."""
     for name in ("backup", "incremental"):
         p = sub.add_parser(name, help="take a full backup" if name == "backup" else "incremental directory backup")
         if name == "backup":
@@ -109,32 +113,40 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if name == "incremental":
             p.add_argument("--parent", help="backup id to diff against (default: newest dir backup)")
-        p.add_argument("--lock-days", type=_positive_int, default=0, help="S3 object-lock retention per object")
-        p.add_argument(
-            "--lock-mode",
-            choices=LOCK_MODES,
-            default="COMPLIANCE",
-            help="S3 object-lock mode with --lock-days: COMPLIANCE (default; nobody can shorten it) or GOVERNANCE "
-            "(an identity with s3:BypassGovernanceRetention can remove it: staging)",
-        )
-        p.add_argument(
-            "--no-require-versioning",
-            action="store_true",
-            help="allow an S3 bucket without versioning for db/chain classes",
-        )
-        p.add_argument("--chunk-mib", type=_positive_int, default=DEFAULT_CHUNK >> 20)
-        p.add_argument(
-            "--threads", type=_positive_int, default=0, help="zstd threads (0: auto, single-threaded on <= 2 CPUs)"
-        )
-        p.add_argument(
-            "--level",
-            type=int,
-            default=ZSTD_LEVEL,
-            help=f"zstd level (default {ZSTD_LEVEL}; 1 is faster, 3+ smaller: see README, throughput)",
-        )
+        _writer_options(p)
         _common(p)
         _metrics(p)
 
+
+def _writer_options(p: argparse.ArgumentParser) -> None:
+    """How a backup is written: object lock, versioning requirement, chunk size, zstd threads and level."""
+    p.add_argument("--lock-days", type=_positive_int, default=0, help="S3 object-lock retention per object")
+    p.add_argument(
+        "--lock-mode",
+        choices=LOCK_MODES,
+        default="COMPLIANCE",
+        help="S3 object-lock mode with --lock-days: COMPLIANCE (default; nobody can shorten it) or GOVERNANCE "
+        "(an identity with s3:BypassGovernanceRetention can remove it: staging)",
+    )
+    p.add_argument(
+        "--no-require-versioning",
+        action="store_true",
+        help="allow an S3 bucket without versioning for db/chain classes",
+    )
+    p.add_argument("--chunk-mib", type=_positive_int, default=DEFAULT_CHUNK >> 20)
+    p.add_argument(
+        "--threads", type=_positive_int, default=0, help="zstd threads (0: auto, single-threaded on <= 2 CPUs)"
+    )
+    p.add_argument(
+        "--level",
+        type=int,
+        default=ZSTD_LEVEL,
+        help=f"zstd level (default {ZSTD_LEVEL}; 1 is faster, 3+ smaller: see README, throughput)",
+    )
+
+
+def _add_read_commands(sub: Any) -> None:
+    """``list``, ``verify``, ``restore`` and ``test-restore``: the commands that only read backups."""
     p = sub.add_parser("list", help="list complete backups (and incomplete ones with --all)")
     p.add_argument("--class", dest="backup_class", choices=(*CLASSES, "wal"))
     p.add_argument("--all", action="store_true", help="also show incomplete (crashed) backups")
@@ -161,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", help="postgresql://host:port/ server for pg_dump backups")
     _common(p)
 
+
+def _add_prune(sub: Any) -> None:
+    """``prune``: retention needs no key (it never opens a backup), only listing and deleting."""
     p = sub.add_parser("prune", help="apply retention (dry-run unless --apply)")
     p.add_argument("--class", dest="backup_class", action="append", choices=CLASSES)
     p.add_argument("--keep-days", type=_positive_int, help="override the class default (db 30, chain 90, state 7)")
@@ -168,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--apply", action="store_true", help="really delete (default: only report)")
     _common(p, key=False)
 
+
+def _add_wal_commands(sub: Any) -> None:
+    """``wal-push`` / ``wal-fetch``: PostgreSQL's archive_command and restore_command, positional like %p/%f."""
     p = sub.add_parser("wal-push", help="archive_command: archive one WAL file (%%p)")
     p.add_argument("path")
     _common(p)
@@ -177,6 +195,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("dest")
     _common(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole CLI; subcommands are added in the order ``--help`` lists them."""
+    parser = _Parser(prog="python -m functions.backup", description="Streaming encrypted backups.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_keygen(sub)
+    _add_backup_commands(sub)
+    _add_read_commands(sub)
+    _add_prune(sub)
+    _add_wal_commands(sub)
     return parser
 
 
@@ -263,72 +292,81 @@ def _dispatch(ns: argparse.Namespace, reporter: Reporter) -> Any:
 
 
 def _dispatch_loaded(ns: argparse.Namespace, reporter: Reporter, child: Child | None) -> Any:
+    """Opens what the command needs, in this order: nothing for keygen, the stores for list/prune (they never
+    open a backup, so no key is unwrapped), the stores and the key ring for everything else."""
     from functions.backup import commands, keys  # the heavy imports (zstandard, cryptography, SDK shims)
 
     if ns.command == "keygen":
         keys.keygen(Path(ns.path))
         return {"created": ns.path, "mode": "0600"}
     stores = commands.open_stores(ns.target)
-    if ns.command == "list":
-        return commands.list_backups(stores, ns.backup_class, ns.all)
-    if ns.command == "prune":
-        classes: list[str] = list(ns.backup_class or CLASSES)
-        return commands.prune(
-            stores, classes, keep_days=ns.keep_days, keep_last=ns.keep_last, do_apply=ns.apply, reporter=reporter
-        )
+    if ns.command in ("list", "prune"):
+        return _run_keyless(ns, reporter, stores)
     wrapper = keys.wrapper_from_options(
         key_file=ns.key_file, kms_key_id=ns.kms_key_id, azure_key_id=ns.azure_key_id, gcp_kms_key=ns.gcp_kms_key
     )
     if ns.command in ("backup", "incremental"):
-        if ns.chunk_mib < 1 or ns.chunk_mib > 64:
-            raise UsageError(f"--chunk-mib {ns.chunk_mib}: allowed 1..64")
-        common: dict[str, Any] = {
-            "stores": stores,
-            "wrapper": wrapper,
-            "reporter": reporter,
-            "backup_class": ns.backup_class,
-            "lock_days": ns.lock_days,
-            "lock_mode": ns.lock_mode,
-            "require_versioning": False if ns.no_require_versioning else None,
-            "chunk_size": ns.chunk_mib << 20,
-            "level": ns.level,
-        }
-        if not -7 <= ns.level <= 19:
-            raise UsageError(f"--level {ns.level}: allowed -7..19")
-        if ns.command == "backup":
-            result = commands.backup(
-                source_url=ns.source,
-                source_dir=ns.source_dir,
-                pg_kind=ns.pg_kind,
-                threads=ns.threads,
-                child=child,
-                **common,
-            )
-        else:
-            result = commands.incremental(source_dir=ns.source_dir, parent_id=ns.parent, **common)
-        reporter.event("backup_finished", **{k: result[k] for k in ("backup_id", "duration_s", "sizes")})
-        return result
+        return _run_backup(ns, reporter, stores, wrapper, child)
+    return _run_keyed(ns, reporter, stores, wrapper)
+
+
+def _run_keyless(ns: argparse.Namespace, reporter: Reporter, stores: list[ObjectStore]) -> Any:
+    """``list`` and ``prune``: they only read listings and delete objects, so they run without any key."""
+    from functions.backup import commands
+
+    if ns.command == "list":
+        return commands.list_backups(stores, ns.backup_class, ns.all)
+    classes: list[str] = list(ns.backup_class or CLASSES)
+    return commands.prune(
+        stores, classes, keep_days=ns.keep_days, keep_last=ns.keep_last, do_apply=ns.apply, reporter=reporter
+    )
+
+
+def _run_backup(
+    ns: argparse.Namespace, reporter: Reporter, stores: list[ObjectStore], wrapper: KeyRing, child: Child | None
+) -> Any:
+    """``backup`` / ``incremental``: range-checks the writer flags argparse cannot (exit 2), then writes the
+    backup (with the source started early, if any) and logs ``backup_finished``."""
+    from functions.backup import commands
+
+    if ns.chunk_mib < 1 or ns.chunk_mib > 64:
+        raise UsageError(f"--chunk-mib {ns.chunk_mib}: allowed 1..64")
+    common: dict[str, Any] = {
+        "stores": stores,
+        "wrapper": wrapper,
+        "reporter": reporter,
+        "backup_class": ns.backup_class,
+        "lock_days": ns.lock_days,
+        "lock_mode": ns.lock_mode,
+        "require_versioning": False if ns.no_require_versioning else None,
+        "chunk_size": ns.chunk_mib << 20,
+        "level": ns.level,
+    }
+    if not -7 <= ns.level <= 19:
+        raise UsageError(f"--level {ns.level}: allowed -7..19")
+    if ns.command == "backup":
+        result = commands.backup(
+            source_url=ns.source,
+            source_dir=ns.source_dir,
+            pg_kind=ns.pg_kind,
+            threads=ns.threads,
+            child=child,
+            **common,
+        )
+    else:
+        result = commands.incremental(source_dir=ns.source_dir, parent_id=ns.parent, **common)
+    reporter.event("backup_finished", **{k: result[k] for k in ("backup_id", "duration_s", "sizes")})
+    return result
+
+
+def _run_keyed(ns: argparse.Namespace, reporter: Reporter, stores: list[ObjectStore], wrapper: KeyRing) -> Any:
+    """The commands that open existing backups with the key ring: verify, restore, test-restore, WAL push/fetch."""
+    from functions.backup import commands
+
     if ns.command == "verify":
         return commands.verify_backups(stores, wrapper, ns.backup_class, ns.backup, reporter)
     if ns.command == "restore":
-        return commands.restore(
-            stores=stores,
-            wrapper=wrapper,
-            reporter=reporter,
-            to=ns.to,
-            backup_class=ns.backup_class,
-            backup_id=ns.backup,
-            kind=ns.kind,
-            pitr=ns.pitr,
-            restore_command=ns.restore_command,
-            key_args=keys.key_options(
-                key_file=ns.key_file,
-                kms_key_id=ns.kms_key_id,
-                azure_key_id=ns.azure_key_id,
-                gcp_kms_key=ns.gcp_kms_key,
-            ),
-            targets=ns.target,
-        )
+        return _run_restore(ns, reporter, stores, wrapper)
     if ns.command == "test-restore":
         return commands.test_restore(
             stores=stores,
@@ -344,6 +382,31 @@ def _dispatch_loaded(ns: argparse.Namespace, reporter: Reporter, child: Child | 
     if ns.command == "wal-fetch":
         return commands.wal_fetch(stores, wrapper, ns.name, ns.dest)
     raise UsageError(f"unknown command {ns.command}")
+
+
+def _run_restore(ns: argparse.Namespace, reporter: Reporter, stores: list[ObjectStore], wrapper: KeyRing) -> Any:
+    """``restore``: also passes the key flags and targets on, so a ``--pitr`` restore_command can fetch WAL
+    with the same keys and stores."""
+    from functions.backup import commands, keys
+
+    return commands.restore(
+        stores=stores,
+        wrapper=wrapper,
+        reporter=reporter,
+        to=ns.to,
+        backup_class=ns.backup_class,
+        backup_id=ns.backup,
+        kind=ns.kind,
+        pitr=ns.pitr,
+        restore_command=ns.restore_command,
+        key_args=keys.key_options(
+            key_file=ns.key_file,
+            kms_key_id=ns.kms_key_id,
+            azure_key_id=ns.azure_key_id,
+            gcp_kms_key=ns.gcp_kms_key,
+        ),
+        targets=ns.target,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,102 @@ def _locked(store: ObjectStore, keys: list[str], now: dt.datetime) -> dt.datetim
     return latest
 
 
+def _referenced_blobs(complete: list[BackupInfo], keep_ids: set[str]) -> set[str]:
+    """Chunk blobs the kept file-layout (incremental) backups point at: the backups holding them must stay, or
+    a kept incremental could no longer be restored."""
+    referenced: set[str] = set()
+    for info in complete:
+        if info.backup_id in keep_ids and info.manifest and info.manifest["layout"] == "files":
+            referenced |= {r["b"] for f in info.manifest["files"] for r in f.get("chunks", [])}
+    return referenced
+
+
+def _retention_verdict(
+    info: BackupInfo,
+    *,
+    newest: set[str],
+    keep_ids: set[str],
+    referenced: set[str],
+    days: int,
+    keep_last: int,
+    now: dt.datetime,
+) -> tuple[str, str]:
+    """(action, reason) from the retention rules alone, in order of precedence; object locks are consulted
+    afterwards, and only for what these rules would delete."""
+    if not info.complete:
+        started = id_time(info.backup_id) or now
+        if now - started < INCOMPLETE_GRACE:
+            return "keep", "incomplete, may still be running"
+        return "delete", "incomplete (crashed or interrupted run)"
+    if info.backup_id in newest:
+        return "keep", f"among the newest {keep_last}"
+    if info.backup_id in keep_ids:
+        return "keep", f"within {days} d retention"
+    if info.backup_id in referenced:
+        return "keep", "referenced by a kept incremental"
+    return "delete", f"older than {days} d"
+
+
+def _unless_locked(
+    store: ObjectStore, info: BackupInfo, keys: list[str], now: dt.datetime, *, action: str, reason: str
+) -> PruneDecision:
+    """The decision to delete, turned into a keep while an object lock or legal hold still holds any object
+    (the store would refuse the delete anyway; reporting it as kept says why)."""
+    held = _locked(store, keys, now)
+    if held is not None:
+        return PruneDecision(info, "keep", f"object lock holds it until {held.isoformat()}")
+    return PruneDecision(info, action, reason, keys)
+
+
+def _oldest_base_start(complete: list[BackupInfo], keep_ids: set[str]) -> dt.datetime | None:
+    """Start time of the oldest kept pg_basebackup: archived WAL from before it can no longer be replayed onto
+    any kept base, so it bounds what WAL prune may delete."""
+    oldest: dt.datetime | None = None
+    for info in complete:
+        if info.backup_id in keep_ids and info.manifest and info.manifest["kind"] == "pg_basebackup":
+            started = info.manifest["started_at"]
+            t = dt.datetime.fromisoformat(started.replace("Z", "+00:00"))
+            oldest = t if oldest is None else min(oldest, t)
+    return oldest
+
+
+def _plan_class(
+    store: ObjectStore, cls: str, *, days: int, keep_last: int, now: dt.datetime
+) -> tuple[list[PruneDecision], dt.datetime | None]:
+    """Decisions for every backup of one class, plus the start of its oldest kept base backup (for WAL)."""
+    infos = scan(store, cls)
+    complete = [i for i in infos if i.complete]
+    newest = {i.backup_id for i in complete[-keep_last:]} if keep_last else set()
+    cutoff = now - dt.timedelta(days=days)
+    keep_ids = {i.backup_id for i in complete if i.backup_id in newest or (i.finished_at or now) >= cutoff}
+    referenced = _referenced_blobs(complete, keep_ids)
+    decisions: list[PruneDecision] = []
+    for info in infos:
+        keys = list(store.list(f"{cls}/{info.backup_id}/"))
+        action, reason = _retention_verdict(
+            info, newest=newest, keep_ids=keep_ids, referenced=referenced, days=days, keep_last=keep_last, now=now
+        )
+        if action == "keep":
+            decisions.append(PruneDecision(info, "keep", reason))
+        else:
+            decisions.append(_unless_locked(store, info, keys, now, action=action, reason=reason))
+    return decisions, _oldest_base_start(complete, keep_ids)
+
+
+def _plan_wal(store: ObjectStore, oldest_base_kept: dt.datetime, now: dt.datetime) -> list[PruneDecision]:
+    """Archived WAL finished (with a margin) before the oldest kept base backup started: nothing can replay it."""
+    decisions: list[PruneDecision] = []
+    for info in scan(store, "wal"):
+        finished = info.finished_at
+        if finished is None or finished >= oldest_base_kept - WAL_MARGIN:
+            continue
+        keys = list(store.list(f"wal/{info.backup_id}/"))
+        decisions.append(
+            _unless_locked(store, info, keys, now, action="delete", reason="WAL older than the oldest kept base backup")
+        )
+    return decisions
+
+
 def plan(
     store: ObjectStore,
     classes: list[str],
@@ -45,59 +141,17 @@ def plan(
     keep_last: int,
     now: dt.datetime | None = None,
 ) -> list[PruneDecision]:
+    """Class by class (in the order given), then the WAL the kept db base backups no longer need."""
     now = now or dt.datetime.now(dt.UTC)
     decisions: list[PruneDecision] = []
     oldest_base_kept: dt.datetime | None = None
     for cls in classes:
-        infos = scan(store, cls)
-        complete = [i for i in infos if i.complete]
-        newest = {i.backup_id for i in complete[-keep_last:]} if keep_last else set()
-        cutoff = now - dt.timedelta(days=keep_days[cls])
-        keep_ids = {i.backup_id for i in complete if i.backup_id in newest or (i.finished_at or now) >= cutoff}
-        referenced: set[str] = set()
-        for info in complete:
-            if info.backup_id in keep_ids and info.manifest and info.manifest["layout"] == "files":
-                referenced |= {r["b"] for f in info.manifest["files"] for r in f.get("chunks", [])}
-        for info in infos:
-            keys = list(store.list(f"{cls}/{info.backup_id}/"))
-            if not info.complete:
-                started = id_time(info.backup_id) or now
-                if now - started < INCOMPLETE_GRACE:
-                    decisions.append(PruneDecision(info, "keep", "incomplete, may still be running"))
-                    continue
-                reason, action = "incomplete (crashed or interrupted run)", "delete"
-            elif info.backup_id in newest:
-                decisions.append(PruneDecision(info, "keep", f"among the newest {keep_last}"))
-                continue
-            elif info.backup_id in keep_ids:
-                decisions.append(PruneDecision(info, "keep", f"within {keep_days[cls]} d retention"))
-                continue
-            elif info.backup_id in referenced:
-                decisions.append(PruneDecision(info, "keep", "referenced by a kept incremental"))
-                continue
-            else:
-                reason, action = f"older than {keep_days[cls]} d", "delete"
-            held = _locked(store, keys, now)
-            if held is not None:
-                decisions.append(PruneDecision(info, "keep", f"object lock holds it until {held.isoformat()}"))
-                continue
-            decisions.append(PruneDecision(info, action, reason, keys))
-        for info in complete:
-            if info.backup_id in keep_ids and info.manifest and info.manifest["kind"] == "pg_basebackup":
-                started = info.manifest["started_at"]
-                t = dt.datetime.fromisoformat(started.replace("Z", "+00:00"))
-                oldest_base_kept = t if oldest_base_kept is None else min(oldest_base_kept, t)
+        class_decisions, oldest = _plan_class(store, cls, days=keep_days[cls], keep_last=keep_last, now=now)
+        decisions += class_decisions
+        if oldest is not None:
+            oldest_base_kept = oldest if oldest_base_kept is None else min(oldest_base_kept, oldest)
     if "db" in classes and oldest_base_kept is not None:
-        for info in scan(store, "wal"):
-            finished = info.finished_at
-            if finished is None or finished >= oldest_base_kept - WAL_MARGIN:
-                continue
-            keys = list(store.list(f"wal/{info.backup_id}/"))
-            held = _locked(store, keys, now)
-            if held is not None:
-                decisions.append(PruneDecision(info, "keep", f"object lock holds it until {held.isoformat()}"))
-            else:
-                decisions.append(PruneDecision(info, "delete", "WAL older than the oldest kept base backup", keys))
+        decisions += _plan_wal(store, oldest_base_kept, now)
     return decisions
 
 

@@ -34,5 +34,5 @@ POLICY = stack_rule(
     "Redis requires a password (requirepass) and replicas authenticate to masters (masterauth).",
     check,
     severity=Severity.CRITICAL,
-    remediation="Render requirepass and masterauth from the Redis Secret (components/redis_conf.py).",
+    remediation="Render requirepass and masterauth from the Redis Secret (components/redis/conf.py).",
 )

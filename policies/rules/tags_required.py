@@ -58,7 +58,7 @@ POLICY = resource_rule(
     check,
     severity=Severity.MEDIUM,
     remediation="Set platform:tags (owner, cost-center); they reach AWS/GCP via provider defaults and Azure/"
-    "Kubernetes via the stack transform. Do not create providers outside components/providers.py.",
+    "Kubernetes via the stack transform. Do not create providers outside components/platform/providers.py.",
     config={
         "requiredKeys": {
             "type": "array",

@@ -1,4 +1,4 @@
-"""Strict JSON Schemas for the custom resources issue 10 declares (PrometheusRule, AlertmanagerConfig,
+"""Strict JSON Schemas for the custom resources the monitoring and backup packages declare (PrometheusRule, AlertmanagerConfig,
 Velero Schedule); no API server can run here, so these stand in for the CRDs' openAPIV3Schema.
 
 prometheus-operator: the cloudcoil models (cloudcoil-models-prometheus-operator 0.80.1.0, the newest that

@@ -72,18 +72,22 @@ def test_aws_tags_are_central(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_kubernetes_objects_carry_tag_labels(stack: str) -> None:
-    for manifest in manifests(plan_of(stack)):
+    objects = manifests(plan_of(stack))
+    assert objects, f"the {stack} plan declares no Kubernetes objects"
+    for manifest in objects:
         labels = manifest["metadata"].get("labels", {})
         assert labels.get("platform.example.com/owner") == "platform-team", manifest["metadata"]
 
 
 def test_no_plaintext_secret_under_build(tmp_path: Path) -> None:
     """Every secret the mocks invented must be redacted in every file the plan writes."""
+    written = {}
     for stack in STACKS:
         plan = plan_of(stack)
         write_plan(plan, tmp_path / stack)
-        text = "".join(p.read_text() for p in (tmp_path / stack).rglob("*") if p.is_file())
-        assert "mock-password-" not in text
+        written[stack] = "".join(p.read_text() for p in (tmp_path / stack).rglob("*") if p.is_file())
+    assert written and all(written.values()), f"some plan wrote nothing under build: {sorted(written)}"
+    assert [stack for stack, text in written.items() if "mock-password-" in text] == []
 
 
 def test_secrets_are_redacted_in_inputs() -> None:

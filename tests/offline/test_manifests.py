@@ -43,7 +43,9 @@ def test_validator_rejects_an_unknown_field() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_workloads_are_secure_by_default(stack: str) -> None:
-    for deployment in (m for m in manifests(plan_of(stack)) if m["kind"] == "Deployment"):
+    deployments = [m for m in manifests(plan_of(stack)) if m["kind"] == "Deployment"]
+    assert deployments, f"the {stack} plan declares no Deployments"
+    for deployment in deployments:
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         for container in pod["containers"]:
@@ -56,9 +58,14 @@ def test_workloads_are_secure_by_default(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_autoscaled_deployments_leave_replicas_to_the_autoscaler(stack: str) -> None:
-    for deployment in (m for m in manifests(plan_of(stack)) if m["kind"] == "Deployment"):
-        if deployment["metadata"]["labels"].get("app.kubernetes.io/part-of") == "web-platform":
-            assert "replicas" not in deployment["spec"], deployment["metadata"]["name"]
+    web = [
+        m
+        for m in manifests(plan_of(stack))
+        if m["kind"] == "Deployment" and m["metadata"]["labels"].get("app.kubernetes.io/part-of") == "web-platform"
+    ]
+    assert web, f"the {stack} plan declares no web-platform Deployments"
+    for deployment in web:
+        assert "replicas" not in deployment["spec"], deployment["metadata"]["name"]
 
 
 @pytest.mark.parametrize("stack", STACKS)

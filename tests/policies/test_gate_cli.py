@@ -57,16 +57,22 @@ def test_pack_requirements_match_the_project_pins() -> None:
     project = {
         line.split("==")[0]: line for line in (REPO / "requirements.txt").read_text().splitlines() if "==" in line
     }
-    for line in (REPO / "policies" / "requirements.txt").read_text().splitlines():
-        if "==" in line and not line.startswith("#"):
-            assert project[line.split("==")[0]].split("#")[0].strip() == line.strip()
+    pins = [
+        line
+        for line in (REPO / "policies" / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    ]
+    assert pins, "policies/requirements.txt pins no packages"
+    for line in pins:
+        assert project[line.split("==")[0]].split("#")[0].strip() == line.strip()
 
 
 def test_pack_does_not_import_the_project() -> None:
     """The pack is published as its own directory: it must not import components/ or offline/."""
-    for path in (REPO / "policies").rglob("*.py"):
-        if path.name == "check.py":
-            continue  # the offline gate runs inside the project
+    # check.py is skipped: the offline gate runs inside the project
+    modules = [path for path in (REPO / "policies").rglob("*.py") if path.name != "check.py"]
+    assert modules, "the policy pack has no modules besides check.py"
+    for path in modules:
         text = path.read_text()
         assert "from components" not in text and "import components" not in text, path
         assert "from offline" not in text, path

@@ -3,6 +3,7 @@ naming the URN of the offending resource."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -144,3 +145,44 @@ def test_prod_min_replicas_only_in_prod() -> None:
             assert any(v.urn == urn for v in prod)
             staging = [v for v in violations(records, "staging") if v.policy == "autoscaling-prod-min-replicas"]
             assert staging == []
+
+
+def _scalers(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = [r for r in records if r["type"].endswith(("HorizontalPodAutoscaler", "ScaledObject"))]
+    assert found, "the plan declares no autoscalers"
+    return found
+
+
+def test_inverted_replica_range_is_caught() -> None:
+    def invert(inputs: dict[str, Any]) -> None:
+        spec = inputs["spec"]
+        if "maxReplicas" in spec:
+            spec.update(minReplicas=spec["maxReplicas"] + 5)
+        else:
+            spec.update(minReplicaCount=spec["maxReplicaCount"] + 5)
+
+    for stack in ("staging", "prod"):
+        records = records_of(plan_of(stack))
+        for scaler in _scalers(records):
+            mutated, urn = mutate(records, scaler["type"].rsplit("/", 1)[-1], invert, name=scaler["name"])
+            found = [v for v in violations(mutated, stack) if v.policy == "autoscaling-min-le-max"]
+            assert any(v.urn == urn and "is above max replicas" in v.message for v in found), (stack, urn, found)
+
+
+def test_utilization_target_without_requests_is_caught() -> None:
+    records = records_of(plan_of("prod"))
+    scaled = [r for r in _scalers(records) if '"cpu"' in json.dumps(r["inputs"])]
+    assert scaled, "no autoscaler scales on cpu utilization in prod"
+    scaler = scaled[0]
+    target = scaler["inputs"]["spec"]["scaleTargetRef"]["name"]
+
+    def drop_cpu_request(inputs: dict[str, Any]) -> None:
+        for container in inputs["spec"]["template"]["spec"]["containers"]:
+            container["resources"]["requests"].pop("cpu", None)
+
+    deployment = next(
+        r for r in records if r["type"].endswith("apps/v1:Deployment") and r["inputs"]["metadata"]["name"] == target
+    )
+    mutated, _ = mutate(records, "apps/v1:Deployment", drop_cpu_request, name=deployment["name"])
+    found = [v for v in violations(mutated, "prod") if v.policy == "autoscaling-utilization-needs-requests"]
+    assert any(v.urn == scaler["urn"] and "no cpu request" in v.message for v in found), found

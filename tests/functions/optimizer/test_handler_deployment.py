@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from components.content_optimizer_policies import function_environment
-from components.settings.cdn import CdnSettings
-from components.settings.optimizer import OptimizerSettings as ComponentSettings
+from components.cdn.config import CdnSettings
+from components.content_optimizer.config import OptimizerSettings as ComponentSettings
+from components.content_optimizer.policies import function_environment
 from functions.optimizer.calibrate import MATE_NATURE
 from functions.optimizer.environment import EnvironmentConfigError
 from functions.optimizer.handler import lambda_handler

@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 
-from components.content_optimizer_manifests import VideoWorkerInputs, worker_command
-from components.content_optimizer_policies import function_environment
-from components.settings.cdn import CdnSettings
-from components.settings.optimizer import OptimizerSettings as ComponentSettings
+from components.cdn.config import CdnSettings
+from components.content_optimizer.config import OptimizerSettings as ComponentSettings
+from components.content_optimizer.manifests import VideoWorkerInputs, worker_command
+from components.content_optimizer.policies import function_environment
 from functions.optimizer.calibrate import MATE_NATURE
 from tests.functions.backup.conftest import S3Server, seaweedfs  # noqa: F401  (session fixture)
 

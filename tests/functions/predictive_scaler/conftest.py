@@ -140,7 +140,7 @@ def stack_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """
     from types import SimpleNamespace
 
-    from components.settings.services import ServiceSettings
+    from components.services.config import ServiceSettings
     from functions.predictive_scaler import profile
 
     backend = ServiceSettings.model_validate(

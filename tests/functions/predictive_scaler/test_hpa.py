@@ -6,7 +6,7 @@ from collections import deque
 
 import pytest
 
-from components.settings.services import ScalingBehavior, ScalingSettings
+from components.services.config import ScalingBehavior, ScalingSettings
 from functions.predictive_scaler.hpa import (
     Hpa,
     external_average_value_replicas,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from components.settings.services import ScalingSettings, ScheduleWindow
+from components.services.config import ScalingSettings, ScheduleWindow
 from functions.predictive_scaler.schedule import scheduled_replicas_at, window_active
 from functions.predictive_scaler.simulate import cron_values, window_mask
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.config import ConfigError
-from components.settings.services import ScalingSettings, ScheduleWindow, ServiceSettings
+from components.platform.config import ConfigError
+from components.services.config import ScalingSettings, ScheduleWindow, ServiceSettings
 from functions.predictive_scaler import profile
 from functions.predictive_scaler.profile import load_service
 from functions.predictive_scaler.series import Series, parse_timestamp, write_trace_csv

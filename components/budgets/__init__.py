@@ -1,0 +1,1 @@
+"""The `budgets` section: monthly cost budgets on AWS, Azure and GCP."""

@@ -1,0 +1,1 @@
+"""The `cdn` section: Cloudflare zone settings and rulesets."""

@@ -1,0 +1,1 @@
+"""The `optimizer` section: upload bucket, Lambda and video worker of the content optimizer."""

@@ -1,0 +1,526 @@
+"""The DR region: a replica of the S3 vault, DNS failover, a cross-region database replica, and the
+recovery bounds the declared settings imply.
+
+What fails over by itself and what does not:
+- DNS: Route 53 marks the primary unhealthy after ``interval x threshold`` seconds and answers with the
+  SECONDARY record; resolvers follow within the TTL.
+- The database: Route 53 does not promote it. The promotion path is declared here: set
+  ``dr.database.promote: true`` and run ``pulumi up`` (RDS: ``replicate_source_db`` is removed, which promotes
+  the replica; Aurora: the secondary cluster leaves the global cluster). When the primary region's API is
+  down, the same change applies through the DR provider only; the CLI equivalent is exported as
+  ``promotion_command``. ``dr.database.promotion_seconds`` is the measured time of that step and enters the RTO.
+- Backups: every object version of the vault replicates into an object-locked bucket in the DR region,
+  encrypted with a DR-region key (Replication Time Control: 99.99 % within 15 minutes, with metrics).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, cast
+
+import pulumi
+from pydantic import BaseModel, ConfigDict, Field
+
+from components.backup.aws import S3Vault, vault_bucket_spec
+from components.backup.config import BackupSettings
+from components.disaster_recovery.config import S3_RTC_THRESHOLD_MINUTES, DrSettings, RecoveryBounds, recovery_bounds
+from components.lib.aws_s3 import declare_private_bucket
+from components.lib.tagging import aws_provider
+
+DB_USERNAME = "platform_admin"
+
+
+class DisasterRecoveryArgs(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    dr: DrSettings = Field(description="Validated DR settings.")
+    backup: BackupSettings = Field(description="Validated backup settings (lock, lifecycle, WAL archive timeout).")
+    primary_region: str = Field(description="cloud.aws.region.")
+    tags: dict[str, str] = Field(description="The stack's standard tags: the DR region's provider default_tags.")
+    account_id: str | None = Field(description="cloud.aws.account_id: the DR provider refuses any other account.")
+    protect: bool = Field(default=False, description="Protect data-holding resources (prod).")
+
+    @property
+    def bounds(self) -> RecoveryBounds:
+        return recovery_bounds(self.dr, self.backup.wal_archive_timeout_seconds)
+
+
+def replication_role_policy(
+    source_arn: str, dest_arn: str, source_key_arn: str, dest_key_arn: str, *, primary_region: str, dr_region: str
+) -> dict[str, Any]:
+    """What S3 needs to replicate object-locked, KMS-encrypted versions, and nothing more."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadSourceConfiguration",
+                "Effect": "Allow",
+                "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                "Resource": source_arn,
+            },
+            {
+                "Sid": "ReadSourceVersions",
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetObjectVersionForReplication",
+                    "s3:GetObjectVersionAcl",
+                    "s3:GetObjectVersionTagging",
+                    "s3:GetObjectRetention",
+                    "s3:GetObjectLegalHold",
+                ],
+                "Resource": f"{source_arn}/*",
+            },
+            {
+                "Sid": "WriteReplicas",
+                "Effect": "Allow",
+                "Action": ["s3:ReplicateObject", "s3:ReplicateTags"],
+                "Resource": f"{dest_arn}/*",
+            },
+            {
+                "Sid": "DecryptSource",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": source_key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{primary_region}.amazonaws.com"}},
+            },
+            {
+                "Sid": "EncryptReplica",
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+                "Resource": dest_key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{dr_region}.amazonaws.com"}},
+            },
+        ],
+    }
+
+
+def promotion_command(dr: DrSettings, replica_id: str, global_cluster_id: str | None = None) -> str:
+    """The CLI equivalent of ``dr.database.promote: true`` (for the runbook, when Pulumi cannot run)."""
+    if dr.database.kind == "rds_replica":
+        return f"aws rds promote-read-replica --region {dr.region} --db-instance-identifier {replica_id}"
+    return (
+        f"aws rds failover-global-cluster --region {dr.region} --global-cluster-identifier {global_cluster_id} "
+        f"--target-db-cluster-identifier {replica_id} --allow-data-loss"
+    )
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value)
+
+
+class DisasterRecovery(pulumi.ComponentResource):
+    """DR region resources. ``opts`` carries the primary AWS provider; the component creates and owns the DR
+    region's provider (``aws-dr``), so no provider reaches it any other way than through ``opts``."""
+
+    dr_bucket_name: pulumi.Output[str]
+    record_fqdn: pulumi.Output[str]
+    health_check_id: pulumi.Output[str]
+    zone_id: pulumi.Output[str]
+    primary_db_endpoint: pulumi.Output[str]
+    replica_db_endpoint: pulumi.Output[str]
+    rto_seconds_bound: int
+    name_servers: pulumi.Output[Sequence[str]] | None
+    rpo_seconds_bound: int
+
+    def __init__(
+        self,
+        name: str,
+        args: DisasterRecoveryArgs,
+        *,
+        source: S3Vault,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("platform:disaster_recovery:DisasterRecovery", name, None, opts)
+        dr_provider = self._region_provider(args, opts)
+        self._region = args.dr.region
+        self.bounds = args.bounds
+        self.rto_seconds_bound = self.bounds.rto_seconds
+        self.rpo_seconds_bound = self.bounds.rpo_seconds
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._data = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        self._in_dr = pulumi.ResourceOptions(parent=self, provider=dr_provider)
+        self._data_in_dr = pulumi.ResourceOptions(parent=self, provider=dr_provider, protect=args.protect)
+
+        self._replica_vault(name, args)
+        self._replication(name, args, source)
+        self._dns_failover(name, args.dr)
+        self._database(name, args)
+
+        self.dr_bucket_name = self.bucket.bucket
+        self.record_fqdn = pulumi.Output.from_input(args.dr.record_name)
+        self.health_check_id = self.health_check.id
+        self.register_outputs(
+            {
+                "dr_bucket_name": self.dr_bucket_name,
+                "replica_db_endpoint": self.replica_db_endpoint,
+                "rto_seconds_bound": self.rto_seconds_bound,
+                "rpo_seconds_bound": self.rpo_seconds_bound,
+            }
+        )
+
+    def _region_provider(
+        self, args: DisasterRecoveryArgs, opts: pulumi.ResourceOptions | None
+    ) -> pulumi.ProviderResource:
+        """The DR region's AWS provider, a child of this component. It was first declared beside the primary
+        one under the platform; the alias keeps that identity, so existing stacks see no change to it."""
+        old_parent = opts.parent if opts is not None else None
+        aliases = [pulumi.Alias(parent=old_parent)] if old_parent is not None else None
+        return aws_provider(
+            "aws-dr", args.dr.region, args.tags, args.account_id, pulumi.ResourceOptions(parent=self, aliases=aliases)
+        )
+
+    def _replica_vault(self, name: str, args: DisasterRecoveryArgs) -> None:
+        """The vault's bucket again, in the DR region with a DR-region key: a regional outage leaves a copy."""
+        import pulumi_aws as aws
+
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description="DR replica of the backup vault: SSE-KMS key in the DR region",
+            enable_key_rotation=True,
+            deletion_window_in_days=args.backup.aws.kms_deletion_window_days,
+            opts=self._data_in_dr,
+        )
+        self.replica = declare_private_bucket(
+            name, vault_bucket_spec(args.backup, self.key.arn), data_opts=self._data_in_dr, child_opts=self._in_dr
+        )
+        self.bucket = self.replica.bucket
+        self.versioning = self.replica.require_versioning()
+
+    def _replication(self, name: str, args: DisasterRecoveryArgs, source: S3Vault) -> None:
+        """S3 replication of every object version, configured on the source bucket (primary region).
+
+        Replication Time Control, when enabled, is what bounds the backup copy's RPO.
+        """
+        import pulumi_aws as aws
+
+        dr = args.dr
+        role, role_policy = self._replication_role(name, args, source)
+        destination: dict[str, Any] = {
+            "bucket": self.bucket.arn,
+            "storage_class": "STANDARD",
+            "encryption_configuration": {"replica_kms_key_id": self.key.arn},
+        }
+        if dr.replication_time_control:
+            destination["replication_time"] = {"status": "Enabled", "time": {"minutes": S3_RTC_THRESHOLD_MINUTES}}
+            destination["metrics"] = {"status": "Enabled", "event_threshold": {"minutes": S3_RTC_THRESHOLD_MINUTES}}
+        self.replication = aws.s3.BucketReplicationConfig(
+            f"{name}-replication",
+            bucket=source.bucket.id,
+            role=role.arn,
+            rules=cast(
+                Any,
+                [
+                    {
+                        "id": "vault-to-dr",
+                        "status": "Enabled",
+                        "priority": 1,
+                        "filter": {"prefix": ""},
+                        # Deletes never propagate: the DR copy outlives a mistake (or an attacker) in the primary.
+                        "delete_marker_replication": {"status": "Disabled"},
+                        "source_selection_criteria": {"sse_kms_encrypted_objects": {"status": "Enabled"}},
+                        "destination": destination,
+                    }
+                ],
+            ),
+            # S3 refuses a replication configuration until versioning is on at both ends.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[source.versioning, self.versioning, role_policy]),
+        )
+
+    def _replication_role(self, name: str, args: DisasterRecoveryArgs, source: S3Vault) -> tuple[Any, Any]:
+        """The role S3 assumes to replicate; returned with its policy, which replication must wait for."""
+        import pulumi_aws as aws
+
+        role = aws.iam.Role(
+            f"{name}-replication-role",
+            description="S3 replication of the backup vault into the DR region",
+            assume_role_policy=_json(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                    ],
+                }
+            ),
+            opts=self._child,
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-replication-policy",
+            role=role.id,
+            policy=pulumi.Output.all(source.bucket_arn, self.bucket.arn, source.kms_key_arn, self.key.arn).apply(
+                lambda a: _json(
+                    replication_role_policy(
+                        a[0], a[1], a[2], a[3], primary_region=args.primary_region, dr_region=args.dr.region
+                    )
+                )
+            ),
+            opts=self._child,
+        )
+        return role, role_policy
+
+    def _dns_failover(self, name: str, dr: DrSettings) -> None:
+        """Health check on the primary and PRIMARY/SECONDARY failover records: DNS fails over by itself.
+
+        The zone is created here unless ``dr.hosted_zone_id`` names an existing one.
+        """
+        import pulumi_aws as aws
+
+        hc = dr.health_check
+        if dr.hosted_zone_id:
+            zone_id: pulumi.Input[str] = dr.hosted_zone_id
+            self.name_servers = None
+        else:
+            zone = aws.route53.Zone(
+                f"{name}-zone", name=dr.dns_zone_name, comment="Failover records (platform DR)", opts=self._data
+            )
+            zone_id = zone.zone_id
+            self.name_servers = zone.name_servers
+        self.zone_id = pulumi.Output.from_input(zone_id)
+        self.health_check = aws.route53.HealthCheck(
+            f"{name}-health-check",
+            type="HTTPS",
+            fqdn=hc.fqdn,
+            port=hc.port,
+            resource_path=hc.path,
+            request_interval=hc.interval_seconds,
+            failure_threshold=hc.failure_threshold,
+            enable_sni=True,
+            measure_latency=True,
+            opts=self._child,
+        )
+        for role_name, target, health_check_id in (
+            ("PRIMARY", dr.primary_target, self.health_check.id),
+            ("SECONDARY", dr.secondary_target, None),
+        ):
+            aws.route53.Record(
+                f"{name}-record-{role_name.lower()}",
+                zone_id=zone_id,
+                name=dr.record_name,
+                type="CNAME",
+                ttl=dr.dns_ttl_seconds,
+                records=[target],
+                set_identifier=role_name.lower(),
+                failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=role_name)],
+                health_check_id=health_check_id,
+                opts=self._child,
+            )
+
+    def _database(self, name: str, args: DisasterRecoveryArgs) -> None:
+        """A storage key per region and the cross-region replica (RDS read replica or Aurora global cluster).
+
+        Promotion is not automatic: ``dr.database.promote`` declares it.
+        """
+        import pulumi_aws as aws
+
+        deletion_window = args.backup.aws.kms_deletion_window_days
+        self.db_key = aws.kms.Key(
+            f"{name}-db-key",
+            description="Database storage key (primary region)",
+            enable_key_rotation=True,
+            deletion_window_in_days=deletion_window,
+            opts=self._data,
+        )
+        self.db_replica_key = aws.kms.Key(
+            f"{name}-db-replica-key",
+            description="Database replica storage key (DR region)",
+            enable_key_rotation=True,
+            deletion_window_in_days=deletion_window,
+            opts=self._data_in_dr,
+        )
+        common: dict[str, Any] = {
+            "storage_encrypted": True,
+            "deletion_protection": args.protect,
+            "copy_tags_to_snapshot": True,
+            "iam_database_authentication_enabled": True,
+            "skip_final_snapshot": False,
+        }
+        if args.dr.database.kind == "rds_replica":
+            self._rds(name, args, common, self._data, self._data_in_dr)
+        else:
+            self._aurora(name, args, common, self._data, self._data_in_dr)
+
+    def _rds(
+        self,
+        name: str,
+        args: DisasterRecoveryArgs,
+        common: dict[str, Any],
+        data: pulumi.ResourceOptions,
+        data_in_dr: pulumi.ResourceOptions,
+    ) -> None:
+        """RDS read replica in the DR region; removing its source promotes it."""
+        import pulumi_aws as aws
+
+        db = args.dr.database
+        primary = aws.rds.Instance(
+            f"{name}-db-primary",
+            engine="postgres",
+            engine_version=db.engine_version,
+            instance_class=db.instance_class,
+            allocated_storage=db.allocated_storage_gb,
+            max_allocated_storage=db.allocated_storage_gb * 2,
+            storage_type="gp3",
+            kms_key_id=self.db_key.arn,
+            multi_az=db.multi_az,
+            db_name="platform",
+            username=DB_USERNAME,
+            manage_master_user_password=True,
+            backup_retention_period=db.backup_retention_days,
+            db_subnet_group_name=db.subnet_group_name,
+            publicly_accessible=False,
+            final_snapshot_identifier=f"{name}-primary-final",
+            enabled_cloudwatch_logs_exports=["postgresql"],
+            **common,
+            opts=data,
+        )
+        replica = aws.rds.Instance(
+            f"{name}-db-replica",
+            # Removing the source promotes the replica to a standalone writer (dr.database.promote).
+            replicate_source_db=None if db.promote else primary.arn,
+            instance_class=db.instance_class,
+            storage_type="gp3",
+            kms_key_id=self.db_replica_key.arn,
+            backup_retention_period=db.backup_retention_days,
+            db_subnet_group_name=db.replica_subnet_group_name,
+            publicly_accessible=False,
+            final_snapshot_identifier=f"{name}-replica-final",
+            **common,
+            opts=data_in_dr,
+        )
+        self.primary_db_endpoint = primary.address
+        self.replica_db_endpoint = replica.address
+        self.promotion_command = replica.identifier.apply(lambda i: promotion_command(args.dr, i))
+
+    def _aurora(
+        self,
+        name: str,
+        args: DisasterRecoveryArgs,
+        common: dict[str, Any],
+        data: pulumi.ResourceOptions,
+        data_in_dr: pulumi.ResourceOptions,
+    ) -> None:
+        """Aurora global database: the writer cluster here, a secondary cluster in the DR region."""
+        cluster_common = {k: v for k, v in common.items() if k != "skip_final_snapshot"}
+        global_cluster, primary, primary_instance = self._aurora_primary(name, args, cluster_common, data)
+        secondary = self._aurora_secondary(
+            name, args, cluster_common, global_cluster, data_in_dr, after=primary_instance
+        )
+        self.primary_db_endpoint = primary.endpoint
+        self.replica_db_endpoint = secondary.reader_endpoint
+        self.promotion_command = pulumi.Output.all(secondary.arn, global_cluster.id).apply(
+            lambda a: promotion_command(args.dr, a[0], a[1])
+        )
+
+    def _aurora_primary(
+        self, name: str, args: DisasterRecoveryArgs, cluster_common: dict[str, Any], data: pulumi.ResourceOptions
+    ) -> tuple[Any, Any, Any]:
+        """The global cluster, its writer cluster and first instance (returned: the secondary waits for it)."""
+        import pulumi_aws as aws
+        import pulumi_random as random
+
+        db = args.dr.database
+        engine = aws.rds.EngineType.AURORA_POSTGRESQL
+        global_cluster = aws.rds.GlobalCluster(
+            f"{name}-db-global",
+            global_cluster_identifier=f"{name}-db-global",
+            engine=engine,
+            engine_version=db.engine_version,
+            storage_encrypted=True,
+            deletion_protection=args.protect,
+            opts=data,
+        )
+        # Secrets Manager-managed master passwords are not supported on global databases: a generated one.
+        password = random.RandomPassword(
+            f"{name}-db-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        primary = aws.rds.Cluster(
+            f"{name}-db-primary",
+            engine=engine,
+            engine_version=db.engine_version,
+            global_cluster_identifier=global_cluster.id,
+            database_name="platform",
+            master_username=DB_USERNAME,
+            master_password=password.result,
+            kms_key_id=self.db_key.arn,
+            backup_retention_period=db.backup_retention_days,
+            db_subnet_group_name=db.subnet_group_name,
+            final_snapshot_identifier=f"{name}-primary-final",
+            enabled_cloudwatch_logs_exports=["postgresql"],
+            skip_final_snapshot=False,
+            **cluster_common,
+            opts=data,
+        )
+        primary_instance = aws.rds.ClusterInstance(
+            f"{name}-db-primary-1",
+            cluster_identifier=primary.id,
+            engine=engine,
+            engine_version=db.engine_version,
+            instance_class=db.instance_class,
+            db_subnet_group_name=db.subnet_group_name,
+            publicly_accessible=False,
+            opts=data,
+        )
+        return global_cluster, primary, primary_instance
+
+    def _aurora_secondary(
+        self,
+        name: str,
+        args: DisasterRecoveryArgs,
+        cluster_common: dict[str, Any],
+        global_cluster: Any,
+        data_in_dr: pulumi.ResourceOptions,
+        *,
+        after: pulumi.Resource,
+    ) -> Any:
+        """The DR-region secondary cluster and its instance; it joins only once the primary has an instance."""
+        import pulumi_aws as aws
+
+        db = args.dr.database
+        engine = aws.rds.EngineType.AURORA_POSTGRESQL
+        secondary = aws.rds.Cluster(
+            f"{name}-db-replica",
+            engine=engine,
+            engine_version=db.engine_version,
+            # Leaving the global cluster detaches and promotes the secondary (dr.database.promote).
+            global_cluster_identifier=None if db.promote else global_cluster.id,
+            kms_key_id=self.db_replica_key.arn,
+            backup_retention_period=db.backup_retention_days,
+            db_subnet_group_name=db.replica_subnet_group_name,
+            skip_final_snapshot=True,  # a secondary cannot take a final snapshot; its data is the primary's
+            **cluster_common,
+            opts=pulumi.ResourceOptions.merge(data_in_dr, pulumi.ResourceOptions(depends_on=[after])),
+        )
+        aws.rds.ClusterInstance(
+            f"{name}-db-replica-1",
+            cluster_identifier=secondary.id,
+            engine=engine,
+            engine_version=db.engine_version,
+            instance_class=db.instance_class,
+            db_subnet_group_name=db.replica_subnet_group_name,
+            publicly_accessible=False,
+            opts=data_in_dr,
+        )
+        return secondary
+
+    def outputs(self) -> dict[str, object]:
+        """The ``dr`` section of the stack outputs (see ``DrOutputs``)."""
+        b = self.bounds
+        return {
+            "region": pulumi.Output.from_input(self._region),
+            "dr_bucket": self.dr_bucket_name,
+            "record_fqdn": self.record_fqdn,
+            "zone_id": self.zone_id,
+            "health_check_id": self.health_check_id,
+            "primary_db_endpoint": self.primary_db_endpoint,
+            "replica_db_endpoint": self.replica_db_endpoint,
+            "promotion_command": self.promotion_command,
+            "rto_seconds_bound": b.rto_seconds,
+            "rpo_seconds_bound": b.rpo_seconds,
+            "bounds": {
+                "detection_seconds": b.detection_seconds,
+                "ttl_seconds": b.ttl_seconds,
+                "promotion_seconds": b.promotion_seconds,
+                "replica_lag_seconds": b.replica_lag_seconds,
+                "wal_archive_seconds": b.wal_archive_seconds,
+                "backup_copy_rpo_seconds": b.backup_copy_rpo_seconds,
+            },
+        }

@@ -1,0 +1,1 @@
+"""The `maintenance` section: scheduled database and housekeeping jobs."""

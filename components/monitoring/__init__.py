@@ -1,0 +1,1 @@
+"""The `monitoring` section: alert rules, dashboards and Alertmanager routing."""

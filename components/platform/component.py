@@ -1,0 +1,303 @@
+"""The whole platform: providers, then one component per stack-config section, then the outputs contract.
+
+``__main__.py`` only loads config, builds this and exports :attr:`Platform.outputs`. Each domain component
+gets its providers through ``opts`` (a mapping keyed by provider package, inherited by its children) and
+its settings as typed args; every outputs section is read from the component that owns it, never rebuilt
+here from config. Components are created in dependency order, which is also the order the plan lists them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+
+from components.lib.tagging import standard_tags
+from components.platform.config import StackConfig
+from components.platform.outputs import CONTRACT_VERSION as OUTPUTS_CONTRACT_VERSION
+from components.platform.providers import Providers, build_providers
+
+if TYPE_CHECKING:
+    from components.backup.component import BackupStorage
+    from components.backup.snapshots import Snapshots
+    from components.backup_jobs.component import BackupJobs
+    from components.budgets.component import Budgets
+    from components.cdn.component import CdnRules
+    from components.content_optimizer.component import ContentOptimizer
+    from components.disaster_recovery.component import DisasterRecovery
+    from components.maintenance.component import Maintenance
+    from components.monitoring.component import Monitoring
+    from components.redis.component import RedisCluster
+    from components.services.autoscaling import Autoscaling, PrometheusAdapterRules
+    from components.services.workload import Workload
+
+
+#: Provider packages of the storage clouds; Azure and GCP are skipped where the stack disables them.
+CLOUDS = ("aws", "azure-native", "gcp")
+
+
+class Platform(pulumi.ComponentResource):
+    """Everything one stack declares.
+
+    Domain packages are imported inside the method that builds them: a stack that disables a section
+    does not pay for its provider SDK's import (pulumi_cloudflare alone costs seconds).
+    """
+
+    outputs: dict[str, Any]
+    providers: Providers
+
+    def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("platform:index:Platform", name, None, opts)
+        self.config = config
+        self.providers = build_providers(config, parent=self)
+        self.workloads = self._workloads()
+        self.redis = self._redis()
+        self.autoscalers, self.adapter_rules = self._autoscaling()
+        self.cdn = self._cdn()
+        self.backup_storage = self._backup_storage()
+        self.disaster_recovery = self._disaster_recovery()
+        self.backup_jobs = self._backup_jobs()
+        self.optimizer = self._optimizer()
+        self.monitoring = self._monitoring()
+        self.maintenance = self._maintenance()
+        self.snapshots = self._snapshots()
+        self.budgets = self._budgets()
+        self.outputs = self._outputs()
+        self.register_outputs({})
+
+    # --- providers -----------------------------------------------------------------------------------
+
+    def _opts(self, *packages: str, **extra: Any) -> pulumi.ResourceOptions:
+        """Options of a domain component: this parent and the named providers (absent ones skipped)."""
+        by_package = {
+            "aws": self.providers.aws,
+            "kubernetes": self.providers.kubernetes,
+            "random": self.providers.random,
+            "azure-native": self.providers.azure,
+            "gcp": self.providers.gcp,
+            "cloudflare": self.providers.cloudflare,
+        }
+        chosen = {package: by_package[package] for package in packages if by_package[package] is not None}
+        return pulumi.ResourceOptions(parent=self, providers=chosen, **extra)
+
+    # --- one method per section ------------------------------------------------------------------------
+
+    def _workloads(self) -> dict[str, Workload]:
+        from components.services.workload import Workload, WorkloadArgs
+
+        config = self.config
+        return {
+            service.name: Workload(
+                service.name,
+                WorkloadArgs(service=service, namespace=config.namespace, autoscaled=True),
+                opts=self._opts("kubernetes"),
+            )
+            for service in config.services
+        }
+
+    def _redis(self) -> RedisCluster | None:
+        from components.redis.component import RedisCluster, RedisClusterArgs
+
+        config = self.config
+        if not config.redis.enabled:
+            return None
+        args = RedisClusterArgs(
+            settings=config.redis,
+            namespace=config.namespace,
+            storage_class=config.cloud.kubernetes.storage_class,
+            protect=config.protect,
+        )
+        # Kubernetes objects and the RandomPassword each get their package's explicit provider.
+        return RedisCluster("redis", args, opts=self._opts("kubernetes", "random"))
+
+    def _autoscaling(self) -> tuple[dict[str, Autoscaling], PrometheusAdapterRules]:
+        from components.services.autoscaling import (
+            Autoscaling,
+            AutoscalingArgs,
+            PrometheusAdapterRules,
+            PrometheusAdapterRulesArgs,
+        )
+
+        config = self.config
+        # One controller per workload (HPA or KEDA ScaledObject), created after the Deployment it scales.
+        autoscalers = {
+            service.name: Autoscaling(
+                f"{service.name}-autoscaling",
+                AutoscalingArgs(service=service, namespace=config.namespace),
+                opts=self._opts("kubernetes", depends_on=[self.workloads[service.name]]),
+            )
+            for service in config.services
+        }
+        adapter = PrometheusAdapterRules(
+            "prometheus-adapter-rules",
+            PrometheusAdapterRulesArgs(services=config.services),
+            opts=self._opts("kubernetes"),
+        )
+        return autoscalers, adapter
+
+    def _cdn(self) -> dict[str, CdnRules]:
+        from components.cdn.component import CdnRules, CdnRulesArgs
+
+        config = self.config
+        if not config.cdn.enabled or self.providers.cloudflare is None:
+            return {}
+        return {
+            zone.name: CdnRules(
+                f"cdn-{zone.key}",
+                CdnRulesArgs(settings=config.cdn, zone=zone, environment=config.environment),
+                opts=self._opts("cloudflare"),
+            )
+            for zone in config.cdn.zones
+        }
+
+    def _backup_storage(self) -> BackupStorage:
+        from components.backup.component import BackupStorage, BackupStorageArgs
+
+        config = self.config
+        args = BackupStorageArgs(
+            backup=config.backup,
+            environment=config.environment,
+            aws_region=config.cloud.aws.region,
+            azure_location=config.cloud.azure.location if config.cloud.azure.enabled else None,
+            azure_resource_group_name=config.cloud.azure.resource_group_name,
+            azure_subscription_id=config.cloud.azure.subscription_id,
+            gcp_project=config.cloud.gcp.project,
+            protect=config.protect,
+        )
+        return BackupStorage("backup", args, opts=self._opts(*CLOUDS))
+
+    def _disaster_recovery(self) -> DisasterRecovery | None:
+        from components.disaster_recovery.component import DisasterRecovery, DisasterRecoveryArgs
+
+        config = self.config
+        if not config.dr.enabled or self.backup_storage.aws is None:
+            return None
+        args = DisasterRecoveryArgs(
+            dr=config.dr,
+            backup=config.backup,
+            primary_region=config.cloud.aws.region,
+            tags=standard_tags(config.tags, config.environment),
+            account_id=config.cloud.aws.account_id,
+            protect=config.protect,
+        )
+        return DisasterRecovery(
+            "dr",
+            args,
+            source=self.backup_storage.aws,
+            opts=self._opts("aws"),
+        )
+
+    def _backup_jobs(self) -> BackupJobs | None:
+        from components.backup_jobs.component import BackupJobs, BackupJobsArgs
+
+        config = self.config
+        if config.backup_jobs is None:
+            return None
+        args = BackupJobsArgs(
+            settings=config.backup_jobs,
+            backup=config.backup,
+            namespace=config.namespace,
+            aws_region=config.cloud.aws.region,
+            gcp_project=config.cloud.gcp.project,
+            protect=config.protect,
+        )
+        opts = self._opts(*CLOUDS, "kubernetes")
+        return BackupJobs("backup-jobs", args, storage=self.backup_storage, opts=opts)
+
+    def _optimizer(self) -> ContentOptimizer | None:
+        from components.content_optimizer.component import ContentOptimizer, ContentOptimizerArgs
+
+        config = self.config
+        if config.optimizer is None:
+            return None
+        args = ContentOptimizerArgs(
+            settings=config.optimizer,
+            content_classes=config.cdn.content_classes,
+            environment=config.environment,
+            region=config.cloud.aws.region,
+            namespace=config.namespace,
+            protect=config.protect,
+        )
+        return ContentOptimizer("optimizer", args, opts=self._opts("aws", "kubernetes"))
+
+    def _monitoring(self) -> Monitoring | None:
+        from components.monitoring.component import Monitoring, MonitoringArgs
+
+        config = self.config
+        if not config.monitoring.enabled:
+            return None
+        args = MonitoringArgs(
+            settings=config.monitoring, backup_classes=dict(config.backup.classes), namespace=config.namespace
+        )
+        return Monitoring("monitoring", args, opts=self._opts("kubernetes"))
+
+    def _maintenance(self) -> Maintenance | None:
+        from components.maintenance.component import Maintenance, MaintenanceArgs
+
+        config = self.config
+        if not (config.maintenance.enabled and config.maintenance.jobs):
+            return None
+        args = MaintenanceArgs(settings=config.maintenance, namespace=config.namespace)
+        return Maintenance("maintenance", args, opts=self._opts("kubernetes"))
+
+    def _snapshots(self) -> Snapshots | None:
+        from components.backup.snapshots import Snapshots, SnapshotsArgs
+
+        backup = self.config.backup
+        if not backup.velero_namespaces:
+            return None
+        args = SnapshotsArgs(
+            schedule=backup.velero_schedule, ttl_hours=backup.velero_ttl_hours, namespaces=backup.velero_namespaces
+        )
+        return Snapshots("snapshots", args, opts=self._opts("kubernetes"))
+
+    def _budgets(self) -> Budgets | None:
+        from components.budgets.component import Budgets, BudgetsArgs
+
+        config = self.config
+        if not config.budgets.enabled:
+            return None
+        args = BudgetsArgs(
+            settings=config.budgets,
+            environment=config.environment,
+            azure=self.providers.azure is not None,
+            azure_subscription_id=config.cloud.azure.subscription_id,
+            gcp=self.providers.gcp is not None,
+        )
+        return Budgets("budgets", args, opts=self._opts(*CLOUDS))
+
+    # --- the outputs contract --------------------------------------------------------------------------
+
+    def _outputs(self) -> dict[str, Any]:
+        """Assemble the contract from each component's own section; disabled sections are absent."""
+        config = self.config
+        outputs: dict[str, Any] = {
+            "contract_version": OUTPUTS_CONTRACT_VERSION,
+            "environment": config.environment,
+            "namespace": config.namespace,
+            "services": {
+                name: {**workload.outputs(), "autoscaler": self.autoscalers[name].controller()}
+                for name, workload in self.workloads.items()
+            },
+            "autoscaling": {
+                "services": {name: autoscaler.summary() for name, autoscaler in self.autoscalers.items()},
+                "prometheus_adapter_configmap": self.adapter_rules.configmap_ref,
+            },
+        }
+        if self.cdn:
+            from components.cdn.component import cdn_outputs
+
+            outputs["cdn"] = cdn_outputs(config.cdn, self.cdn)
+        sections: dict[str, Any] = {
+            "redis": self.redis,
+            "monitoring": self.monitoring,
+            "maintenance": self.maintenance,
+            "snapshots": self.snapshots,
+            "budgets": self.budgets,
+            "backup": self.backup_storage,
+            "dr": self.disaster_recovery,
+            "backup_jobs": self.backup_jobs,
+            "optimizer": self.optimizer,
+        }
+        outputs.update({key: component.outputs() for key, component in sections.items() if component is not None})
+        return outputs

@@ -1,0 +1,256 @@
+"""The stack-outputs contract other teams read through ``pulumi.StackReference``.
+
+The contract is these pydantic models; ``schema/stack-outputs.v1.json`` is generated from them
+(``python -m offline.schema``) and a test keeps the file in sync and validates both stacks' outputs
+against it. Secret outputs carry ``x-pulumi-secret: true`` in the schema: a consumer must read them with
+``get_output``/``require_output`` (they stay secret) and the plan shows them as ``"[secret]"``.
+
+Compatibility rule: adding an optional section or field is a minor change (same major version); renaming,
+removing or retyping a field is a breaking change and needs ``stack-outputs.v2.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONTRACT_VERSION = "1"
+
+
+def secret_field(description: str) -> Any:
+    """A field whose value is a Pulumi secret (redacted as "[secret]" in the offline plan)."""
+    return Field(description=description, json_schema_extra={"x-pulumi-secret": True})
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ServiceOutputs(Contract):
+    dns: str = Field(description="In-cluster DNS name of the Service.")
+    port: int = Field(description="Service port.")
+    autoscaler: Literal["hpa", "keda"] = Field(description="Which controller owns the replica count.")
+
+
+class AutoscalerOutputs(Contract):
+    kind: Literal["HorizontalPodAutoscaler", "ScaledObject"] = Field(
+        description="The one controller of the workload: an autoscaling/v2 HPA, or a KEDA ScaledObject (which "
+        "creates the HPA `keda-hpa-<name>` itself)."
+    )
+    name: str = Field(description="Name of the HPA or ScaledObject in the stack namespace.")
+    min_replicas: int = Field(description="Replica floor.")
+    max_replicas: int = Field(description="Replica ceiling.")
+    schedules: dict[str, int] = Field(
+        description="Peak window name -> absolute replicas its cron trigger sets (ceil(baseline x factor), "
+        "clamped); empty without windows."
+    )
+    forecaster_cronjob: str | None = Field(description="Predictive scaler CronJob, or null without prediction.")
+    forecast_configmap: str | None = Field(
+        description="ConfigMap the forecaster publishes `data.replicas` to (read by KEDA), or null."
+    )
+
+
+class AutoscalingOutputs(Contract):
+    services: dict[str, AutoscalerOutputs] = Field(description="Per service: its autoscaler.")
+    prometheus_adapter_configmap: str | None = Field(
+        description="`namespace/name` of the prometheus-adapter rules ConfigMap serving the HPAs' request-rate "
+        "metric, or null when no HPA needs one."
+    )
+
+
+class CdnRulesetIds(Contract):
+    http_request_cache_settings: str = Field(description="Id of the zone's cache rules entry-point ruleset.")
+    http_response_headers_transform: str = Field(description="Id of the response header transform ruleset.")
+    http_response_compression: str = Field(description="Id of the compression rules ruleset.")
+    http_ratelimit: str = Field(description="Id of the rate limiting rules ruleset.")
+
+
+class CdnZoneOutputs(Contract):
+    zone_id: str = Field(description="Cloudflare zone id (what CI's cache purge calls need).")
+    plan: Literal["free", "pro", "business", "enterprise"] = Field(description="The zone's configured plan.")
+    rulesets: CdnRulesetIds = Field(description="Entry-point ruleset id per phase (exactly one each).")
+
+
+class CdnOutputs(Contract):
+    zones: dict[str, CdnZoneOutputs] = Field(description="Per zone name: zone id, plan and ruleset ids.")
+    purge_token_name: str = Field(
+        description="Name of the CI secret holding a cache-purge token (the name only; purge on deploy is CI's job)."
+    )
+
+
+class MonitoringOutputs(Contract):
+    release_label: str = Field(description="`release` label on the PrometheusRules (kube-prometheus-stack selector).")
+    prometheus_rules: list[str] = Field(description="PrometheusRule names in the stack namespace (one per group).")
+    alerts: list[str] = Field(description="Alert names the rules define.")
+    dashboards: list[str] = Field(description="Grafana dashboard ConfigMap names (label grafana_dashboard=1).")
+    alertmanager_config: str = Field(description="AlertmanagerConfig name routing alerts by severity.")
+
+
+class MaintenanceOutputs(Contract):
+    cronjobs: dict[str, str] = Field(description="Maintenance CronJob name -> cron schedule (in its timeZone).")
+
+
+class SnapshotsOutputs(Contract):
+    schedule: str = Field(description="`namespace/name` of the Velero Schedule for application state.")
+    cron: str = Field(description="When it runs.")
+    ttl: str = Field(description="How long each backup is kept (Go duration, e.g. 168h0m0s).")
+
+
+class BudgetsOutputs(Contract):
+    monthly_limit_usd: float = Field(description="Monthly cost budget in USD.")
+    budgets: dict[str, str] = Field(description="Cloud (aws, azure, gcp) -> budget name, for the clouds enabled.")
+
+
+class BackupAwsOutputs(Contract):
+    bucket: str = Field(description="S3 vault bucket (object lock, SSE-KMS, versioned).")
+    bucket_arn: str = Field(description="ARN of the vault bucket.")
+    kms_key_arn: str = Field(description="Customer-managed KMS key of the vault.")
+    log_bucket: str = Field(description="Bucket receiving the vault's S3 server access logs.")
+    writer_role_arn: str = Field(description="IAM role the backup jobs assume (put/read, bounded locks, no delete).")
+    uris: dict[str, str] = Field(description="Data class -> backup CLI target URI (the CLI adds `<class>/`).")
+
+
+class BackupAzureOutputs(Contract):
+    account: str = Field(description="Storage account name (RA-GZRS/GRS, shared keys off).")
+    blob_endpoint: str = Field(description="Blob service endpoint of the account.")
+    containers: dict[str, str] = Field(description="Data class -> container (version-level immutability).")
+    writer_client_id: str = Field(description="Client id of the writer managed identity.")
+    uris: dict[str, str] = Field(description="Data class -> backup CLI target URI (`azblob://<container>`).")
+
+
+class BackupGcsOutputs(Contract):
+    buckets: dict[str, str] = Field(description="Data class -> bucket (retention policy = class lock).")
+    kms_key: str = Field(description="CMEK key id of the buckets.")
+    writer_email: str = Field(description="Service account the backup jobs use (create/read only).")
+    uris: dict[str, str] = Field(description="Data class -> backup CLI target URI (`gs://<bucket>`).")
+
+
+class BackupOutputs(Contract):
+    aws: BackupAwsOutputs | None = Field(default=None, description="S3 vault; absent when disabled.")
+    azure: BackupAzureOutputs | None = Field(default=None, description="Azure Blob vault; absent when disabled.")
+    gcs: BackupGcsOutputs | None = Field(default=None, description="GCS vault; absent when disabled.")
+
+
+class DrBoundsOutputs(Contract):
+    detection_seconds: int = Field(description="Health-check interval x failure threshold.")
+    ttl_seconds: int = Field(description="Failover record TTL.")
+    promotion_seconds: int = Field(description="Declared database promotion time.")
+    replica_lag_seconds: int = Field(description="Alerted bound on replica lag.")
+    wal_archive_seconds: int = Field(description="WAL archive_timeout.")
+    backup_copy_rpo_seconds: int | None = Field(
+        description="RPO of the DR copy of the backups (WAL archive + S3 RTC 15 min); null without RTC."
+    )
+
+
+class DrOutputs(Contract):
+    region: str = Field(description="DR AWS region.")
+    dr_bucket: str = Field(description="Object-locked replica of the S3 vault in the DR region.")
+    record_fqdn: str = Field(description="Failover DNS name (PRIMARY/SECONDARY records).")
+    zone_id: str = Field(description="Route 53 hosted zone of the records.")
+    health_check_id: str = Field(description="Route 53 health check of the primary.")
+    primary_db_endpoint: str = Field(description="Primary database endpoint (primary region).")
+    replica_db_endpoint: str = Field(description="Cross-region replica endpoint (DR region).")
+    promotion_command: str = Field(description="CLI equivalent of `dr.database.promote: true`, for the runbook.")
+    rto_seconds_bound: int = Field(description="Detection + TTL + promotion, from the declared settings.")
+    rpo_seconds_bound: int = Field(description="max(replica lag bound, WAL archive timeout).")
+    bounds: DrBoundsOutputs = Field(description="The terms of both bounds.")
+
+
+class RedisOutputs(Contract):
+    mode: Literal["cluster", "sentinel"] = Field(description="cluster: sharded Redis Cluster; sentinel: one master.")
+    endpoint: str = Field(description="Client Service DNS name (a cluster client's seed; in sentinel mode all pods).")
+    port: int = Field(description="Redis port.")
+    node_endpoints: list[str] = Field(description="Every data pod's stable host:port (cluster seed list).")
+    sentinel_endpoint: str | None = Field(description="Sentinel Service DNS name (sentinel mode), else null.")
+    sentinel_port: int | None = Field(description="Sentinel port (sentinel mode), else null.")
+    master_set: str | None = Field(description="Sentinel master-set name (sentinel mode), else null.")
+    secret_name: str = Field(description="Secret holding the password (mount it; do not copy the value).")
+    secret_key: str = Field(description="Key of the password in that Secret.")
+    password: str = secret_field("The Redis password (requirepass = masterauth); read it as a secret output.")
+
+
+class BackupJobsOutputs(Contract):
+    cronjobs: dict[str, str] = Field(
+        description="Role -> CronJob name: backup-<class> (db, chain, state), backup-db-base (PITR base, with WAL "
+        "archiving), verify-<class>, prune-<class>, restore-test-<class>."
+    )
+    service_accounts: list[str] = Field(
+        description="ServiceAccounts bound to the vault writer identities: backup-jobs (the CronJobs) and, with "
+        "WAL archiving, backup-wal-archiver (for the database pod)."
+    )
+    wal_archive_configmap: str | None = Field(
+        description="ConfigMap with the postgresql.conf archive fragment and the database pod patch; null unless "
+        "backup_jobs.wal_archive.mode is archive_command."
+    )
+    irsa_role_arn: str | None = Field(description="IAM role the jobs assume (IRSA); null without the S3 vault.")
+    wrap_key_arn: str | None = Field(
+        description="KMS key created to wrap backup data keys; null when an existing key or a key-file Secret is used."
+    )
+
+
+class OptimizerOutputs(Contract):
+    upload_bucket: str = Field(description="S3 bucket clients upload originals to (under upload_prefix).")
+    upload_prefix: str = Field(description="Key prefix whose uploads are optimized ('' = the whole bucket).")
+    optimized_bucket: str = Field(description="S3 bucket holding the optimized outputs: the CDN origin.")
+    optimized_bucket_domain: str = Field(description="Regional domain name of the optimized bucket (origin host).")
+    function_name: str = Field(description="Lambda function optimizing images and text.")
+    function_arn: str = Field(description="ARN of that function.")
+    function_archive: str = Field(
+        description="Deployment zip the function is built from (relative to the project; `make lambda` builds it)."
+    )
+    dlq_url: str = Field(description="SQS dead-letter queue of failed Lambda events and undeliverable video jobs.")
+    video_queue_url: str | None = Field(
+        description="SQS queue of video uploads consumed by the KEDA-scaled Jobs; null when the video worker is off."
+    )
+    origin_read_policy_arn: str = Field(
+        description="IAM policy granting read of the optimized bucket, for the CDN's origin signer to attach."
+    )
+
+
+class StackOutputs(Contract):
+    """Every output the stack exports. Sections of disabled features are absent."""
+
+    contract_version: Literal["1"] = Field(description="Major version of this contract.")
+    environment: Literal["dev", "staging", "prod"] = Field(description="Environment tier.")
+    namespace: str = Field(description="Kubernetes namespace of the workloads.")
+    services: dict[str, ServiceOutputs] = Field(description="Per service: DNS, port and autoscaler kind.")
+    redis: RedisOutputs | None = Field(
+        default=None, description="Redis cache tier: endpoints, port, Secret, mode; absent when off."
+    )
+    autoscaling: AutoscalingOutputs | None = Field(
+        default=None, description="Autoscalers per service; absent when no autoscaling is declared."
+    )
+    cdn: CdnOutputs | None = Field(
+        default=None, description="Cloudflare zones, ruleset ids and purge token name; absent when off."
+    )
+    monitoring: MonitoringOutputs | None = Field(
+        default=None, description="Alert rules, dashboards and routing; absent when monitoring is off."
+    )
+    maintenance: MaintenanceOutputs | None = Field(
+        default=None, description="Maintenance CronJobs; absent when maintenance is off."
+    )
+    snapshots: SnapshotsOutputs | None = Field(default=None, description="Velero application-state Schedule.")
+    budgets: BudgetsOutputs | None = Field(
+        default=None, description="Monthly cost budgets per cloud; absent when budgets are off."
+    )
+    backup: BackupOutputs | None = Field(
+        default=None, description="Backup vaults per cloud: names, URIs per data class, writer identities."
+    )
+    dr: DrOutputs | None = Field(
+        default=None, description="DR region: replica bucket, failover DNS, database endpoints, RTO/RPO bounds."
+    )
+    backup_jobs: BackupJobsOutputs | None = Field(
+        default=None, description="Backup CronJob names per role and their service accounts; absent when off."
+    )
+    optimizer: OptimizerOutputs | None = Field(
+        default=None, description="Content optimizer buckets, function, queues; absent when not configured."
+    )
+
+
+def json_schema() -> dict[str, Any]:
+    schema = StackOutputs.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "stack-outputs.v1.json"
+    schema["title"] = "Platform stack outputs, contract v1"
+    return schema

@@ -1,0 +1,1 @@
+"""The `redis` section: a Redis Cluster (or Sentinel) on Kubernetes."""

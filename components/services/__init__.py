@@ -1,0 +1,1 @@
+"""The `services[]` section: each service's workload (Deployment, Service, PDB) and its autoscaling."""

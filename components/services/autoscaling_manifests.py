@@ -1,0 +1,380 @@
+"""Manifests of the Autoscaling component, as pure functions of the validated settings.
+
+One controller per workload (KEDA's admission webhook rejects a ScaledObject whose target already has an
+HPA, kedacore/keda#3083): a plain service gets an ``autoscaling/v2`` HPA; a service with peak windows or
+prediction gets a KEDA ``ScaledObject`` instead, and KEDA creates and owns the HPA.
+
+Predictive wiring (the contract of ``functions/predictive_scaler``): a CronJob runs the forecaster, which
+merge-patches ``data.replicas`` of the ConfigMap ``predictive-scaler-<service>`` (0 = abstain). KEDA's
+``metrics-api`` trigger GETs that ConfigMap from the Kubernetes API with a bearer token of a read-only
+service account and reads ``data.replicas`` (a string, parsed as a quantity) as an ``AverageValue``
+metric with target 1, so the HPA proposes exactly the published replica count; 0 never wins the max()
+over the other metrics.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import yaml
+
+from components.lib.k8s import SECURE_CONTAINER_CONTEXT, app_labels, pod_security_context
+from components.services.autoscaling_schedule import cron_trigger
+from components.services.config import FORECASTER_SUFFIX, ScalingBehavior, ServiceSettings
+
+KEDA_API_VERSION = "keda.sh/v1alpha1"
+KEDA_POLLING_INTERVAL_SECONDS = 30
+"""How often KEDA asks each trigger (its default); the forecaster publishes every few minutes."""
+FORECAST_VALUE_LOCATION = "data.replicas"
+"""GJSON path of the published replicas in the ConfigMap as the API server returns it."""
+FORECASTER_VERBS = ("patch",)
+"""The forecaster only sends a JSON merge-patch of the one ConfigMap (publish.py); nothing else."""
+READER_VERBS = ("get",)
+"""KEDA's metrics-api trigger only GETs the one ConfigMap."""
+ADAPTER_SERIES = "http_requests_total"
+"""Counter the prometheus-adapter turns into the per-pod request-rate metric."""
+ADAPTER_RATE_WINDOW = "2m"
+
+
+def quantity(value: float) -> str:
+    """A Kubernetes quantity string: ``50`` for whole numbers, millis (``12500m``) otherwise."""
+    exact = Decimal(str(value))
+    if exact == exact.to_integral_value():
+        return str(int(exact))
+    return f"{int((exact * 1000).to_integral_value())}m"
+
+
+def plain_number(value: float) -> str:
+    """A number as KEDA metadata wants it (``50``, ``12.5``)."""
+    exact = Decimal(str(value))
+    return str(int(exact)) if exact == exact.to_integral_value() else format(exact.normalize(), "f")
+
+
+def forecast_configmap_name(service: str) -> str:
+    """Must equal ``functions.predictive_scaler.publish.configmap_name`` (a test keeps them equal)."""
+    return f"predictive-scaler-{service}"
+
+
+def forecaster_name(service: str) -> str:
+    return f"{service}{FORECASTER_SUFFIX}"
+
+
+def reader_name(service: str) -> str:
+    return f"{service}-forecast-reader"
+
+
+def reader_token_secret_name(service: str) -> str:
+    return f"{reader_name(service)}-token"
+
+
+def _meta(name: str, namespace: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {"name": name, "namespace": namespace, "labels": labels}
+
+
+def _target(service: ServiceSettings) -> dict[str, str]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "name": service.name}
+
+
+def _rules(behavior: ScalingBehavior) -> dict[str, Any]:
+    return {
+        "stabilizationWindowSeconds": behavior.stabilization_window_seconds,
+        "selectPolicy": behavior.select_policy,
+        "policies": [{"type": p.type, "value": p.value, "periodSeconds": p.period_seconds} for p in behavior.policies],
+    }
+
+
+def behavior(service: ServiceSettings) -> dict[str, Any]:
+    """HPA ``behavior``: the seed's cooldowns are the stabilization windows, policies cap the step size."""
+    return {"scaleUp": _rules(service.scaling.scale_up), "scaleDown": _rules(service.scaling.scale_down)}
+
+
+# --- plain services: HPA ----------------------------------------------------------------------------
+
+
+def hpa_manifest(service: ServiceSettings, namespace: str) -> dict[str, Any]:
+    scaling = service.scaling
+    metrics: list[dict[str, Any]] = []
+    for resource, target in (("cpu", scaling.target_cpu_utilization), ("memory", scaling.target_memory_utilization)):
+        if target is not None:
+            metrics.append(
+                {
+                    "type": "Resource",
+                    "resource": {"name": resource, "target": {"type": "Utilization", "averageUtilization": target}},
+                }
+            )
+    if scaling.target_rps_per_pod is not None:
+        metrics.append(
+            {
+                "type": "Pods",
+                "pods": {
+                    "metric": {"name": scaling.rps_metric},
+                    "target": {"type": "AverageValue", "averageValue": quantity(scaling.target_rps_per_pod)},
+                },
+            }
+        )
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _meta(service.name, namespace, app_labels(service.name, service.tier)),
+        "spec": {
+            "scaleTargetRef": _target(service),
+            "minReplicas": scaling.min_replicas,
+            "maxReplicas": scaling.max_replicas,
+            "metrics": metrics,
+            "behavior": behavior(service),
+        },
+    }
+
+
+def adapter_rule(metric_name: str) -> dict[str, Any]:
+    """prometheus-adapter rule serving ``metric_name`` per pod as the rate of ``http_requests_total``."""
+    return {
+        "seriesQuery": f'{ADAPTER_SERIES}{{namespace!="",pod!=""}}',
+        "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
+        "name": {"matches": f"^{ADAPTER_SERIES}$", "as": metric_name},
+        "metricsQuery": f"sum(rate(<<.Series>>{{<<.LabelMatchers>>}}[{ADAPTER_RATE_WINDOW}])) by (<<.GroupBy>>)",
+    }
+
+
+def adapter_metric_names(services: tuple[ServiceSettings, ...]) -> list[str]:
+    """Pods metrics the HPAs read (services on KEDA query Prometheus themselves)."""
+    return sorted(
+        {s.scaling.rps_metric for s in services if not s.scaling.uses_keda and s.scaling.target_rps_per_pod is not None}
+    )
+
+
+def adapter_configmap_manifest(services: tuple[ServiceSettings, ...], namespace: str, name: str) -> dict[str, Any]:
+    """The prometheus-adapter configuration (``config.yaml``) with one rule per request-rate metric.
+
+    The adapter Helm chart uses it with ``rules.existing: <name>`` (the chart then renders no rules of its own).
+    """
+    config = {"rules": [adapter_rule(metric) for metric in adapter_metric_names(services)]}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _meta(name, namespace, app_labels("prometheus-adapter-rules", "metrics-adapter")),
+        "data": {"config.yaml": yaml.safe_dump(config, sort_keys=False)},
+    }
+
+
+# --- scheduled / predictive services: KEDA ScaledObject ---------------------------------------------
+
+
+def forecast_url(kube_api_url: str, namespace: str, service: str) -> str:
+    return f"{kube_api_url.rstrip('/')}/api/v1/namespaces/{namespace}/configmaps/{forecast_configmap_name(service)}"
+
+
+def scaled_object_manifest(service: ServiceSettings, namespace: str, kube_api_url: str) -> dict[str, Any]:
+    scaling = service.scaling
+    triggers: list[dict[str, Any]] = [cron_trigger(scaling, window) for window in scaling.schedules]
+    for resource, target in (("cpu", scaling.target_cpu_utilization), ("memory", scaling.target_memory_utilization)):
+        if target is not None:
+            triggers.append(
+                {"type": resource, "name": resource, "metricType": "Utilization", "metadata": {"value": str(target)}}
+            )
+    if scaling.target_rps_per_pod is not None:
+        triggers.append(
+            {
+                "type": "prometheus",
+                "name": "rps",
+                "metricType": "AverageValue",
+                "metadata": {
+                    "serverAddress": scaling.prometheus_url,
+                    "query": scaling.rps_query.format(service=service.name, namespace=namespace),
+                    "threshold": plain_number(scaling.target_rps_per_pod),
+                },
+            }
+        )
+    if scaling.prediction.enabled:
+        triggers.append(
+            {
+                "type": "metrics-api",
+                "name": "forecast",
+                "metricType": "AverageValue",
+                "metadata": {
+                    "url": forecast_url(kube_api_url, namespace, service.name),
+                    "format": "json",
+                    "valueLocation": FORECAST_VALUE_LOCATION,
+                    "targetValue": "1",
+                    "authMode": "bearer",
+                },
+                "authenticationRef": {"name": reader_name(service.name), "kind": "TriggerAuthentication"},
+            }
+        )
+    return {
+        "apiVersion": KEDA_API_VERSION,
+        "kind": "ScaledObject",
+        "metadata": _meta(service.name, namespace, app_labels(service.name, service.tier)),
+        "spec": {
+            "scaleTargetRef": _target(service),
+            "pollingInterval": KEDA_POLLING_INTERVAL_SECONDS,
+            "minReplicaCount": scaling.min_replicas,
+            "maxReplicaCount": scaling.max_replicas,
+            "advanced": {
+                "restoreToOriginalReplicaCount": False,
+                "horizontalPodAutoscalerConfig": {"behavior": behavior(service)},
+            },
+            "triggers": triggers,
+        },
+    }
+
+
+# --- the predictive scaler: publisher (CronJob) and reader (KEDA) -----------------------------------
+
+
+def _forecaster_labels(service: ServiceSettings) -> dict[str, str]:
+    return app_labels(forecaster_name(service.name), "predictive-scaler")
+
+
+def forecast_configmap_manifest(service: ServiceSettings, namespace: str) -> dict[str, Any]:
+    """The ConfigMap the forecaster patches; created abstaining (``replicas: "0"``) so KEDA can read it at once."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _meta(forecast_configmap_name(service.name), namespace, _forecaster_labels(service)),
+        "data": {"replicas": "0", "acted": "false"},
+    }
+
+
+def service_account_manifest(name: str, service: ServiceSettings, namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": _meta(name, namespace, _forecaster_labels(service)),
+        "automountServiceAccountToken": False,
+    }
+
+
+def role_manifest(name: str, service: ServiceSettings, namespace: str, verbs: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": _meta(name, namespace, _forecaster_labels(service)),
+        "rules": [
+            {
+                "apiGroups": [""],
+                "resources": ["configmaps"],
+                "resourceNames": [forecast_configmap_name(service.name)],
+                "verbs": list(verbs),
+            }
+        ],
+    }
+
+
+def role_binding_manifest(name: str, service: ServiceSettings, namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": _meta(name, namespace, _forecaster_labels(service)),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
+    }
+
+
+def reader_token_secret_manifest(service: ServiceSettings, namespace: str) -> dict[str, Any]:
+    """A service-account token Secret for the reader; the token controller fills ``token`` and ``ca.crt``."""
+    meta = _meta(reader_token_secret_name(service.name), namespace, _forecaster_labels(service))
+    meta["annotations"] = {"kubernetes.io/service-account.name": reader_name(service.name)}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "kubernetes.io/service-account-token"}
+
+
+def trigger_authentication_manifest(service: ServiceSettings, namespace: str) -> dict[str, Any]:
+    """Bearer token and cluster CA for the metrics-api trigger, from the reader's token Secret."""
+    secret = reader_token_secret_name(service.name)
+    return {
+        "apiVersion": KEDA_API_VERSION,
+        "kind": "TriggerAuthentication",
+        "metadata": _meta(reader_name(service.name), namespace, _forecaster_labels(service)),
+        "spec": {
+            "secretTargetRef": [
+                {"parameter": "token", "name": secret, "key": "token"},
+                {"parameter": "ca", "name": secret, "key": "ca.crt"},
+            ]
+        },
+    }
+
+
+def forecaster_schedule(interval_minutes: int) -> str:
+    """Every ``interval_minutes`` minutes (a step that does not divide 60 leaves a shorter gap at the hour)."""
+    return "0 * * * *" if interval_minutes >= 60 else f"*/{interval_minutes} * * * *"
+
+
+def forecaster_args(service: ServiceSettings, namespace: str) -> list[str]:
+    """The forecaster CLI invocation (``python -m functions.predictive_scaler run ...``) for one service."""
+    scaling, prediction = service.scaling, service.scaling.prediction
+    assert scaling.target_rps_per_pod is not None  # guaranteed by ScalingSettings for prediction
+    return [
+        "run",
+        "--service", service.name,
+        "--prometheus", scaling.prometheus_url,
+        "--query", prediction.query,
+        "--min-replicas", str(scaling.min_replicas),
+        "--max-replicas", str(scaling.max_replicas),
+        "--target-rps-per-pod", plain_number(scaling.target_rps_per_pod),
+        "--look-ahead-minutes", str(prediction.look_ahead_minutes),
+        "--confidence-threshold", plain_number(prediction.confidence_threshold),
+        "--history-days", str(prediction.history_days),
+        "--publish", "configmap",
+        "--configmap", forecast_configmap_name(service.name),
+        "--namespace", namespace,
+    ]  # fmt: skip
+
+
+def forecaster_cronjob_manifest(service: ServiceSettings, namespace: str) -> dict[str, Any]:
+    prediction = service.scaling.prediction
+    interval = prediction.interval_minutes * 60
+    labels = _forecaster_labels(service)
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": _meta(forecaster_name(service.name), namespace, labels),
+        "spec": {
+            "schedule": forecaster_schedule(prediction.interval_minutes),
+            "timeZone": "Etc/UTC",
+            "concurrencyPolicy": "Forbid",
+            # A run that cannot start within half an interval is skipped: the next one is due soon.
+            "startingDeadlineSeconds": max(30, interval // 2),
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "backoffLimit": 1,
+                    # Never outlive the interval: a hung run must not hold the next one back (Forbid).
+                    "activeDeadlineSeconds": max(60, interval - 30),
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "serviceAccountName": forecaster_name(service.name),
+                            "automountServiceAccountToken": True,  # it patches the ConfigMap with this token
+                            "restartPolicy": "Never",
+                            "securityContext": pod_security_context(),
+                            "containers": [
+                                {
+                                    "name": "forecaster",
+                                    "image": prediction.image,
+                                    "imagePullPolicy": "IfNotPresent",
+                                    "command": ["python", "-m", "functions.predictive_scaler"],
+                                    "args": forecaster_args(service, namespace),
+                                    "resources": {
+                                        "requests": {
+                                            "cpu": prediction.resources.requests.cpu,
+                                            "memory": prediction.resources.requests.memory,
+                                        },
+                                        "limits": {
+                                            "cpu": prediction.resources.limits.cpu,
+                                            "memory": prediction.resources.limits.memory,
+                                        },
+                                    },
+                                    "securityContext": dict(SECURE_CONTAINER_CONTEXT),
+                                    "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                                }
+                            ],
+                            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                        },
+                    },
+                },
+            },
+        },
+    }
