@@ -26,6 +26,11 @@ import redis
 PASSWORD = "loopback-test-password-0123456789"
 """Stands in for the Secret's value (alphanumeric, like the RandomPassword the component declares)."""
 
+HANG_SECONDS = 120.0
+"""How long a wait on the servers may take before it counts as hung. Waits poll a condition and return as
+soon as it holds, so the bound costs nothing on a quiet machine and keeps a loaded one slow, never red; how
+fast something must happen (a failover) is asserted separately on the measured time."""
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
@@ -108,7 +113,7 @@ class Node:
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, sig)
-            self.proc.wait(timeout=15)
+            self.proc.wait(timeout=HANG_SECONDS)
 
     def client(self, password: str | None = PASSWORD, timeout: float = 2.0) -> redis.Redis:
         return redis.Redis(
@@ -227,7 +232,7 @@ class LoopbackCluster:
         for node in self.nodes.values():
             node.start()
         for node in self.nodes.values():
-            wait_until(lambda n=node: n.client().ping(), 15, f"{node.name} answers PING")
+            wait_until(lambda n=node: n.client().ping(), HANG_SECONDS, f"{node.name} answers PING")
 
     def bootstrap(self, job_env: Mapping[str, str], address_of: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
         """Run the rendered bootstrap script with the Job's env, its pod host names mapped to loopback."""
@@ -242,14 +247,14 @@ class LoopbackCluster:
             "REDIS_NODES": " ".join(loopback(entry) for entry in job_env["REDIS_NODES"].split()),
             "REDIS_PAIRS": " ".join(f"{loopback(a)}>{loopback(b)}" for a, b in pairs),
             "REDISCLI_AUTH": self.password,
-            "REDIS_WAIT_SECONDS": "15",
+            "REDIS_WAIT_SECONDS": str(int(HANG_SECONDS)),
         }
         return subprocess.run(
             ["sh", str(self.root / "conf" / "bootstrap.sh")],
             env=env,
             capture_output=True,
             text=True,
-            timeout=float(job_env.get("_TIMEOUT", 60)),
+            timeout=float(job_env.get("_TIMEOUT", 2 * HANG_SECONDS)),
             check=False,
         )
 
@@ -387,7 +392,7 @@ class LoopbackSentinel:
         for node in [*self.nodes.values(), *self.sentinels]:
             node.start()
         for node in [*self.nodes.values(), *self.sentinels]:
-            wait_until(lambda n=node: n.client().ping(), 15, f"{node.name} answers PING")
+            wait_until(lambda n=node: n.client().ping(), HANG_SECONDS, f"{node.name} answers PING")
 
     def stop(self) -> None:
         for node in [*self.sentinels, *self.nodes.values()]:

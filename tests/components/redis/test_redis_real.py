@@ -17,6 +17,7 @@ import pytest
 import redis
 
 from tests.components.redis.harness import (
+    HANG_SECONDS,
     PASSWORD,
     LoopbackCluster,
     LoopbackSentinel,
@@ -50,7 +51,9 @@ def shard_of(pod: str) -> str:
     return pod.rsplit("-", 1)[0]
 
 
-def wait_for_topology(cluster: LoopbackCluster, masters: int, replicas_per_master: int, timeout: float = 15) -> float:
+def wait_for_topology(
+    cluster: LoopbackCluster, masters: int, replicas_per_master: int, timeout: float = HANG_SECONDS
+) -> float:
     """Seconds until every node reports cluster_state:ok and sees every master with its replicas."""
 
     def formed() -> bool:
@@ -111,7 +114,7 @@ def test_cluster_forms_from_the_rendered_conf_and_job_script(prod: RenderedRedis
             ["redis-cli", "-h", first.host, "-p", str(first.port), "get", "anything"],
             capture_output=True,
             text=True,
-            timeout=10,
+            timeout=HANG_SECONDS,
             check=False,
         )
         assert unauthenticated.stdout.startswith("NOAUTH"), unauthenticated.stdout
@@ -125,7 +128,7 @@ def test_cluster_forms_from_the_rendered_conf_and_job_script(prod: RenderedRedis
         # Every key reaches its master and, asynchronously, that master's replica.
         wait_until(
             lambda: sum(int(node.client().dbsize()) for node in cluster.nodes.values()) == 600,
-            15,
+            HANG_SECONDS,
             "every key on its master and its replica",
         )
         # The password is not in the rendered files, and it reached Redis only through the auth include.
@@ -158,6 +161,14 @@ class SteadyWriter(threading.Thread):
             i += 1
 
 
+def aof_written(node: Node) -> bool:
+    """Nothing acknowledged is still only in memory: the AOF buffer is empty, the last write succeeded and no
+    rewrite (which a replica starts after a full sync) is under way."""
+    info = node.client().info("persistence")
+    busy = info["aof_rewrite_in_progress"] or info["aof_rewrite_scheduled"]
+    return info["aof_buffer_length"] == 0 and info["aof_last_write_status"] == "ok" and not busy
+
+
 def master_pod(cluster: LoopbackCluster, shard: str) -> Node:
     rows = cluster_nodes(next(iter(cluster.nodes.values())))
     for row in rows:
@@ -173,7 +184,7 @@ def test_killed_master_fails_over_and_keys_survive_a_full_restart(prod: Rendered
         form(cluster, prod)
         writer = SteadyWriter(cluster.cluster_client(socket_timeout=1, socket_connect_timeout=1))
         writer.start()
-        time.sleep(1.0)
+        wait_until(lambda: len(writer.acknowledged) >= 100, HANG_SECONDS, "the writer's first writes acknowledged")
         victim = master_pod(cluster, "redis-shard-0")
         sibling = next(n for n in cluster.nodes.values() if shard_of(n.name) == "redis-shard-0" and n is not victim)
         killed_at = time.monotonic()
@@ -183,27 +194,39 @@ def test_killed_master_fails_over_and_keys_survive_a_full_restart(prod: Rendered
             role = sibling.client().info("replication")["role"]
             return role == "master" and cluster_info(sibling)["cluster_state"] == "ok"
 
-        failover = wait_until(promoted, 20, "replica promoted and cluster ok")
+        failover = wait_until(promoted, HANG_SECONDS, "replica promoted and cluster ok")
         assert time.monotonic() - killed_at < 10, f"failover took {failover:.1f} s"
         acked_at_failover = len(writer.acknowledged)
-        wait_until(lambda: len(writer.acknowledged) > acked_at_failover + 50, 10, "writes succeed after failover")
+        wait_until(
+            lambda: len(writer.acknowledged) > acked_at_failover + 50, HANG_SECONDS, "writes succeed after failover"
+        )
         writer.halt.set()
-        writer.join(5)
+        writer.join(HANG_SECONDS)
+        assert not writer.is_alive()
         assert writer.errors > 0, "the writer saw the master disappear"
 
         # The old master returns (same PVC: nodes.conf + AOF) as a replica of the promoted one.
         victim.start()
-        wait_until(lambda: victim.client().info("replication")["role"] == "slave", 15, "old master rejoins as replica")
+        wait_until(
+            lambda: victim.client().info("replication").get("master_link_status") == "up",
+            HANG_SECONDS,
+            "old master rejoins as replica, in sync",
+        )
 
-        # Everything acknowledged after the failover is on disk (AOF, fsync every second): kill -9 all, restart.
+        # Everything acknowledged after the failover is in the AOF: kill -9 all, restart. A killed process
+        # loses only what it had not yet written to the file (fsync matters for a machine crash, not here).
         survivors = writer.acknowledged[acked_at_failover:]
-        time.sleep(1.5)
+        wait_until(
+            lambda: all(aof_written(node) for node in cluster.nodes.values()),
+            HANG_SECONDS,
+            "every node's AOF buffer written and no AOF rewrite under way",
+        )
         for node in cluster.nodes.values():
             node.kill(signal.SIGKILL)
         for node in cluster.nodes.values():
             assert any((node.workdir / "data" / "appendonlydir").iterdir())
             node.start()
-        wait_for_topology(cluster, masters=3, replicas_per_master=1, timeout=30)
+        wait_for_topology(cluster, masters=3, replicas_per_master=1)
         client = cluster.cluster_client()
         missing = [key for key in survivors if client.get(key) is None]
         assert not missing, f"{len(missing)} of {len(survivors)} keys lost in the restart"
@@ -228,7 +251,7 @@ def test_nodes_conf_refresh_rewrites_stale_peer_addresses(prod: RenderedRedis, t
         "REDIS_AUTH_FILE": str(tmp_path / "auth.conf"),
         "REDIS_NODES_FILE": str(nodes_conf),
     }
-    subprocess.run(["sh", str(entrypoint)], env=env, check=True, timeout=30)
+    subprocess.run(["sh", str(entrypoint)], env=env, check=True, timeout=HANG_SECONDS)
     lines = nodes_conf.read_text().splitlines()
     assert lines[0].startswith("aaa 127.0.0.1:6379@16379,localhost master")
     assert lines[1].startswith("bbb 10.1.2.4:6379@16379,no-such-host.invalid slave")  # not resolvable: kept
@@ -248,23 +271,27 @@ def test_sentinel_mode_promotes_a_replica_when_the_master_dies(staging: Rendered
     master_set = "cache"
     with running_sentinel(setup):
         master, replica = setup.nodes.values()
-        wait_until(lambda: replica.client().info("replication")["master_link_status"] == "up", 15, "replica in sync")
+        wait_until(
+            lambda: replica.client().info("replication")["master_link_status"] == "up", HANG_SECONDS, "replica in sync"
+        )
         for sentinel in setup.sentinels:
             wait_until(
                 lambda s=sentinel: (
                     len(sentinel_list(s, "SENTINELS", master_set)) == 2
                     and len(sentinel_list(s, "REPLICAS", master_set)) == 1
                 ),
-                25,
+                HANG_SECONDS,
                 f"{sentinel.name} knows the other sentinels and the replica",
             )
         master.client().set("before-failover", "1")
-        master.client().execute_command("WAIT", 1, 1000)
+        wait_until(
+            lambda: int(master.client().execute_command("WAIT", 1, 1000) or 0) >= 1, HANG_SECONDS, "replica has it"
+        )
         killed_at = time.monotonic()
         master.kill(signal.SIGKILL)
         wait_until(
             lambda: all(setup.master_seen_by(s, master_set) == replica.address for s in setup.sentinels),
-            30,
+            HANG_SECONDS,
             "every sentinel reports the promoted replica",
         )
         elapsed = time.monotonic() - killed_at
@@ -275,5 +302,7 @@ def test_sentinel_mode_promotes_a_replica_when_the_master_dies(staging: Rendered
         master.env["SENTINEL_HOST"] = setup.sentinels[0].host
         master.env["SENTINEL_PORT"] = str(setup.sentinels[0].port)
         master.start()
-        wait_until(lambda: master.client().info("replication")["role"] == "slave", 15, "old master is a replica")
+        wait_until(
+            lambda: master.client().info("replication")["role"] == "slave", HANG_SECONDS, "old master is a replica"
+        )
         assert master.client().info("replication")["master_port"] == replica.port
