@@ -34,7 +34,7 @@ def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
             f"the pack printed {first!r} instead of its port; stderr: {proc.stderr.read() if proc.stderr else ''}"
         )
         channel = grpc.insecure_channel(f"127.0.0.1:{first}")
-        grpc.channel_ready_future(channel).result(timeout=20)
+        grpc.channel_ready_future(channel).result(timeout=120)  # a hang bound: the port is already printed
         yield analyzer_pb2_grpc.AnalyzerStub(channel)
         channel.close()
     finally:

@@ -25,14 +25,14 @@ def pushgateway(tmp_path: Path) -> Iterator[str]:
             ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}"], stdout=out, stderr=subprocess.STDOUT
         )
     try:
-        wait_port(port, proc, log, 30)
+        wait_port(port, proc, log)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)
 
 
 def _scrape(url: str) -> dict[str, str]:
-    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=60) as response:
         text = response.read().decode()
     return {
         line.rpartition(" ")[0]: line.rpartition(" ")[2]
@@ -42,7 +42,7 @@ def _scrape(url: str) -> dict[str, str]:
 
 
 def test_push_keeps_other_names_and_labels_the_group(pushgateway: str) -> None:
-    metrics = Metrics("prod-main", pushgateway_url=pushgateway)
+    metrics = Metrics("prod-main", pushgateway_url=pushgateway, timeout=60)  # a loaded machine is slow, not down
     metrics.send({"dr_controller_rto_seconds": 85.0, "dr_controller_promoted": 1.0}, 0)
     metrics.send({"dr_controller_primary_up": 0.0}, 0)
     assert metrics.warnings == []
