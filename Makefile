@@ -31,9 +31,11 @@ plan-all: venv
 	$(PY) -m offline.plan --stack staging --quiet
 	$(PY) -m offline.plan --stack prod --quiet
 
-## Regenerate the outputs contract schema from components/outputs.py
+## Publish the outputs contract from components/platform/outputs.py (refuses a breaking change within a major
+## version, naming the field), then regenerate the consumer package's models from it
 schema: venv
 	$(PY) -m offline.schema
+	$(PY) -m clients.codegen
 
 ## Consumer package of typed stack outputs -> build/platform_outputs-<version>-py3-none-any.whl (models checked
 ## against the published schema first; built from a copy so the source tree gets no build debris)

@@ -165,46 +165,52 @@ class _Module:
             return name
         for combinator in ("anyOf", "oneOf"):
             if combinator in node:
-                options = node[combinator]
-                if not isinstance(options, list) or not options:
-                    raise GenerateError(f"{pointer}/{combinator}: expected a non-empty list")
-                types = [self.type_of(o, f"{pointer}/{combinator}/{i}", owner, secret) for i, o in enumerate(options)]
-                unique = list(dict.fromkeys(t for t in types if t != "None"))
-                if "None" in types:
-                    unique.append("None")
-                return " | ".join(unique)
-        if "const" in node:
-            self.imports_typing.add("Literal")
-            return f"Literal[{_literal(node['const'])}]"
-        if "enum" in node:
-            values = node["enum"]
-            if not isinstance(values, list) or not values:
-                raise GenerateError(f"{pointer}/enum: expected a non-empty list")
-            if any(isinstance(v, dict | list) for v in values):
-                raise GenerateError(f"{pointer}/enum: only scalar values can be a Literal")
-            self.imports_typing.add("Literal")
-            return f"Literal[{', '.join(_literal(v) for v in values)}]"
+                return self._union(node[combinator], f"{pointer}/{combinator}", owner, secret)
+        if "const" in node or "enum" in node:
+            return self._literal_type(node, pointer)
         kind = node.get("type")
         if isinstance(kind, list):
             return " | ".join(self._base_type({**node, "type": k}, pointer, owner, secret) for k in kind)
-        if kind == "array":
+        if kind in ("array", "object"):
+            return self._container(node, pointer, owner, secret)
+        return self._scalar(kind, pointer, secret)
+
+    def _union(self, options: Any, pointer: str, owner: str, secret: bool) -> str:
+        if not isinstance(options, list) or not options:
+            raise GenerateError(f"{pointer}: expected a non-empty list")
+        types = [self.type_of(option, f"{pointer}/{i}", owner, secret) for i, option in enumerate(options)]
+        unique = list(dict.fromkeys(t for t in types if t != "None"))
+        return " | ".join(unique + (["None"] if "None" in types else []))
+
+    def _literal_type(self, node: Mapping[str, Any], pointer: str) -> str:
+        values = [node["const"]] if "const" in node else node["enum"]
+        if not isinstance(values, list) or not values:
+            raise GenerateError(f"{pointer}/enum: expected a non-empty list")
+        if any(isinstance(v, dict | list) for v in values):
+            raise GenerateError(f"{pointer}/enum: only scalar values can be a Literal")
+        self.imports_typing.add("Literal")
+        return f"Literal[{', '.join(_literal(v) for v in values)}]"
+
+    def _container(self, node: Mapping[str, Any], pointer: str, owner: str, secret: bool) -> str:
+        if node["type"] == "array":
             return f"list[{self.type_of(node.get('items', {}), f'{pointer}/items', owner, secret)}]"
-        if kind == "object":
-            if "properties" in node:
-                raise GenerateError(f"{pointer}: an inline object with properties; declare it as a model under $defs")
-            values = node.get("additionalProperties", True)
-            if values is False:
-                raise GenerateError(f"{pointer}: an object that admits no keys at all")
-            return f"dict[str, {self.type_of(values, f'{pointer}/additionalProperties', owner, secret)}]"
-        if kind in _SCALARS:
-            if kind == "string" and secret:
-                self.imports_pydantic.add("SecretStr")
-                return "SecretStr"
-            return _SCALARS[kind]
+        if "properties" in node:
+            raise GenerateError(f"{pointer}: an inline object with properties; declare it as a model under $defs")
+        values = node.get("additionalProperties", True)
+        if values is False:
+            raise GenerateError(f"{pointer}: an object that admits no keys at all")
+        return f"dict[str, {self.type_of(values, f'{pointer}/additionalProperties', owner, secret)}]"
+
+    def _scalar(self, kind: Any, pointer: str, secret: bool) -> str:
         if kind is None:
             self.imports_typing.add("Any")
             return "Any"
-        raise GenerateError(f"{pointer}/type: unsupported type {kind!r}")
+        if kind not in _SCALARS:
+            raise GenerateError(f"{pointer}/type: unsupported type {kind!r}")
+        if kind == "string" and secret:
+            self.imports_pydantic.add("SecretStr")
+            return "SecretStr"
+        return _SCALARS[kind]
 
     def model_source(self, name: str, node: Mapping[str, Any], pointer: str) -> str:
         """One ``class Name(Contract)`` with a field per property."""
@@ -225,34 +231,34 @@ class _Module:
         lines = [f"class {name}(Contract):", f"    {_docstring(doc)}", ""]
         used: set[str] = set()
         for prop in ordered:
-            prop_node = properties[prop]
-            prop_pointer = f"{pointer}/properties/{prop}"
-            if not isinstance(prop_node, Mapping):
-                raise GenerateError(f"{prop_pointer}: expected a schema object")
-            secret = bool(prop_node.get(SECRET_MARKER))
-            annotation = self.type_of(prop_node, prop_pointer, name, secret)
-            ident = _identifier(prop)
+            ident, line = self._field_source(name, prop, properties[prop], f"{pointer}/properties/{prop}", required)
             if ident in used:
-                raise GenerateError(f"{prop_pointer}: its Python name {ident!r} collides with another property")
+                raise GenerateError(f"{pointer}/properties/{prop}: its Python name {ident!r} collides with another")
             used.add(ident)
-            args: list[str] = []
-            if prop not in required:
-                if "default" in prop_node:
-                    args.append(f"default={_literal(prop_node['default'])}")
-                else:
-                    args.append("default=None")
-                    if not annotation.endswith("None"):
-                        annotation += " | None"
-            if ident != prop:
-                args.append(f"alias={_literal(prop)}")
-            if prop_node.get("description"):
-                args.append(f"description={_literal(prop_node['description'])}")
-            if secret:
-                args.append(f"json_schema_extra={{{_literal(SECRET_MARKER)}: True}}")
-            lines.append(f"    {ident}: {annotation} = Field({', '.join(args)})")
+            lines.append(line)
         if not ordered:
             lines.append("    pass")
         return "\n".join(lines)
+
+    def _field_source(self, owner: str, prop: str, node: Any, pointer: str, required: list[str]) -> tuple[str, str]:
+        """The Python name of one property and its ``name: Type = Field(...)`` line."""
+        if not isinstance(node, Mapping):
+            raise GenerateError(f"{pointer}: expected a schema object")
+        secret = bool(node.get(SECRET_MARKER))
+        annotation = self.type_of(node, pointer, owner, secret)
+        ident = _identifier(prop)
+        args: list[str] = []
+        if prop not in required:
+            args.append(f"default={_literal(node['default'])}" if "default" in node else "default=None")
+            if "default" not in node and not annotation.endswith("None"):
+                annotation += " | None"
+        if ident != prop:
+            args.append(f"alias={_literal(prop)}")
+        if node.get("description"):
+            args.append(f"description={_literal(node['description'])}")
+        if secret:
+            args.append(f"json_schema_extra={{{_literal(SECRET_MARKER)}: True}}")
+        return ident, f"    {ident}: {annotation} = Field({', '.join(args)})"
 
 
 def _ordered_models(module: _Module, sources: Mapping[str, str]) -> list[str]:

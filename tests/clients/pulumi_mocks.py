@@ -61,10 +61,14 @@ class ReferenceMocks(pulumi.runtime.Mocks):
 
 def install(mocks: ReferenceMocks, project: str = "consumer", stack: str = "dev") -> None:
     """Fresh mock engine (a new root stack each time, so several programs can run in one process)."""
-    from pulumi.runtime.settings import ROOT
+    from pulumi.runtime.settings import ROOT, SETTINGS
 
     ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
+    # A program run awaits every Output task the runtime has seen; the applies an earlier test let fail on
+    # purpose would fail this run too.
+    with SETTINGS.lock:
+        SETTINGS.outputs.clear()
 
 
 def resolve(output: pulumi.Output[T]) -> tuple[T, bool]:

@@ -182,7 +182,7 @@ class _Walk:
         options = _options(annotation)
         models = [o for o in options if _is_model(o)]
         if isinstance(value, Mapping) and len(models) == 1:
-            self._visit_model(value, models[0], path, placeholders)
+            self.visit_model(value, models[0], path, placeholders)
             return
         if len(options) != 1:
             return
@@ -195,7 +195,7 @@ class _Walk:
             for index, item in enumerate(value):
                 self.visit(item, args[0], _join(path, index), secret, placeholders)
 
-    def _visit_model(self, value: Mapping[str, Any], model: type[BaseModel], path: str, placeholders: bool) -> None:
+    def visit_model(self, value: Mapping[str, Any], model: type[BaseModel], path: str, placeholders: bool) -> None:
         by_key = {(info.alias or name): info for name, info in model.model_fields.items()}
         for key, item in value.items():
             info = by_key.get(str(key))
@@ -273,7 +273,7 @@ def _validate(
 ) -> tuple[ValidatedT | None, list[Problem], _Walk]:
     """``value`` validated as ``model``, with problems at data paths under ``prefix``."""
     walk = _Walk()
-    walk._visit_model(value, model, prefix, placeholders)
+    walk.visit_model(value, model, prefix, placeholders)
     problems = [
         Problem(path, f"is {REDACTED!r}, but the contract publishes it in plain (a secret it does not declare)")
         for path in walk.misplaced

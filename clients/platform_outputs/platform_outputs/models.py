@@ -13,7 +13,7 @@ from platform_outputs._base import Contract, Integer
 CONTRACT_VERSION = "1"
 """Major version of the contract these models were generated from."""
 SCHEMA_ID = "stack-outputs.v1.json"
-SCHEMA_SHA256 = "135027e1e57090c9a511816d2a6a92ee6c03d7cf6c416eb50074ea7ec5f370e6"
+SCHEMA_SHA256 = "fa9bbe273c044c984bcd6ea0b918c90d379b4f553ca8b7920927af246e1efb58"
 """Fingerprint of the published schema (canonical JSON) the models were generated from."""
 __version__ = "1.107.0"
 """Package version: the contract's major version, then its property count (grows with each optional
@@ -270,38 +270,36 @@ class StackOutputs(Contract):
     namespace: str = Field(description="Kubernetes namespace of the workloads.")
     services: dict[str, ServiceOutputs] = Field(description="Per service: DNS, port and autoscaler kind.")
     autoscaling: AutoscalingOutputs | None = Field(
-        default=None, description="Autoscalers per service (issue 4); absent when no autoscaling is declared."
+        default=None, description="Autoscalers per service; absent when no autoscaling is declared."
     )
     backup: BackupOutputs | None = Field(
         default=None, description="Backup vaults per cloud: names, URIs per data class, writer identities."
     )
     backup_jobs: BackupJobsOutputs | None = Field(
-        default=None, description="Backup CronJob names per role and their service accounts (issue 7); absent when off."
+        default=None, description="Backup CronJob names per role and their service accounts; absent when off."
     )
     budgets: BudgetsOutputs | None = Field(
-        default=None, description="Monthly cost budgets per cloud (issue 10); absent when budgets are off."
+        default=None, description="Monthly cost budgets per cloud; absent when budgets are off."
     )
     cdn: CdnOutputs | None = Field(
-        default=None, description="Cloudflare zones, ruleset ids and purge token name (issue 5); absent when off."
+        default=None, description="Cloudflare zones, ruleset ids and purge token name; absent when off."
     )
     dr: DrOutputs | None = Field(
         default=None, description="DR region: replica bucket, failover DNS, database endpoints, RTO/RPO bounds."
     )
     maintenance: MaintenanceOutputs | None = Field(
-        default=None, description="Maintenance CronJobs (issue 10); absent when maintenance is off."
+        default=None, description="Maintenance CronJobs; absent when maintenance is off."
     )
     monitoring: MonitoringOutputs | None = Field(
-        default=None, description="Alert rules, dashboards and routing (issue 10); absent when monitoring is off."
+        default=None, description="Alert rules, dashboards and routing; absent when monitoring is off."
     )
     optimizer: OptimizerOutputs | None = Field(
-        default=None, description="Content optimizer buckets, function, queues (issue 8); absent when not configured."
+        default=None, description="Content optimizer buckets, function, queues; absent when not configured."
     )
     redis: RedisOutputs | None = Field(
-        default=None, description="Redis cache tier: endpoints, port, Secret, mode (issue 3); absent when off."
+        default=None, description="Redis cache tier: endpoints, port, Secret, mode; absent when off."
     )
-    snapshots: SnapshotsOutputs | None = Field(
-        default=None, description="Velero application-state Schedule (issue 10)."
-    )
+    snapshots: SnapshotsOutputs | None = Field(default=None, description="Velero application-state Schedule.")
 
 
 SECTION_MODELS: dict[str, type[Contract]] = {
