@@ -219,51 +219,54 @@ class Controller:
         if scenario == "database-corruption":
             return self._corruption(confirm)
         if scenario == "app-crash":
-            probe = self.prober.probe()
-            if probe.db_ok is False:
-                return Outcome(
-                    "refused",
-                    scenario,
-                    {
-                        "reason": "the primary database does not answer from the DR side: this is a region failure; "
-                        "run failover --scenario region"
-                    },
-                )
-            self.events.emit("app_crash_failover", notify=True, action="no promotion", app_ok=probe.app_ok)
-            return Outcome(
-                "no_promotion", scenario, {"reason": "the database stays the writer; traffic moves at the edge"}
-            )
+            return self._app_crash()
         if scenario != "region":
             raise DrError(f"--scenario: {scenario!r}; allowed: region, database-corruption, app-crash")
-
         done = self._already_promoted(scenario)
         if done:
             return done
         if not confirm and not self.config.auto_promote:
             return self.on_confirmed_outage("region", first_failure_at or self.clock.now())
         if first_failure_at is None and not confirm:
-            # auto_promote on, no human: the same DR-side confirmation a notification gets
-            detector = Detector(self.config.health.failure_threshold)
-            for attempt in range(self.config.health.failure_threshold):
-                started = self.clock.now()
-                down = self._observe(detector)
-                probe = detector.last
-                assert probe is not None
-                if not probe.failed:
-                    return Outcome(
-                        "refused",
-                        scenario,
-                        {"reason": f"the primary answered probe {attempt + 1} from the DR side; add --confirm"},
-                    )
-                if probe.db_ok:
-                    return Outcome(
-                        "refused", scenario, {"reason": "the primary database answers from the DR side; add --confirm"}
-                    )
-                if down:
-                    first_failure_at = detector.first_failure_at
-                    break
-                self._wait_next(started)
+            confirmed = self._confirm_region()
+            if isinstance(confirmed, Outcome):
+                return confirmed
+            first_failure_at = confirmed
         return self._promote(scenario, first_failure_at, by)
+
+    def _app_crash(self) -> Outcome:
+        probe = self.prober.probe()
+        if probe.db_ok is False:
+            reason = (
+                "the primary database does not answer from the DR side: this is a region failure; "
+                "run failover --scenario region"
+            )
+            return Outcome("refused", "app-crash", {"reason": reason})
+        self.events.emit("app_crash_failover", notify=True, action="no promotion", app_ok=probe.app_ok)
+        return Outcome(
+            "no_promotion", "app-crash", {"reason": "the database stays the writer; traffic moves at the edge"}
+        )
+
+    def _confirm_region(self) -> Outcome | float:
+        """auto_promote on and no human: the DR-side confirmation a notification gets. Returns the first
+        failed probe's time, or the refusal when the primary (or its database) answers."""
+        detector = Detector(self.config.health.failure_threshold)
+        for attempt in range(self.config.health.failure_threshold):
+            started = self.clock.now()
+            down = self._observe(detector)
+            probe = detector.last
+            assert probe is not None
+            if not probe.failed:
+                reason = f"the primary answered probe {attempt + 1} from the DR side; add --confirm"
+                return Outcome("refused", "region", {"reason": reason})
+            if probe.db_ok:
+                return Outcome(
+                    "refused", "region", {"reason": "the primary database answers from the DR side; add --confirm"}
+                )
+            if down and detector.first_failure_at is not None:
+                return detector.first_failure_at
+            self._wait_next(started)
+        raise DrError("the DR-side confirmation ended without a verdict")  # unreachable: threshold probes decide
 
     def _already_promoted(self, scenario: str) -> Outcome | None:
         record = self.lease.record()
