@@ -67,8 +67,9 @@ def install(mocks: ReferenceMocks, project: str = "consumer", stack: str = "dev"
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
     # A program run awaits every Output task the runtime has seen; the applies an earlier test let fail on
     # purpose would fail this run too.
-    with SETTINGS.lock:
-        SETTINGS.outputs.clear()
+    settings: Any = SETTINGS  # contextproperty attributes the SDK's annotations do not show
+    with settings.lock:
+        settings.outputs.clear()
 
 
 def resolve(output: pulumi.Output[T]) -> tuple[T, bool]:
