@@ -31,6 +31,21 @@ plan-all: venv
 	$(PY) -m offline.plan --stack staging --quiet
 	$(PY) -m offline.plan --stack prod --quiet
 
+## Plan review: plan BASE (a git ref; default HEAD) in a temporary worktree, plan the working tree, and compare
+## them -> build/diff/$(STACK).{json,md} (the .md is the pull-request comment). Exit 1 when a protected or
+## data-holding resource is removed or replaced.
+BASE ?= HEAD
+.PHONY: diff graph
+diff: venv
+	$(PY) -m offline.plan --stack $(STACK) --quiet
+	$(PY) -m offline.base_plan --ref $(BASE) --stack $(STACK) --out build/diff-base
+	$(PY) -m offline.diff build/diff-base/$(STACK) build/$(STACK) --json build/diff/$(STACK).json --markdown build/diff/$(STACK).md
+
+## The stack drawn from its plan -> build/$(STACK)/graph.svg (graphviz dot; components as clusters)
+graph: venv
+	$(PY) -m offline.plan --stack $(STACK) --quiet
+	$(PY) -m offline.graph build/$(STACK)
+
 ## Publish the outputs contract from components/platform/outputs.py (refuses a breaking change within a major
 ## version, naming the field), then regenerate the consumer package's models from it
 schema: venv
