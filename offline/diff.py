@@ -21,7 +21,7 @@ from pathlib import Path
 
 from offline import diff_markdown
 from offline.plan_diff import PlanDiff, PlanError, ResourceDiff, count_by_component, diff_dirs
-from offline.property_diff import short
+from offline.property_diff import short, short_pair
 
 #: Property lines shown per resource in the text report (the JSON and the comment have them all).
 TEXT_CHANGES_PER_RESOURCE = 12
@@ -41,7 +41,8 @@ def _resource_text(diff: ResourceDiff) -> list[str]:
             elif change.kind == "delete":
                 lines.append(f"        {change.path}: - {short(change.old)}")
             else:
-                lines.append(f"        {change.path}: {short(change.old, 40)} -> {short(change.new, 40)}")
+                old, new = short_pair(change.old, change.new)
+                lines.append(f"        {change.path}: {old} -> {new}")
         hidden = len(diff.changes) - TEXT_CHANGES_PER_RESOURCE
         if hidden > 0:
             lines.append(f"        ... {hidden} more property changes (see --json)")
@@ -64,7 +65,7 @@ def render_text(plan_diff: PlanDiff, base_dir: Path, head_dir: Path) -> str:
     if outputs.changes:
         lines.append(f"Stack outputs ({outputs.advice()}):")
         for change in outputs.changes:
-            values = f"{short(change.old, 40)} -> {short(change.new, 40)}" if change.kind == "value" else ""
+            values = " -> ".join(short_pair(change.old, change.new)) if change.kind == "value" else ""
             lines.append(f"  {change.path}: {change.kind} [{change.bump}] {values}".rstrip())
     if plan_diff.blocked:
         lines.append("Blocked (exit 1): protected or data-holding resources removed or replaced:")

@@ -110,3 +110,17 @@ def short(value: Any, limit: int = 80) -> str:
     """A one-line rendering of a value for text output (JSON, cut at ``limit`` characters)."""
     text = json.dumps(value, sort_keys=True, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def short_pair(old: Any, new: Any, limit: int = 40) -> tuple[str, str]:
+    """Two values cut to ``limit`` characters each, long strings around where they first differ."""
+    if not (isinstance(old, str) and isinstance(new, str)) or max(len(old), len(new)) + 2 <= limit:
+        return short(old, limit), short(new, limit)
+    common = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
+    start = max(0, common - limit // 3)
+
+    def window(text: str) -> str:
+        cut = text[start : start + limit - 2]
+        return ("…" if start else "") + cut + ("…" if start + limit - 2 < len(text) else "")
+
+    return window(old), window(new)
