@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.config import ConfigError
-from components.settings.services import PredictionSettings, ScalingSettings
-from functions.predictive_scaler.forecast import Calibration, backtest, decide, steps_per_day
+from functions.predictive_scaler.decision import Decision, ForecastSettings, Gate, decide, fit_last
+from functions.predictive_scaler.forecast import look_ahead_steps, steps_per_day
 from functions.predictive_scaler.hpa import TOLERANCE
-from functions.predictive_scaler.profile import ProfileError, load_service
+from functions.predictive_scaler.profile import Prediction, ProfileError, Scaling, load_service
 from functions.predictive_scaler.prometheus import PrometheusError, query_range
 from functions.predictive_scaler.publish import (
     KubeTarget,
@@ -46,7 +45,8 @@ class RunSettings:
     min_replicas: int
     max_replicas: int
     target_rps_per_pod: float
-    prediction: PredictionSettings
+    prediction: Prediction
+    forecast: ForecastSettings
 
 
 def _number(kind: type[int] | type[float], low: float, high: float | None = None) -> Any:
@@ -79,12 +79,45 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--min-replicas", type=_number(int, 1))
     run.add_argument("--max-replicas", type=_number(int, 1))
     run.add_argument("--target-rps-per-pod", type=_number(float, 1e-9))
-    run.add_argument("--look-ahead-minutes", type=_number(int, 5, 240))
-    run.add_argument("--confidence-threshold", type=_number(float, 1e-9, 1.0))
-    run.add_argument("--history-days", type=_number(int, 2, 90))
-    run.add_argument("--step", type=_number(int, 60, 3600), default=300, help="history resolution in s (300)")
+    run.add_argument("--look-ahead-minutes", type=_number(int, 5, 240), help="forecast horizon (30)")
     run.add_argument(
-        "--interval-quantile", type=_number(float, 0.5, 0.999), default=0.95, help="safety quantile (0.95)"
+        "--confidence-threshold",
+        type=_number(float, 0.5, 0.99),
+        help="stated confidence of the provisioned upper bound, e.g. 0.8: it is meant to cover 80 %% of demand",
+    )
+    run.add_argument("--history-days", type=_number(int, 2, 90), help="history read per run (14)")
+    run.add_argument(
+        "--interval-minutes",
+        type=_number(int, 1, 60),
+        help="the CronJob's period; with --lead-minutes sets what one run covers (5)",
+    )
+    run.add_argument(
+        "--lead-minutes",
+        type=_number(float, 0, 60),
+        default=5.0,
+        help="from a run to its pods being ready: job, query, patch, KEDA poll, pod start-up (5)",
+    )
+    run.add_argument("--step", type=_number(int, 60, 3600), default=300, help="history resolution in s (300)")
+    run.add_argument("--calibration-days", type=_number(float, 1, 60), default=7.0, help="errors behind the bound (7)")
+    run.add_argument("--gate-days", type=_number(float, 0.5, 30), default=2.0, help="backtest the gate judges (2)")
+    gate = Gate()
+    run.add_argument(
+        "--coverage-tolerance",
+        type=_number(float, 0.0, 0.5),
+        default=gate.coverage_tolerance,
+        help=f"act while backtested coverage >= threshold minus this ({gate.coverage_tolerance:g})",
+    )
+    run.add_argument(
+        "--max-error-ratio",
+        type=_number(float, 0.01, 10.0),
+        default=gate.max_error_ratio,
+        help=f"act while forecast error <= this x the last value's error ({gate.max_error_ratio:g})",
+    )
+    run.add_argument(
+        "--max-width",
+        type=_number(float, 0.0, 10.0),
+        default=gate.max_width,
+        help=f"act while the bound is at most this share above the forecast ({gate.max_width:g})",
     )
     run.add_argument(
         "--hpa-tolerance", type=_number(float, 0.0, 0.5), default=TOLERANCE, help="HPA dead band to clear (0.1)"
@@ -103,15 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def resolve_settings(args: argparse.Namespace) -> RunSettings:
     stack = load_service(args.stack, args.service, need_prediction=False) if args.stack else None
-    scaling = stack.scaling if stack is not None else ScalingSettings()
-    prediction = scaling.prediction
+    scaling = stack.scaling if stack is not None else Scaling()
     overrides = {
         "look_ahead_minutes": args.look_ahead_minutes,
         "confidence_threshold": args.confidence_threshold,
         "history_days": args.history_days,
+        "interval_minutes": args.interval_minutes,
         "query": args.query,
     }
-    prediction = prediction.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    prediction = scaling.prediction.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     minimum = args.min_replicas if args.min_replicas is not None else scaling.min_replicas
     maximum = args.max_replicas if args.max_replicas is not None else scaling.max_replicas
     if maximum < minimum:
@@ -121,9 +154,30 @@ def resolve_settings(args: argparse.Namespace) -> RunSettings:
         raise UsageError("--target-rps-per-pod: the service has no request-rate target; give one")
     if args.publish == "file" and args.output is None:
         raise UsageError("--output: required with --publish file")
-    if steps_per_day(args.step) <= math.ceil(prediction.look_ahead_minutes * 60 / args.step):
+    if not 0.5 <= prediction.confidence_threshold < 1:
+        raise UsageError(
+            f"--confidence-threshold: {prediction.confidence_threshold:g} from the stack is not a usable bound level "
+            "(0.5 to 0.99)"
+        )
+    if steps_per_day(args.step) <= look_ahead_steps(prediction.look_ahead_minutes, args.step):
         raise UsageError("--step: too coarse for the look-ahead")
-    return RunSettings(args.service, minimum, maximum, float(target), prediction)
+    try:
+        forecast = ForecastSettings(
+            look_ahead_minutes=prediction.look_ahead_minutes,
+            confidence=prediction.confidence_threshold,
+            cover_minutes=min(prediction.look_ahead_minutes, prediction.interval_minutes + args.lead_minutes),
+            history_days=prediction.history_days,
+            calibration_days=args.calibration_days,
+            gate_days=args.gate_days,
+            gate=Gate(
+                coverage_tolerance=args.coverage_tolerance,
+                max_error_ratio=args.max_error_ratio,
+                max_width=args.max_width,
+            ),
+        )
+    except ValueError as exc:
+        raise UsageError(f"--history-days / --gate-days: {exc}") from None
+    return RunSettings(args.service, minimum, maximum, float(target), prediction, forecast)
 
 
 def read_history(args: argparse.Namespace, settings: RunSettings, now: int | None) -> tuple[Series, int]:
@@ -173,18 +227,23 @@ def publish(args: argparse.Namespace, doc: dict[str, Any], service: str) -> None
         publish_configmap(doc, target, timeout=args.timeout)
 
 
-def abstain_document(service: str, settings: RunSettings, reason: str, generated_at: str) -> dict[str, Any]:
+def abstain_document(settings: RunSettings, reason: str, generated_at: str) -> dict[str, Any]:
     return {
-        "service": service,
+        "service": settings.service,
         "replicas": 0,
-        "confidence": 0.0,
+        "acted": False,
+        "reason": reason,
+        "threshold": settings.forecast.confidence,
+        "confidence": None,
+        "error_ratio": None,
+        "width": None,
         "forecast_rps": 0.0,
         "upper_rps": 0.0,
         "forecast_replicas": 0,
-        "threshold": settings.prediction.confidence_threshold,
-        "acted": False,
-        "reason": reason,
-        "look_ahead_minutes": settings.prediction.look_ahead_minutes,
+        "cover_minutes": settings.forecast.cover_minutes,
+        "look_ahead_minutes": settings.forecast.look_ahead_minutes,
+        "path": [],
+        "model": None,
         "generated_at": generated_at,
     }
 
@@ -202,39 +261,45 @@ def run(args: argparse.Namespace) -> int:
         if args.publish == "configmap":
             stamp = format_timestamp(now if now is not None else time.time())
             try:
-                publish(
-                    args, abstain_document(settings.service, settings, f"no history: {exc}", stamp), settings.service
-                )
+                publish(args, abstain_document(settings, f"no history: {exc}", stamp), settings.service)
                 log("published an abstaining document (replicas 0) so KEDA stops using the last forecast")
             except PublishError as publish_exc:
                 log(f"error: {publish_exc}")
         return 1
-    calibration = Calibration(interval_quantile=args.interval_quantile)
-    result = backtest(history, settings.prediction.look_ahead_minutes, calibration)
-    decision = decide(
-        result,
-        len(history) - 1,
-        threshold=settings.prediction.confidence_threshold,
+    started = time.perf_counter()
+    bank, fit = fit_last(history, settings.forecast)
+    decision: Decision = decide(
+        fit,
+        bank.cover,
+        confidence=settings.forecast.confidence,
         target_rps_per_pod=settings.target_rps_per_pod,
         min_replicas=settings.min_replicas,
         max_replicas=settings.max_replicas,
         hpa_tolerance=args.hpa_tolerance,
     )
+    fit_ms = 1000 * (time.perf_counter() - started)
     generated_at = format_timestamp(run_at if args.history is not None or now is not None else time.time())
     doc = document(
         decision,
         service=settings.service,
         generated_at=generated_at,
-        look_ahead_minutes=settings.prediction.look_ahead_minutes,
+        look_ahead_minutes=settings.forecast.look_ahead_minutes,
+        step_minutes=history.step_seconds / 60,
+        cover_minutes=settings.forecast.cover_minutes,
     )
     publish(args, doc, settings.service)
     log(
         f"{settings.service}: {'acted' if decision.acted else 'abstained'}: replicas={decision.replicas} "
-        f"(forecast {decision.forecast_replicas}), confidence={decision.confidence:.3f} "
-        f"threshold={decision.threshold:.3f}, forecast peak {decision.forecast_rps:.1f} req/s, "
-        f"bound {decision.upper_rps:.1f} req/s; {decision.reason}"
+        f"(bound asks {decision.bound_replicas}), forecast {decision.forecast_rps:.1f} req/s, "
+        f"bound {decision.upper_rps:.1f} req/s at {settings.forecast.confidence:.0%}; backtest: coverage "
+        f"{_show(fit.coverage)}, error ratio {_show(fit.error_ratio)}, "
+        f"width {_show(fit.width)}; fit {fit_ms:.0f} ms on {len(history)} samples; {decision.reason}"
     )
     return 0
+
+
+def _show(value: float) -> str:
+    return f"{value:.3f}" if math.isfinite(value) else "n/a"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,11 +307,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return run(args)
-    except ConfigError as exc:
-        print(f"error: {exc.source}: invalid stack configuration", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
     except (UsageError, ProfileError, TraceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

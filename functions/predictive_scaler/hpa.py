@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from components.settings.services import ScalingBehavior, ScalingSettings
+from functions.predictive_scaler.profile import Behavior, Scaling
 
 TOLERANCE = 0.1
 """Default ``--horizontal-pod-autoscaler-tolerance``."""
@@ -79,7 +79,7 @@ def _replicas_at_period_start(current: int, ups: deque[_Event], downs: deque[_Ev
     return current - _change_in_period(ups, now, period) + _change_in_period(downs, now, period)
 
 
-def scale_up_limit(current: int, ups: deque[_Event], downs: deque[_Event], rules: ScalingBehavior, now: float) -> int:
+def scale_up_limit(current: int, ups: deque[_Event], downs: deque[_Event], rules: Behavior, now: float) -> int:
     if rules.select_policy == "Disabled":
         return current
     pick = min if rules.select_policy == "Min" else max
@@ -94,7 +94,7 @@ def scale_up_limit(current: int, ups: deque[_Event], downs: deque[_Event], rules
     return current if result is None else result
 
 
-def scale_down_limit(current: int, ups: deque[_Event], downs: deque[_Event], rules: ScalingBehavior, now: float) -> int:
+def scale_down_limit(current: int, ups: deque[_Event], downs: deque[_Event], rules: Behavior, now: float) -> int:
     if rules.select_policy == "Disabled":
         return current
     # For scale-down the "Min" policy (smallest change) is the *highest* floor.
@@ -112,7 +112,7 @@ def scale_down_limit(current: int, ups: deque[_Event], downs: deque[_Event], rul
 class Hpa:
     """One HPA (or KEDA's HPA) and the Deployment it scales."""
 
-    scaling: ScalingSettings
+    scaling: Scaling
     replicas: int
     startup_seconds: float = 90.0
     tolerance: float = TOLERANCE

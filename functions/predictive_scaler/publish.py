@@ -10,6 +10,7 @@ RBAC it needs are in README.md beside this file.
 from __future__ import annotations
 
 import json
+import math
 import os
 import ssl
 import sys
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from functions.predictive_scaler.forecast import Decision
+from functions.predictive_scaler.decision import Decision
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 DOCUMENT_KEY = "forecast.json"
@@ -35,19 +36,49 @@ def configmap_name(service: str) -> str:
     return f"predictive-scaler-{service}"
 
 
-def document(decision: Decision, *, service: str, generated_at: str, look_ahead_minutes: int) -> dict[str, Any]:
-    """The JSON document (also the content of the ConfigMap's ``forecast.json`` key)."""
+def _figure(value: float, digits: int = 4) -> float | None:
+    return round(value, digits) if math.isfinite(value) else None
+
+
+def document(
+    decision: Decision,
+    *,
+    service: str,
+    generated_at: str,
+    look_ahead_minutes: int,
+    step_minutes: float,
+    cover_minutes: float,
+) -> dict[str, Any]:
+    """The JSON document (also the content of the ConfigMap's ``forecast.json`` key).
+
+    ``threshold`` is the bound's stated confidence; ``confidence`` the share of busy samples of the
+    last ``gate_days`` that stayed at or below a bound calibrated before them (``null`` until enough
+    outcomes exist to judge): the calibration the gate compares with the threshold.
+    """
+    fit = decision.fit
     return {
         "service": service,
         "replicas": decision.replicas,
-        "confidence": round(decision.confidence, 4),
-        "forecast_rps": round(decision.forecast_rps, 3),
-        "upper_rps": round(decision.upper_rps, 3),
-        "forecast_replicas": decision.forecast_replicas,
-        "threshold": decision.threshold,
         "acted": decision.acted,
         "reason": decision.reason,
+        "threshold": decision.confidence,
+        "confidence": _figure(fit.coverage),
+        "error_ratio": _figure(fit.error_ratio),
+        "width": _figure(fit.width),
+        "forecast_rps": round(decision.forecast_rps, 3),
+        "upper_rps": round(decision.upper_rps, 3),
+        "forecast_replicas": decision.bound_replicas,
+        "cover_minutes": cover_minutes,
         "look_ahead_minutes": look_ahead_minutes,
+        "path": [
+            {
+                "minutes": round(step_minutes * (i + 1), 3),
+                "forecast_rps": round(float(f), 3),
+                "upper_rps": round(float(u), 3) if math.isfinite(u) else None,
+            }
+            for i, (f, u) in enumerate(zip(fit.forecast, fit.upper, strict=True))
+        ],
+        "model": fit.params.label() if fit.params is not None else None,
         "generated_at": generated_at,
     }
 
@@ -56,7 +87,7 @@ def configmap_data(doc: dict[str, Any]) -> dict[str, str]:
     """ConfigMap ``data`` (string values only): one key per field KEDA or a human reads, plus the document."""
     return {
         "replicas": str(doc["replicas"]),
-        "confidence": str(doc["confidence"]),
+        "confidence": "" if doc["confidence"] is None else str(doc["confidence"]),
         "forecast_rps": str(doc["forecast_rps"]),
         "acted": "true" if doc["acted"] else "false",
         "generated_at": str(doc["generated_at"]),

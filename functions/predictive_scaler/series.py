@@ -78,6 +78,40 @@ def read_trace_csv(path: Path) -> Series:
     return parse_trace_rows(rows, str(path))
 
 
+def _parse_row(row: Sequence[str], where: str) -> tuple[int, float]:
+    """One ``timestamp,value`` row as (epoch seconds, requests/s); the error names ``where``."""
+    if len(row) != 2:
+        raise TraceError(f"{where}: expected 2 columns (timestamp,value), got {len(row)}")
+    try:
+        stamp = parse_timestamp(row[0])
+    except ValueError:
+        raise TraceError(f"{where}: {row[0]!r} is not an ISO 8601 timestamp (e.g. 2024-01-01T08:00:00Z)") from None
+    try:
+        value = float(row[1])
+    except ValueError:
+        raise TraceError(f"{where}: value {row[1]!r} is not a number (requests/s)") from None
+    if not math.isfinite(value):
+        raise TraceError(f"{where}: value {row[1]!r} is not a finite number")
+    if value < 0:
+        raise TraceError(f"{where}: value {value:g} is negative; a request rate is >= 0")
+    return stamp, value
+
+
+def _check_interval(delta: int, step: int | None, where: str, text: str) -> int:
+    """The trace's fixed interval, after checking this row keeps it."""
+    if delta <= 0:
+        raise TraceError(
+            f"{where}: timestamp {text.strip()} is not after the previous one; "
+            "the trace must be sorted by time without duplicates"
+        )
+    if step is not None and delta != step:
+        raise TraceError(
+            f"{where}: {delta} s after the previous sample, but the trace's interval is {step} s "
+            "(a gap or an irregular sample); resample the trace to a fixed interval"
+        )
+    return delta
+
+
 def parse_trace_rows(rows: Sequence[Sequence[str]], source: str) -> Series:
     if not rows:
         raise TraceError(f"{source}: empty file; expected a header 'timestamp,value' and one row per sample")
@@ -91,34 +125,9 @@ def parse_trace_rows(rows: Sequence[Sequence[str]], source: str) -> Series:
         if not row or all(not cell.strip() for cell in row):
             continue
         where = f"{source}:{number}"
-        if len(row) != 2:
-            raise TraceError(f"{where}: expected 2 columns (timestamp,value), got {len(row)}")
-        try:
-            stamp = parse_timestamp(row[0])
-        except ValueError:
-            raise TraceError(f"{where}: {row[0]!r} is not an ISO 8601 timestamp (e.g. 2024-01-01T08:00:00Z)") from None
-        try:
-            value = float(row[1])
-        except ValueError:
-            raise TraceError(f"{where}: value {row[1]!r} is not a number (requests/s)") from None
-        if not math.isfinite(value):
-            raise TraceError(f"{where}: value {row[1]!r} is not a finite number")
-        if value < 0:
-            raise TraceError(f"{where}: value {value:g} is negative; a request rate is >= 0")
+        stamp, value = _parse_row(row, where)
         if stamps:
-            delta = stamp - stamps[-1]
-            if delta <= 0:
-                raise TraceError(
-                    f"{where}: timestamp {row[0].strip()} is not after the previous one; "
-                    "the trace must be sorted by time without duplicates"
-                )
-            if step is None:
-                step = delta
-            elif delta != step:
-                raise TraceError(
-                    f"{where}: {delta} s after the previous sample, but the trace's interval is {step} s "
-                    "(a gap or an irregular sample); resample the trace to a fixed interval"
-                )
+            step = _check_interval(stamp - stamps[-1], step, where, row[0])
         stamps.append(stamp)
         values.append(value)
     if len(stamps) < 2 or step is None:

@@ -9,14 +9,21 @@ stack file, so the simulation runs what we ship. Three set-ups share one HPA mod
 (b) scheduled: (a) plus one KEDA cron trigger per schedule window (an External metric worth the
     window's absolute replicas while active, 1 otherwise);
 (c) predictive: (b) plus the forecaster's metrics-api trigger, published every ``interval_minutes``
-    with the value the CronJob would publish (0 when it abstains).
+    with the value the CronJob would publish (0 when it abstains), computed by the CronJob's own code
+    at every run (walkforward.py).
 
 Load model (stated, not measured): demand is linear between trace samples and spreads evenly over
 ready pods; a pod's capacity is ``--per-pod-rps`` (default: the service's ``target_rps_per_pod``, the
 load the targets were sized for); its CPU utilization (% of requests) is ``target_cpu_utilization x
 load / capacity`` (the CPU and request-rate targets describe the same load), capped at the
-limits/requests ratio; memory is not driven by request rate in this model and is left out.
-Under-provisioned time is time with demand above ready capacity (pods running hotter than sized for).
+limits/requests ratio; memory is not driven by request rate in this model and is left out. Metrics
+reach the HPA without delay (a real metrics pipeline adds 15-60 s, which time-to-scale-up excludes).
+
+Measured per set-up: under-provisioned time (demand above ready capacity: pods running hotter than
+sized for), replica-hours, and **time-to-scale-up**: from demand crossing what the requested replicas
+carry to the HPA requesting more. "Carry" is taken two ways: up to the HPA's own action point
+(capacity x (1 + tolerance), where its rule first calls for more pods: the controller's delay, what a
+stabilization window adds) and up to plain capacity (adds the time demand spends in the 10 % dead band).
 """
 
 from __future__ import annotations
@@ -34,16 +41,15 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from components.config import ConfigError
-from components.settings.base import cpu_millicores, minutes_of_day
-from components.settings.services import ScalingSettings, ScheduleWindow, ServiceSettings
-from functions.predictive_scaler.forecast import Calibration, backtest, replicas_for, steps_per_day
+from functions.predictive_scaler.decision import ForecastSettings
 from functions.predictive_scaler.hpa import TOLERANCE, Hpa
-from functions.predictive_scaler.profile import ProfileError, load_service
+from functions.predictive_scaler.profile import WEEKDAYS, ProfileError, Scaling, ServiceProfile, Window, load_service
 from functions.predictive_scaler.series import Series, TraceError, read_trace_csv, resample_mean
+from functions.predictive_scaler.walkforward import Publishing, WalkForward, walk_forward
 
 SCENARIOS = ("reactive", "scheduled", "predictive")
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+LEAD_MINUTES = 5.0
+"""From a forecaster run to its pods being ready: job start, query, patch, KEDA's poll, pod start-up."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +69,58 @@ class SimulationOptions:
     history_step_seconds: int = 300
     """Resolution of the request-rate history the forecaster reads (the Prometheus query step)."""
     publish_tolerance: float = TOLERANCE
-    """Dead band the forecaster publishes above (see forecast.replicas_for); 0 to switch that off."""
-    calibration: Calibration = field(default_factory=Calibration)
+    """Dead band the forecaster publishes above (see decision.replicas_for); 0 to switch that off."""
+    lead_minutes: float = LEAD_MINUTES
+    refit_minutes: int = 60
+    """The simulated forecaster refits its model, bound and gate this often (the CronJob: every run)."""
+
+
+@dataclass(frozen=True)
+class Delays:
+    """Time-to-scale-up episodes of one set-up: seconds from a crossing to the HPA asking for more."""
+
+    seconds: tuple[float, ...]
+    absorbed: int
+    """Crossings that ended (demand fell back) before any scale-up."""
+
+    def summary(self) -> dict[str, Any]:
+        data = np.asarray(self.seconds)
+        if not len(data):
+            return {"episodes": 0, "absorbed": self.absorbed, "p50_s": 0.0, "p95_s": 0.0, "max_s": 0.0}
+        return {
+            "episodes": len(data),
+            "absorbed": self.absorbed,
+            "p50_s": round(float(np.percentile(data, 50)), 1),
+            "p95_s": round(float(np.percentile(data, 95)), 1),
+            "max_s": round(float(data.max()), 1),
+        }
+
+
+class _CrossingClock:
+    """Tracks one definition of "demand above what the requested replicas carry"."""
+
+    def __init__(self, headroom: float) -> None:
+        self.headroom = headroom
+        self.since: float | None = None
+        self.requested_then = 0
+        self.delays: list[float] = []
+        self.absorbed = 0
+
+    def before_sync(self, now: float, load: float, requested: int, per_pod: float) -> None:
+        above = load > requested * per_pod * self.headroom + 1e-9
+        if above and self.since is None:
+            self.since, self.requested_then = now, requested
+        elif not above and self.since is not None:
+            self.since = None
+            self.absorbed += 1
+
+    def after_sync(self, now: float, requested: int) -> None:
+        if self.since is not None and requested > self.requested_then:
+            self.delays.append(now - self.since)
+            self.since = None
+
+    def result(self) -> Delays:
+        return Delays(tuple(self.delays), self.absorbed)
 
 
 @dataclass
@@ -76,21 +132,32 @@ class ScenarioResult:
     """Share of requests above ready capacity."""
     peak_replicas: int
     mean_replicas: float
+    time_to_scale_up: Delays
+    """From demand crossing the HPA's action point (capacity x (1 + tolerance)) to more replicas requested."""
+    time_from_capacity: Delays
+    """From demand crossing plain capacity to more replicas requested (includes the dead band)."""
     replicas: npt.NDArray[np.int32] = field(repr=False)
     ready: npt.NDArray[np.int32] = field(repr=False)
 
     def summary(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["replicas"], data["ready"]
-        return {k: round(v, 4) if isinstance(v, float) else v for k, v in data.items()}
+        for key in ("replicas", "ready", "time_to_scale_up", "time_from_capacity"):
+            del data[key]
+        out: dict[str, Any] = {k: round(v, 4) if isinstance(v, float) else v for k, v in data.items()}
+        out["time_to_scale_up"] = self.time_to_scale_up.summary()
+        out["time_from_capacity"] = self.time_from_capacity.summary()
+        return out
 
 
 @dataclass
 class PredictiveTrace:
     values: npt.NDArray[np.float64]
     """metrics-api value per sync step (0 before the first publication and while abstaining)."""
-    acted_fraction: float
-    mean_confidence: float
+    runs: WalkForward | None
+
+    @property
+    def acted_fraction(self) -> float:
+        return float(self.runs.acted.mean()) if self.runs is not None and len(self.runs.acted) else 0.0
 
 
 @dataclass
@@ -102,20 +169,44 @@ class Simulation:
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: self.results[name].summary() for name in SCENARIOS}
-        base, pred = self.results["reactive"], self.results["predictive"]
-        out["comparison"] = {
+        base, sched, pred = (self.results[name] for name in SCENARIOS)
+        comparison: dict[str, Any] = {
             "underprovisioned_reduction": _reduction(base.underprovisioned_minutes, pred.underprovisioned_minutes),
-            "replica_hours_increase": round(pred.replica_hours / base.replica_hours - 1, 4)
-            if base.replica_hours
-            else 0.0,
+            "replica_hours_increase": _increase(base.replica_hours, pred.replica_hours),
+            "forecaster_underprovisioned_reduction": _reduction(
+                sched.underprovisioned_minutes, pred.underprovisioned_minutes
+            ),
+            "forecaster_replica_hours_increase": _increase(sched.replica_hours, pred.replica_hours),
             "predictive_acted_fraction": round(self.predictive.acted_fraction, 4),
-            "predictive_mean_confidence": round(self.predictive.mean_confidence, 4),
         }
+        runs = self.predictive.runs
+        if runs is not None:
+            comparison["interval_coverage"] = _round(runs.coverage())
+            comparison["interval_coverage_when_acting"] = _round(runs.coverage(runs.acted))
+            comparison["interval_coverage_per_step"] = [_round(c) for c in runs.coverage_per_step()]
+            weekly = runs.weekly_coverage()
+            comparison["weekly_coverage"] = {
+                "weeks": len(weekly),
+                "min": _round(min(weekly, default=math.nan)),
+                "median": _round(float(np.median(weekly)) if weekly else math.nan),
+                "max": _round(max(weekly, default=math.nan)),
+            }
+            comparison["run_outcomes"] = dict(runs.reasons.most_common())
+            comparison["fit_ms_per_run"] = round(1000 * runs.fit_seconds / max(1, len(runs.replicas)), 2)
+        out["comparison"] = comparison
         return out
+
+
+def _round(value: float) -> float | None:
+    return round(value, 4) if math.isfinite(value) else None
 
 
 def _reduction(before: float, after: float) -> float:
     return round(1 - after / before, 4) if before > 0 else 0.0
+
+
+def _increase(before: float, after: float) -> float:
+    return round(after / before - 1, 4) if before > 0 else 0.0
 
 
 def fine_demand(trace: Series, sync_seconds: int) -> Series:
@@ -128,7 +219,7 @@ def fine_demand(trace: Series, sync_seconds: int) -> Series:
     return Series(trace.start, sync_seconds, values)
 
 
-def window_mask(window: ScheduleWindow, epoch_seconds: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+def window_mask(window: Window, epoch_seconds: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     """Vectorised :func:`schedule.window_active` (same rules: timezone, crossing midnight, start days)."""
     zone = ZoneInfo(window.timezone)
     buckets = epoch_seconds // 900  # UTC offsets change on quarter hours at the finest
@@ -140,58 +231,52 @@ def window_mask(window: ScheduleWindow, epoch_seconds: npt.NDArray[np.int64]) ->
     local = epoch_seconds + offsets[inverse]
     minute = (local // 60) % 1440
     weekday = (local // 86_400 + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
-    start, end = minutes_of_day(window.start), minutes_of_day(window.end)
+    start, end = window.start_minute, window.end_minute
     if start < end:
         inside = (minute >= start) & (minute < end)
         start_day = weekday
     else:
         inside = (minute >= start) | (minute < end)
         start_day = np.where(minute < end, (weekday - 1) % 7, weekday)
-    days = [_WEEKDAYS.index(d) for d in window.days]
+    days = [WEEKDAYS.index(d) for d in window.days]
     return inside & np.isin(start_day, days)
 
 
-def cron_values(scaling: ScalingSettings, epoch_seconds: npt.NDArray[np.int64]) -> list[npt.NDArray[np.float64]]:
+def cron_values(scaling: Scaling, epoch_seconds: npt.NDArray[np.int64]) -> list[npt.NDArray[np.float64]]:
     """One KEDA cron trigger per window: its desired replicas while active, 1 otherwise."""
     return [
         np.where(window_mask(w, epoch_seconds), float(scaling.scheduled_replicas(w)), 1.0) for w in scaling.schedules
     ]
 
 
-def predictive_values(scaling: ScalingSettings, demand: Series, options: SimulationOptions) -> PredictiveTrace:
-    """What the forecaster CronJob publishes, held from each run until the next, on the sync grid."""
+def forecast_settings(scaling: Scaling, options: SimulationOptions) -> ForecastSettings:
+    """The CronJob's settings for this service (what the platform renders as its flags)."""
     prediction = scaling.prediction
-    step = options.history_step_seconds
-    if (prediction.interval_minutes * 60) % step:
-        step = 60
-    history = resample_mean(demand, step)
-    day = steps_per_day(step)
-    result = backtest(history, prediction.look_ahead_minutes, options.calibration, retune_every=day)
-    target = scaling.target_rps_per_pod or options.per_pod_rps
-    times = history.timestamps()
-    runs = np.flatnonzero(times % (prediction.interval_minutes * 60) == 0)
-    published = np.zeros(len(runs))
-    confident = np.zeros(len(runs), dtype=bool)
-    for slot, origin in enumerate(runs.tolist()):
-        upper = float(result.upper[origin])
-        if math.isfinite(upper) and result.confidence[origin] + 1e-12 >= prediction.confidence_threshold:
-            confident[slot] = True
-            published[slot] = replicas_for(
-                upper, target, scaling.min_replicas, scaling.max_replicas, options.publish_tolerance
-            )
-    effective = times[runs] + options.job_latency_seconds
-    sync_times = demand.timestamps()
-    latest = np.searchsorted(effective, sync_times, side="right") - 1
-    values = np.where(latest >= 0, published[np.maximum(latest, 0)], 0.0)
-    confidences = result.confidence[runs]
-    return PredictiveTrace(
-        values=values,
-        acted_fraction=float(confident.mean()) if len(runs) else 0.0,
-        mean_confidence=float(confidences.mean()) if len(runs) else 0.0,
+    return ForecastSettings(
+        look_ahead_minutes=prediction.look_ahead_minutes,
+        confidence=prediction.confidence_threshold,
+        cover_minutes=min(prediction.look_ahead_minutes, prediction.interval_minutes + options.lead_minutes),
+        history_days=prediction.history_days,
     )
 
 
-def initial_replicas(scaling: ScalingSettings, first_demand: float, options: SimulationOptions) -> int:
+def predictive_values(scaling: Scaling, demand: Series, options: SimulationOptions) -> PredictiveTrace:
+    """What the forecaster CronJob publishes, held from each run until the next, on the sync grid."""
+    prediction = scaling.prediction
+    interval = prediction.interval_minutes * 60
+    step = options.history_step_seconds if interval % options.history_step_seconds == 0 else 60
+    history = resample_mean(demand, step)
+    target = scaling.target_rps_per_pod or options.per_pod_rps
+    publishing = Publishing(target, scaling.min_replicas, scaling.max_replicas, options.publish_tolerance)
+    refit = max(1, options.refit_minutes // prediction.interval_minutes)
+    runs = walk_forward(history, forecast_settings(scaling, options), publishing, interval, refit_every=refit)
+    effective = runs.run_times + options.job_latency_seconds
+    latest = np.searchsorted(effective, demand.timestamps(), side="right") - 1
+    values = np.where(latest >= 0, runs.replicas[np.maximum(latest, 0)], 0.0)
+    return PredictiveTrace(values=values, runs=runs)
+
+
+def initial_replicas(scaling: Scaling, first_demand: float, options: SimulationOptions) -> int:
     """Start where the reactive HPA would have settled for the first sample (all pods ready)."""
     wanted = [scaling.min_replicas]
     if scaling.target_cpu_utilization is not None:
@@ -203,7 +288,7 @@ def initial_replicas(scaling: ScalingSettings, first_demand: float, options: Sim
 
 
 def run_scenario(
-    scaling: ScalingSettings,
+    scaling: Scaling,
     demand: Series,
     external: list[npt.NDArray[np.float64]],
     options: SimulationOptions,
@@ -216,6 +301,7 @@ def run_scenario(
     capacity_per_pod = options.per_pod_rps
     ceiling = options.cpu_ceiling_percent
     cpu_at_capacity = options.cpu_at_capacity_percent
+    action_point, capacity_line = _CrossingClock(1 + hpa.tolerance), _CrossingClock(1.0)
     under_steps = 0
     unserved = 0.0
     total = 0.0
@@ -230,7 +316,11 @@ def run_scenario(
             rps: float | None = per_pod
         else:
             cpu = rps = None
+        for clock in (action_point, capacity_line):
+            clock.before_sync(now, load, hpa.replicas, capacity_per_pod)
         hpa.sync(now, cpu_utilization=cpu, rps_per_pod=rps, external=[c[i] for c in columns])
+        for clock in (action_point, capacity_line):
+            clock.after_sync(now, hpa.replicas)
         ready = hpa.ready(now)
         capacity = ready * capacity_per_pod
         if load > capacity + 1e-9:
@@ -246,19 +336,21 @@ def run_scenario(
         unserved_fraction=unserved / total if total else 0.0,
         peak_replicas=int(replicas.max()),
         mean_replicas=float(replicas.mean()),
+        time_to_scale_up=action_point.result(),
+        time_from_capacity=capacity_line.result(),
         replicas=replicas,
         ready=ready_counts,
     )
 
 
-def simulate(trace: Series, service: ServiceSettings, options: SimulationOptions) -> Simulation:
+def simulate(trace: Series, service: ServiceProfile, options: SimulationOptions) -> Simulation:
     scaling = service.scaling
     demand = fine_demand(trace, options.sync_seconds)
     cron = cron_values(scaling, demand.timestamps())
     if scaling.prediction.enabled:
         predictive = predictive_values(scaling, demand, options)
     else:
-        predictive = PredictiveTrace(np.zeros(len(demand)), 0.0, 0.0)
+        predictive = PredictiveTrace(np.zeros(len(demand)), None)
     results = {
         "reactive": run_scenario(scaling, demand, [], options),
         "scheduled": run_scenario(scaling, demand, cron, options),
@@ -268,7 +360,7 @@ def simulate(trace: Series, service: ServiceSettings, options: SimulationOptions
 
 
 def options_for(
-    service: ServiceSettings,
+    service: ServiceProfile,
     per_pod_rps: float | None = None,
     pod_startup_seconds: float = 90.0,
     job_latency_seconds: float = 60.0,
@@ -276,13 +368,12 @@ def options_for(
     """Simulation options derived from the service's own settings (what the CLI and the benchmark use)."""
     scaling = service.scaling
     capacity = per_pod_rps or scaling.target_rps_per_pod or 50.0
-    ceiling = 100.0 * cpu_millicores(service.resources.limits.cpu) / cpu_millicores(service.resources.requests.cpu)
     return SimulationOptions(
         per_pod_rps=capacity,
         pod_startup_seconds=pod_startup_seconds,
         job_latency_seconds=job_latency_seconds,
         cpu_at_capacity_percent=float(scaling.target_cpu_utilization or 100),
-        cpu_ceiling_percent=ceiling,
+        cpu_ceiling_percent=service.cpu_ceiling_percent,
     )
 
 
@@ -358,19 +449,25 @@ def build_parser() -> argparse.ArgumentParser:
 def _print_table(simulation: Simulation) -> None:
     summary = simulation.summary()
     print(f"service {simulation.service}, {len(simulation.demand) * simulation.demand.step_seconds / 86400:.1f} days")
-    print(f"{'set-up':<12}{'under-prov. min':>17}{'replica-hours':>15}{'scale events':>14}{'unserved':>10}")
+    print(
+        f"{'set-up':<12}{'under-prov. min':>17}{'replica-hours':>15}{'scale events':>14}{'unserved':>10}"
+        f"{'scale-up p95':>14}"
+    )
     for name in SCENARIOS:
         r = summary[name]
         print(
             f"{name:<12}{r['underprovisioned_minutes']:>17.1f}{r['replica_hours']:>15.1f}"
-            f"{r['scale_events']:>14d}{r['unserved_fraction']:>10.2%}"
+            f"{r['scale_events']:>14d}{r['unserved_fraction']:>10.2%}{r['time_to_scale_up']['p95_s']:>12.0f} s"
         )
     c = summary["comparison"]
-    print(
+    line = (
         f"predictive vs reactive: {c['underprovisioned_reduction']:.1%} fewer under-provisioned minutes, "
-        f"{c['replica_hours_increase']:+.1%} replica-hours; forecaster acted on "
-        f"{c['predictive_acted_fraction']:.1%} of runs (mean confidence {c['predictive_mean_confidence']:.3f})"
+        f"{c['replica_hours_increase']:+.1%} replica-hours; forecaster acted on {c['predictive_acted_fraction']:.1%} "
+        "of runs"
     )
+    if c.get("interval_coverage") is not None:
+        line += f", bound coverage {c['interval_coverage']:.1%}"
+    print(line)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -380,11 +477,6 @@ def main(argv: list[str] | None = None) -> int:
         trace = read_trace_csv(args.trace)
         options = options_for(service, args.per_pod_rps, args.pod_startup, args.job_latency)
         simulation = simulate(trace, service, options)
-    except ConfigError as exc:
-        print(f"error: {exc.source}: invalid stack configuration", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
     except (ProfileError, TraceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

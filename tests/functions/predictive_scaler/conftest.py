@@ -131,40 +131,32 @@ def fake_tls_api(tls_files: tuple[Path, Path]) -> Iterator[FakeServer]:
     yield from serve_fake(FakeServer(), context)
 
 
+STACK_FILE = """\
+config:
+  platform:environment: test
+  platform:services:
+    - name: frontend
+      image: ghcr.io/example/frontend:1.0.0
+    - name: backend
+      image: ghcr.io/example/backend:1.0.0
+      resources:
+        requests: {cpu: 500m, memory: 512Mi}
+        limits: {cpu: "1", memory: 1Gi}
+      scaling:
+        min_replicas: 5
+        max_replicas: 100
+        baseline_replicas: 10
+        target_cpu_utilization: 60
+        schedules:
+          - {name: morning-peak, start: "08:00", end: "10:00", factor: 1.5}
+          - {name: evening-peak, start: "18:00", end: "22:00", factor: 2.0}
+        prediction: {enabled: true}
+"""
+
+
 @pytest.fixture
-def stack_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A stack file whose services are the seed's backend (prediction on) and frontend (plain HPA).
-
-    The loader is replaced so these tests exercise our use of the config, not the whole stack schema
-    (the real prod file is checked separately in test_simulate.py).
-    """
-    from types import SimpleNamespace
-
-    from components.services.config import ServiceSettings
-    from functions.predictive_scaler import profile
-
-    backend = ServiceSettings.model_validate(
-        {
-            "name": "backend",
-            "image": "ghcr.io/example/backend:1.0.0",
-            "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
-            "scaling": {
-                "min_replicas": 5,
-                "max_replicas": 100,
-                "baseline_replicas": 10,
-                "target_cpu_utilization": 60,
-                "schedules": [
-                    {"name": "morning-peak", "start": "08:00", "end": "10:00", "factor": 1.5},
-                    {"name": "evening-peak", "start": "18:00", "end": "22:00", "factor": 2.0},
-                ],
-                "prediction": {"enabled": True},
-            },
-        }
-    )
-    frontend = ServiceSettings.model_validate({"name": "frontend", "image": "ghcr.io/example/frontend:1.0.0"})
+def stack_file(tmp_path: Path) -> Path:
+    """A stack file whose services are the seed's backend (prediction on) and frontend (plain HPA)."""
     path = tmp_path / "Pulumi.test.yaml"
-    path.write_text("config: {}\n", encoding="utf-8")
-    config = SimpleNamespace(services=(frontend, backend))
-    original = profile.load_stack_file
-    monkeypatch.setattr(profile, "load_stack_file", lambda p: config if p == path else original(p))
+    path.write_text(STACK_FILE, encoding="utf-8")
     return path

@@ -6,7 +6,6 @@ from collections import deque
 
 import pytest
 
-from components.services.config import ScalingBehavior, ScalingSettings
 from functions.predictive_scaler.hpa import (
     Hpa,
     external_average_value_replicas,
@@ -14,10 +13,11 @@ from functions.predictive_scaler.hpa import (
     scale_down_limit,
     scale_up_limit,
 )
+from functions.predictive_scaler.profile import Behavior, Scaling
 
 
-def behavior(window: int, *policies: tuple[str, int, int], select: str = "Max") -> ScalingBehavior:
-    return ScalingBehavior.model_validate(
+def behavior(window: int, *policies: tuple[str, int, int], select: str = "Max") -> Behavior:
+    return Behavior.model_validate(
         {
             "stabilization_window_seconds": window,
             "policies": [{"type": t, "value": v, "period_seconds": p} for t, v, p in policies],
@@ -26,7 +26,7 @@ def behavior(window: int, *policies: tuple[str, int, int], select: str = "Max") 
     )
 
 
-def profile(up: ScalingBehavior, down: ScalingBehavior, **overrides: object) -> ScalingSettings:
+def profile(up: Behavior, down: Behavior, **overrides: object) -> Scaling:
     values: dict[str, object] = {
         "min_replicas": 1,
         "max_replicas": 100,
@@ -37,7 +37,7 @@ def profile(up: ScalingBehavior, down: ScalingBehavior, **overrides: object) -> 
         "scale_down": down,
     }
     values.update(overrides)
-    return ScalingSettings.model_validate(values)
+    return Scaling.model_validate(values)
 
 
 FAST_UP = behavior(0, ("Percent", 1000, 15))

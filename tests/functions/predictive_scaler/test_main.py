@@ -54,12 +54,14 @@ def test_run_reads_prometheus_and_patches_the_configmap(
     assert patch.path == "/api/v1/namespaces/platform/configmaps/predictive-scaler-backend"
     data = json.loads(patch.body)["data"]
     doc = json.loads(data["forecast.json"])
-    assert doc["acted"] is True and data["acted"] == "true"
-    # The next 30 minutes peak a little above the last value on this rising sine.
-    assert 1000 < doc["forecast_rps"] < 2000
+    assert doc["acted"] is True and data["acted"] == "true" and doc["reason"] == "trusted"
+    # The next 10 minutes (the run's provisioning window) peak a little above the last value on this rising sine.
+    assert 1000 < doc["forecast_rps"] < doc["upper_rps"] < 2000
     assert doc["replicas"] == int(data["replicas"]) >= doc["upper_rps"] * 1.1 / 50
-    assert doc["confidence"] >= 0.8 and doc["generated_at"] == NOW
-    assert "backend: acted" in capsys.readouterr().err
+    assert doc["threshold"] == 0.8 and 0.55 <= doc["confidence"] <= 1.0 and doc["generated_at"] == NOW
+    assert len(doc["path"]) == 6 and doc["path"][-1]["minutes"] == 30 and doc["cover_minutes"] == 10
+    err = capsys.readouterr().err
+    assert "backend: acted" in err and "fit " in err
 
 
 def test_prometheus_down_publishes_an_abstention_and_fails(
@@ -89,11 +91,13 @@ def test_offline_history_to_stdout_and_file(
     assert doc["generated_at"] == NOW and 5 <= doc["replicas"] <= 100
     out = tmp_path / "forecast.json"
     args = ["run", "--service", "backend", "--history", str(csv), "--publish", "file", "--output", str(out)]
-    assert main([*args, "--confidence-threshold", "1.0"]) == 0
+    assert main([*args, "--confidence-threshold", "0.95"]) == 0
     strict = json.loads(out.read_text())
-    assert strict["threshold"] == 1.0
-    if not strict["acted"]:
-        assert strict["replicas"] == 0 and strict["forecast_replicas"] > 0
+    assert strict["threshold"] == 0.95 and strict["upper_rps"] > doc["upper_rps"]
+    assert main([*args, "--max-width", "0"]) == 0  # a gate nothing passes: abstain, but say what it wanted
+    closed = json.loads(out.read_text())
+    assert closed["replicas"] == 0 and not closed["acted"] and closed["forecast_replicas"] > 0
+    assert "too erratic" in closed["reason"]
 
 
 @pytest.mark.parametrize(
@@ -104,6 +108,7 @@ def test_offline_history_to_stdout_and_file(
         (["--now", "soon"], "--now: 'soon' is not an ISO 8601 timestamp"),
         (["--stack", "STACK", "--service", "nope"], "'nope' is not a service in"),
         (["--stack", "nowhere"], "Pulumi.nowhere.yaml does not exist"),
+        (["--history-days", "7"], "read at least 10 days"),
     ],
 )
 def test_usage_errors_exit_2(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from functions.predictive_scaler.forecast import Decision
+from functions.predictive_scaler.decision import Decision, Fit
+from functions.predictive_scaler.forecast import PARAM_GRID
 from functions.predictive_scaler.publish import (
     DOCUMENT_KEY,
     KubeTarget,
@@ -20,18 +22,25 @@ from tests.functions.predictive_scaler.conftest import FakeServer
 
 
 def sample_document() -> dict[str, object]:
-    decision = Decision(
-        replicas=42,
-        forecast_replicas=42,
-        confidence=0.91234,
-        threshold=0.8,
-        forecast_rps=1850.5,
-        upper_rps=1900.25,
-        acted=True,
-        reason="confident",
-        params=None,
+    fit = Fit(
+        params=PARAM_GRID[3],
+        forecast=np.array([1800.0, 1850.5, 1849.0]),
+        upper=np.array([1890.0, 1900.25, 1899.0]),
+        quantiles=np.array([0.04, 0.05, 0.05]),
+        coverage=0.91234,
+        error_ratio=0.25,
+        width=0.03,
+        reason="",
     )
-    return document(decision, service="backend", generated_at="2024-05-01T08:00:00Z", look_ahead_minutes=30)
+    decision = Decision(replicas=42, bound_replicas=42, forecast_rps=1850.5, upper_rps=1900.25, fit=fit, confidence=0.8)
+    return document(
+        decision,
+        service="backend",
+        generated_at="2024-05-01T08:00:00Z",
+        look_ahead_minutes=15,
+        step_minutes=5,
+        cover_minutes=10,
+    )
 
 
 def target(url: str, tmp_path: Path, ca_file: Path | None = None) -> KubeTarget:
@@ -57,6 +66,9 @@ def test_patch_request_is_a_merge_patch_of_the_named_configmap(fake_api: FakeSer
     assert all(isinstance(v, str) for v in data.values())  # ConfigMap data holds strings only
     doc = json.loads(data[DOCUMENT_KEY])
     assert doc["replicas"] == 42 and doc["forecast_rps"] == 1850.5 and doc["service"] == "backend"
+    assert doc["threshold"] == 0.8 and doc["confidence"] == 0.9123 and doc["reason"] == "trusted"
+    assert [p["minutes"] for p in doc["path"]] == [5, 10, 15]
+    assert doc["path"][1] == {"minutes": 10, "forecast_rps": 1850.5, "upper_rps": 1900.25}
 
 
 @pytest.mark.parametrize(

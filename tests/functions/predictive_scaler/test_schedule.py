@@ -7,23 +7,23 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from components.services.config import ScalingSettings, ScheduleWindow
+from functions.predictive_scaler.profile import Scaling, Window
 from functions.predictive_scaler.schedule import scheduled_replicas_at, window_active
 from functions.predictive_scaler.simulate import cron_values, window_mask
 
 
-def seed_profile(**overrides: object) -> ScalingSettings:
+def seed_profile(**overrides: object) -> Scaling:
     values: dict[str, object] = {
         "min_replicas": 5,
         "max_replicas": 100,
         "baseline_replicas": 10,
         "schedules": (
-            ScheduleWindow(name="morning", start="08:00", end="10:00", factor=1.5),
-            ScheduleWindow(name="evening", start="18:00", end="22:00", factor=2.0),
+            Window(name="morning", start="08:00", end="10:00", factor=1.5),
+            Window(name="evening", start="18:00", end="22:00", factor=2.0),
         ),
     }
     values.update(overrides)
-    return ScalingSettings.model_validate(values)
+    return Scaling.model_validate(values)
 
 
 def at(text: str) -> datetime:
@@ -44,17 +44,15 @@ def test_peak_and_off_peak_replicas() -> None:
 def test_factor_is_clamped_to_max_and_rounded_up() -> None:
     scaling = seed_profile(
         max_replicas=12,
-        schedules=(ScheduleWindow(name="peak", start="08:00", end="10:00", factor=2.0),),
+        schedules=(Window(name="peak", start="08:00", end="10:00", factor=2.0),),
     )
     assert scheduled_replicas_at(scaling, at("2024-03-04T09:00")) == 12  # 20 clamped to max 12
-    odd = seed_profile(
-        baseline_replicas=7, schedules=(ScheduleWindow(name="peak", start="08:00", end="10:00", factor=1.5),)
-    )
+    odd = seed_profile(baseline_replicas=7, schedules=(Window(name="peak", start="08:00", end="10:00", factor=1.5),))
     assert scheduled_replicas_at(odd, at("2024-03-04T09:00")) == 11  # ceil(10.5)
 
 
 def test_window_crossing_midnight_belongs_to_the_day_it_starts() -> None:
-    night = ScheduleWindow(name="night", start="22:00", end="02:00", factor=2.0, days=("fri",))
+    night = Window(name="night", start="22:00", end="02:00", factor=2.0, days=("fri",))
     scaling = seed_profile(schedules=(night,))
     friday_late = at("2024-03-08T23:30")  # a Friday
     saturday_early = at("2024-03-09T01:30")
@@ -66,7 +64,7 @@ def test_window_crossing_midnight_belongs_to_the_day_it_starts() -> None:
 
 
 def test_timezone_is_applied() -> None:
-    berlin = ScheduleWindow(name="peak", start="08:00", end="10:00", factor=2.0, timezone="Europe/Berlin")
+    berlin = Window(name="peak", start="08:00", end="10:00", factor=2.0, timezone="Europe/Berlin")
     scaling = seed_profile(schedules=(berlin,))
     assert scheduled_replicas_at(scaling, at("2024-01-15T07:30")) == 20  # 08:30 CET
     assert scheduled_replicas_at(scaling, at("2024-01-15T09:30")) is None  # 10:30 CET
@@ -77,8 +75,8 @@ def test_timezone_is_applied() -> None:
 def test_overlapping_windows_take_the_highest() -> None:
     scaling = seed_profile(
         schedules=(
-            ScheduleWindow(name="wide", start="07:00", end="12:00", factor=1.2),
-            ScheduleWindow(name="narrow", start="09:00", end="10:00", factor=3.0),
+            Window(name="wide", start="07:00", end="12:00", factor=1.2),
+            Window(name="narrow", start="09:00", end="10:00", factor=3.0),
         )
     )
     assert scheduled_replicas_at(scaling, at("2024-03-04T09:30")) == 30
@@ -88,12 +86,12 @@ def test_overlapping_windows_take_the_highest() -> None:
 @pytest.mark.parametrize(
     "window",
     [
-        ScheduleWindow(name="day", start="08:00", end="10:00", factor=1.5),
-        ScheduleWindow(name="night", start="22:30", end="01:15", factor=2.0, days=("mon", "sat")),
-        ScheduleWindow(name="berlin", start="18:00", end="22:00", factor=2.0, timezone="Europe/Berlin"),
+        Window(name="day", start="08:00", end="10:00", factor=1.5),
+        Window(name="night", start="22:30", end="01:15", factor=2.0, days=("mon", "sat")),
+        Window(name="berlin", start="18:00", end="22:00", factor=2.0, timezone="Europe/Berlin"),
     ],
 )
-def test_simulator_mask_matches_the_scalar_rules(window: ScheduleWindow) -> None:
+def test_simulator_mask_matches_the_scalar_rules(window: Window) -> None:
     # Every 7 minutes over three weeks spanning the March DST change in Europe.
     start = int(at("2024-03-20T00:00").timestamp())
     stamps = np.arange(start, start + 21 * 86_400, 7 * 60, dtype=np.int64)

@@ -8,17 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.platform.config import ConfigError
-from components.services.config import ScalingSettings, ScheduleWindow, ServiceSettings
-from functions.predictive_scaler import profile
-from functions.predictive_scaler.profile import load_service
+from functions.predictive_scaler.profile import Scaling, ServiceProfile, Window
 from functions.predictive_scaler.series import Series, parse_timestamp, write_trace_csv
 from functions.predictive_scaler.simulate import SimulationOptions, main, run_scenario, simulate
 
 MIDNIGHT = parse_timestamp("2024-03-04T00:00:00Z")  # a Monday
 
 
-def simple_scaling(**overrides: object) -> ScalingSettings:
+def simple_scaling(**overrides: object) -> Scaling:
     values: dict[str, object] = {
         "min_replicas": 1,
         "max_replicas": 10,
@@ -29,7 +26,7 @@ def simple_scaling(**overrides: object) -> ScalingSettings:
         "scale_down": {"stabilization_window_seconds": 600, "policies": [{"type": "Percent", "value": 10}]},
     }
     values.update(overrides)
-    return ScalingSettings.model_validate(values)
+    return Scaling.model_validate(values)
 
 
 def test_step_up_is_under_provisioned_for_stabilization_plus_startup() -> None:
@@ -45,15 +42,41 @@ def test_step_up_is_under_provisioned_for_stabilization_plus_startup() -> None:
     assert result.ready[40 + 19 + 5].item() == 2 and result.ready[40 + 19 + 6].item() == 4
     assert result.replica_hours == pytest.approx((59 * 2 + 61 * 4) * 15 / 3600)
     assert result.unserved_fraction == pytest.approx(25 * 100 / (40 * 100 + 80 * 200))
+    # Demand crossed what 2 pods carry (beyond the HPA's 10 % tolerance) at t = 600; more pods were
+    # requested 285 s later: the stabilization window is the whole delay.
+    assert result.time_to_scale_up.seconds == (285.0,)
+    assert result.time_from_capacity.seconds == (285.0,)
+
+
+def test_without_a_scale_up_window_new_replicas_are_requested_at_the_next_sync() -> None:
+    demand = Series(MIDNIGHT, 15, np.array([100.0] * 40 + [200.0] * 80))
+    options = SimulationOptions(per_pod_rps=50, pod_startup_seconds=90, cpu_at_capacity_percent=60)
+    scaling = simple_scaling(scale_up={"stabilization_window_seconds": 0, "policies": [{"type": "Pods", "value": 10}]})
+    result = run_scenario(scaling, demand, [], options)
+    assert result.time_to_scale_up.seconds == (0.0,)
+    assert result.replicas[40].item() == 4
+    assert result.underprovisioned_minutes == pytest.approx(6 * 15 / 60)  # only the 90 s pod start-up
+
+
+def test_a_slow_ramp_sits_in_the_dead_band_before_the_hpa_acts() -> None:
+    # 2 pods carry 100 req/s; demand climbs 0.7 req/s per 15 s sync from 90: it passes 100 (plain
+    # capacity) at 100.5, 14 syncs before 110.3 (past the HPA's action point of 110), where more
+    # replicas are requested at once.
+    ramp = np.concatenate([np.full(20, 90.0), 90.0 + 0.7 * np.arange(1, 61)])
+    scaling = simple_scaling(scale_up={"stabilization_window_seconds": 0, "policies": [{"type": "Pods", "value": 10}]})
+    options = SimulationOptions(per_pod_rps=50, pod_startup_seconds=90, cpu_at_capacity_percent=60)
+    result = run_scenario(scaling, Series(MIDNIGHT, 15, ramp), [], options)
+    assert result.time_to_scale_up.seconds == (0.0,)
+    assert result.time_from_capacity.seconds == (14 * 15.0,)
 
 
 def test_cron_trigger_lifts_replicas_through_the_same_hpa() -> None:
     scaling = simple_scaling(
         max_replicas=20,
         baseline_replicas=4,
-        schedules=(ScheduleWindow(name="peak", start="08:00", end="10:00", factor=2.0),),
+        schedules=(Window(name="peak", start="08:00", end="10:00", factor=2.0),),
     )
-    service = ServiceSettings(name="web", image="example/web:1.0.0", scaling=scaling)
+    service = ServiceProfile(name="web", scaling=scaling)
     # A flat 50 req/s day at 5-minute samples: the reactive HPA keeps one pod.
     trace = Series(MIDNIGHT, 300, np.full(288 + 1, 50.0))
     options = SimulationOptions(per_pod_rps=50, pod_startup_seconds=90, cpu_at_capacity_percent=60)
@@ -83,7 +106,7 @@ def sine_trace(days: int) -> Series:
 
 def test_cli_json_and_plot(tmp_path: Path, stack_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     trace = tmp_path / "trace.csv"
-    write_trace_csv(sine_trace(5), trace)
+    write_trace_csv(sine_trace(14), trace)
     png = tmp_path / "plot.png"
     args = ["--trace", str(trace), "--stack", str(stack_file), "--json", "--plot", str(png)]
     assert main(args) == 0
@@ -91,7 +114,9 @@ def test_cli_json_and_plot(tmp_path: Path, stack_file: Path, capsys: pytest.Capt
     for name in ("reactive", "scheduled", "predictive"):
         assert {"underprovisioned_minutes", "replica_hours", "scale_events"} <= set(out[name])
     # The default service is the first with prediction enabled (backend, not frontend).
-    assert out["comparison"]["predictive_acted_fraction"] > 0.3
+    comparison = out["comparison"]
+    assert comparison["predictive_acted_fraction"] > 0.3
+    assert 0.7 <= comparison["interval_coverage"] <= 0.9
     assert out["predictive"]["underprovisioned_minutes"] < out["reactive"]["underprovisioned_minutes"]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     assert main(["--trace", str(trace), "--stack", str(stack_file), "--service", "frontend"]) == 0
@@ -99,30 +124,15 @@ def test_cli_json_and_plot(tmp_path: Path, stack_file: Path, capsys: pytest.Capt
     assert "reactive" in table and "predictive vs reactive" in table
 
 
-def test_cli_bad_trace_and_bad_config(
-    tmp_path: Path, stack_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_bad_trace_and_bad_config(tmp_path: Path, stack_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     trace = tmp_path / "trace.csv"
     trace.write_text("timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:00:00Z,2\n", encoding="utf-8")
     assert main(["--trace", str(trace), "--stack", str(stack_file)]) == 2
     assert f"{trace}:3: timestamp" in capsys.readouterr().err
     assert main(["--trace", str(tmp_path / "none.csv"), "--stack", str(stack_file)]) == 2
     assert "none.csv: cannot read trace" in capsys.readouterr().err
-
-    def broken(path: Path) -> object:
-        raise ConfigError(str(path), ["services[0].scaling.max_replicas: 3 is below min_replicas 5"])
-
-    monkeypatch.setattr(profile, "load_stack_file", broken)
-    assert main(["--trace", str(trace), "--stack", str(stack_file)]) == 2
+    broken = tmp_path / "Pulumi.broken.yaml"
+    broken.write_text(stack_file.read_text().replace("max_replicas: 100", "max_replicas: 3"), encoding="utf-8")
+    assert main(["--trace", str(trace), "--stack", str(broken)]) == 2
     err = capsys.readouterr().err
-    assert "invalid stack configuration" in err and "max_replicas: 3 is below min_replicas 5" in err
-
-
-def test_prod_stack_ships_a_predictive_service() -> None:
-    # The contract the simulator's default relies on: prod has a service with the seed's peak windows
-    # and prediction enabled.
-    service = load_service("prod", None)
-    scaling = service.scaling
-    assert scaling.prediction.enabled and scaling.prediction.look_ahead_minutes == 30
-    windows = {(w.start, w.end) for w in scaling.schedules}
-    assert {("08:00", "10:00"), ("18:00", "22:00")} <= windows
+    assert f"{broken}: invalid services" in err and "max_replicas 3 is below min_replicas 5" in err

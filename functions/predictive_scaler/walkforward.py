@@ -1,0 +1,138 @@
+"""Every run the CronJob would have made over a trace, and how well its bounds held (simulator, bench).
+
+Each run fits at its origin with exactly the code one CronJob run uses (``ForecastBank.fit``), on the
+outcomes that were known by then within the run's history window (or, to keep a year's replay fast,
+refits every k-th run and carries that fit to the fresh forecasts in between). The bank is built once over the
+whole trace; the one difference from a real run is that forecasts near the start of a run's window may
+use profile lags older than the window (a real run sees only ``history_days``), which only matters in
+the first days of a fresh service.
+
+Coverage is measured the way the stated confidence promises it: for every run with a calibrated bound,
+each step of its look-ahead is a held-back sample (the bound was computed before it was observed); the
+share of busy samples at or below the bound is the coverage, overall, per step and per week.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from functions.predictive_scaler.decision import Decision, Fit, ForecastBank, ForecastSettings, decide
+from functions.predictive_scaler.series import Series, TraceError
+
+WEEK_SECONDS = 7 * 86_400
+
+
+@dataclass(frozen=True)
+class Publishing:
+    """How a run turns a bound into replicas (the service's targets and the HPA's dead band)."""
+
+    target_rps_per_pod: float
+    min_replicas: int
+    max_replicas: int
+    hpa_tolerance: float = 0.1
+
+
+@dataclass
+class WalkForward:
+    run_times: npt.NDArray[np.int64]
+    """Epoch seconds of each run (its history ends there)."""
+    replicas: npt.NDArray[np.float64]
+    """What each run published (0: abstained)."""
+    bound_replicas: npt.NDArray[np.float64]
+    """What each run's bound asked for, trusted or not (0: no bound yet)."""
+    hits: npt.NDArray[np.bool_] = field(repr=False)
+    """``[run, step]``: the demand stayed at or below that run's bound."""
+    judged: npt.NDArray[np.bool_] = field(repr=False)
+    """``[run, step]``: a calibrated bound and a busy, observed outcome exist (coverage counts it)."""
+    reasons: Counter[str] = field(default_factory=Counter)
+    fit_seconds: float = 0.0
+
+    @property
+    def acted(self) -> npt.NDArray[np.bool_]:
+        return self.replicas > 0
+
+    def coverage(self, runs: npt.NDArray[np.bool_] | None = None) -> float:
+        judged = self.judged if runs is None else self.judged & runs[:, None]
+        return float(self.hits[judged].mean()) if judged.any() else math.nan
+
+    def coverage_per_step(self) -> list[float]:
+        return [
+            float(self.hits[j, s].mean()) if (j := self.judged[:, s]).any() else math.nan
+            for s in range(self.hits.shape[1])
+        ]
+
+    def weekly_coverage(self, min_samples: int = 200) -> list[float]:
+        """Coverage of each whole week (Monday-based, UTC) with at least ``min_samples`` judged samples."""
+        weeks = (self.run_times + 3 * 86_400) // WEEK_SECONDS  # epoch day 0 was a Thursday
+        out: list[float] = []
+        for week in np.unique(weeks):
+            rows = weeks == week
+            judged = self.judged[rows]
+            if judged.sum() >= min_samples:
+                out.append(float(self.hits[rows][judged].mean()))
+        return out
+
+
+def walk_forward(
+    history: Series,
+    settings: ForecastSettings,
+    publishing: Publishing,
+    interval_seconds: int,
+    *,
+    refit_every: int = 1,
+) -> WalkForward:
+    """Decide at every run (every ``interval_seconds``, on the clock) over ``history``.
+
+    ``refit_every=k`` refits (model choice, quantiles, gate) at every k-th run and carries that fit to
+    the fresh forecasts of the runs in between (``ForecastBank.carry``); 1 is exactly the CronJob.
+    """
+    if interval_seconds % history.step_seconds:
+        raise TraceError(
+            f"run interval {interval_seconds} s is not a multiple of the history step {history.step_seconds} s"
+        )
+    bank = ForecastBank(history, settings)
+    times = history.timestamps()
+    runs = np.flatnonzero(times % interval_seconds == 0)
+    count, horizon = len(runs), bank.horizon
+    replicas = np.zeros(count)
+    bound_replicas = np.zeros(count)
+    hits = np.zeros((count, horizon), dtype=bool)
+    judged = np.zeros((count, horizon), dtype=bool)
+    reasons: Counter[str] = Counter()
+    started = time.perf_counter()
+    fit: Fit | None = None
+    for slot, origin in enumerate(runs.tolist()):
+        fit = bank.fit(origin) if fit is None or slot % refit_every == 0 else bank.carry(fit, origin)
+        decision: Decision = decide(
+            fit,
+            bank.cover,
+            confidence=settings.confidence,
+            target_rps_per_pod=publishing.target_rps_per_pod,
+            min_replicas=publishing.min_replicas,
+            max_replicas=publishing.max_replicas,
+            hpa_tolerance=publishing.hpa_tolerance,
+        )
+        replicas[slot] = decision.replicas
+        bound_replicas[slot] = decision.bound_replicas
+        reasons[_reason_key(decision.reason)] += 1
+        if fit.upper.size and np.isfinite(fit.upper).all():
+            actual = bank.future[origin]
+            busy = np.isfinite(actual) & (np.maximum(fit.forecast, actual) > bank.idle[origin])
+            judged[slot] = busy
+            hits[slot] = busy & (actual <= fit.upper + 1e-9)
+    elapsed = time.perf_counter() - started
+    return WalkForward(times[runs], replicas, bound_replicas, hits, judged, reasons, elapsed)
+
+
+def _reason_key(reason: str) -> str:
+    """Group reasons by their kind (the figures in them differ from run to run)."""
+    for key in ("trusted", "not enough", "not calibrated", "no better", "too erratic", "no busy"):
+        if key in reason:
+            return key
+    return reason

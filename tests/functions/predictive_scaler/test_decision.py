@@ -1,0 +1,166 @@
+"""The bound, the trust gate and the published replicas: calibrated, out-of-sample, the CronJob's own."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from functions.predictive_scaler.decision import (
+    Fit,
+    ForecastBank,
+    ForecastSettings,
+    Gate,
+    decide,
+    fit_last,
+    replicas_for,
+)
+from functions.predictive_scaler.series import Series
+from functions.predictive_scaler.walkforward import Publishing, walk_forward
+
+DAY = 288
+MONDAY = 1_709_510_400  # 2024-03-04T00:00:00Z
+PUBLISHING = Publishing(target_rps_per_pod=50, min_replicas=2, max_replicas=100)
+
+
+def sine(days: int, *, noise: float, seed: int = 1) -> Series:
+    rng = np.random.default_rng(seed)
+    t = np.arange(days * DAY)
+    values = (1000 + 700 * np.sin(2 * np.pi * t / DAY - 2.0)) * (1 + noise * rng.standard_normal(len(t)))
+    return Series(MONDAY, 300, np.maximum(values, 0.0))
+
+
+def office_hours(days: int, *, noise: float, seed: int = 2) -> Series:
+    """07:00-21:00 on weekdays, a hump in the middle, nothing at night or at weekends."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(days * DAY)
+    minute = (t % DAY) * 5
+    weekday = (t // DAY) % 7 < 5
+    open_hours = (minute >= 420) & (minute < 1260)
+    hump = np.sin(np.pi * (minute - 420) / 840)
+    values = np.where(weekday & open_hours, 2000 * hump * (1 + noise * rng.standard_normal(len(t))), 0.0)
+    return Series(MONDAY, 300, np.maximum(values, 0.0))
+
+
+def test_the_bound_covers_what_it_states_out_of_sample() -> None:
+    runs = walk_forward(sine(24, noise=0.05), ForecastSettings(), PUBLISHING, 300)
+    assert runs.judged.sum() > 3000
+    assert 0.75 <= runs.coverage() <= 0.85
+    assert all(0.72 <= c <= 0.88 for c in runs.coverage_per_step())
+    stricter = walk_forward(sine(24, noise=0.05), ForecastSettings(confidence=0.95), PUBLISHING, 300)
+    assert 0.9 <= stricter.coverage() <= 0.99
+
+
+def test_office_hours_are_calibrated_on_busy_samples_only() -> None:
+    series = office_hours(28, noise=0.08)
+    runs = walk_forward(series, ForecastSettings(), PUBLISHING, 300)
+    # Nights and weekends (about 70 % of the samples) are covered by any bound and are not counted ...
+    assert 0.25 < runs.judged.mean() < 0.45
+    # ... so the busy hours get the coverage the bound states, not a night-inflated one.
+    assert 0.72 <= runs.coverage() <= 0.88
+    assert runs.acted.any()
+
+
+def test_a_run_and_the_simulator_fit_identically() -> None:
+    series = office_hours(24, noise=0.08)
+    settings = ForecastSettings()
+    whole = ForecastBank(series, settings)
+    for origin in (17 * DAY + 100, 21 * DAY + 3, 23 * DAY + 200):
+        window = Series(series.start, 300, series.values[origin - 14 * DAY : origin + 1])
+        _, alone = fit_last(window, settings)
+        inside = whole.fit(origin)
+        # Equal up to the rounding of running sums taken over different spans.
+        assert alone.params == inside.params and alone.reason == inside.reason
+        assert np.allclose(alone.forecast, inside.forecast, rtol=1e-9)
+        assert np.allclose(alone.quantiles, inside.quantiles, rtol=1e-9, atol=1e-12)
+        for a, b in (
+            (alone.coverage, inside.coverage),
+            (alone.error_ratio, inside.error_ratio),
+            (alone.width, inside.width),
+        ):
+            assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_a_fit_uses_only_outcomes_known_at_its_origin() -> None:
+    series = sine(16, noise=0.05)
+    origin = 15 * DAY
+    base = ForecastBank(series, ForecastSettings()).fit(origin)
+    changed = series.values.copy()
+    changed[origin + 1 :] *= 3.0
+    other = ForecastBank(Series(series.start, 300, changed), ForecastSettings()).fit(origin)
+    assert np.array_equal(base.upper, other.upper) and base.coverage == other.coverage
+    changed[origin - 40 : origin + 1] *= 3.0  # outcomes that were known do count
+    moved = ForecastBank(Series(series.start, 300, changed), ForecastSettings()).fit(origin)
+    assert not np.array_equal(base.upper, moved.upper)
+
+
+def test_steady_seasonal_traffic_is_trusted_and_sized_on_the_bound() -> None:
+    series = sine(16, noise=0.03)
+    bank, fit = fit_last(series, ForecastSettings())
+    assert fit.trusted and fit.error_ratio < 0.8 and fit.width < 0.1
+    assert np.all(fit.upper >= fit.forecast)
+    decision = decide(fit, bank.cover, confidence=0.8, target_rps_per_pod=50, min_replicas=2, max_replicas=100,
+                      hpa_tolerance=0.1)  # fmt: skip
+    assert bank.cover == 2  # ten minutes of five-minute samples
+    assert decision.acted and decision.replicas == decision.bound_replicas
+    assert decision.upper_rps == pytest.approx(float(fit.upper[:2].max()))
+    assert decision.replicas == math.ceil(decision.upper_rps * 1.1 / 50 - 1e-9)
+
+
+def test_erratic_traffic_abstains() -> None:
+    rng = np.random.default_rng(4)
+    t = np.arange(16 * DAY)
+    counts = rng.poisson(3 + 2 * np.sin(2 * np.pi * t / DAY)).astype(float)  # a handful of events per sample
+    bank, fit = fit_last(Series(MONDAY, 300, counts), ForecastSettings())
+    assert not fit.trusted and ("no better" in fit.reason or "too erratic" in fit.reason)
+    decision = decide(fit, bank.cover, confidence=0.8, target_rps_per_pod=1, min_replicas=1, max_replicas=50)
+    assert decision.replicas == 0 and not decision.acted and decision.bound_replicas > 0
+
+
+def test_the_gate_closes_when_traffic_turns_erratic_and_names_why() -> None:
+    calm, wild = sine(12, noise=0.02), sine(4, noise=0.3, seed=9)
+    series = Series(MONDAY, 300, np.concatenate([calm.values, wild.values]))
+    bank = ForecastBank(series, ForecastSettings())
+    assert bank.fit(12 * DAY - 1).trusted
+    after = bank.fit(14 * DAY)
+    assert not after.trusted and after.reason
+
+
+@pytest.mark.parametrize(
+    ("gate", "fragment"),
+    [
+        (Gate(coverage_tolerance=0.0, max_error_ratio=9, max_width=9), None),
+        (Gate(max_error_ratio=0.01), "no better than what the reactive metrics already see"),
+        (Gate(max_width=0.0), "too erratic to provision ahead"),
+    ],
+)
+def test_each_gate_condition_can_close_it(gate: Gate, fragment: str | None) -> None:
+    fit = fit_last(sine(16, noise=0.05), ForecastSettings(gate=gate))[1]
+    if fragment is None:  # a zero tolerance closes whenever the last days were covered a bit less
+        assert fit.trusted == (fit.coverage >= 0.8)
+    else:
+        assert not fit.trusted and fragment in fit.reason
+
+
+def test_too_little_history_abstains() -> None:
+    bank, fit = fit_last(sine(8, noise=0.03), ForecastSettings())
+    assert not fit.trusted and "not enough" in fit.reason
+    decision = decide(fit, bank.cover, confidence=0.8, target_rps_per_pod=50, min_replicas=2, max_replicas=40)
+    assert decision.replicas == 0 and not decision.acted
+    empty = Fit(None, np.empty(0), np.empty(0), np.empty(0), math.nan, math.nan, math.nan, "not enough history")
+    assert decide(empty, 2, confidence=0.8, target_rps_per_pod=50, min_replicas=2, max_replicas=40).bound_replicas == 0
+
+
+def test_settings_refuse_a_history_that_cannot_hold_the_backtest() -> None:
+    with pytest.raises(ValueError, match="read at least 10 days"):
+        ForecastSettings(history_days=7)
+    with pytest.raises(ValueError, match="confidence"):
+        ForecastSettings(confidence=1.0)
+
+
+def test_replicas_clear_the_hpa_dead_band() -> None:
+    assert replicas_for(1000, 50, 5, 100) == 20
+    assert replicas_for(1000, 50, 5, 100, hpa_tolerance=0.1) == 22
+    assert replicas_for(10, 50, 5, 100, hpa_tolerance=0.1) == 5  # min
+    assert replicas_for(9000, 50, 5, 100, hpa_tolerance=0.1) == 100  # max

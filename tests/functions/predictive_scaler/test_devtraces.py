@@ -1,0 +1,60 @@
+"""The public traces load offline, on a fixed grid, with the shapes they are named for."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from functions.predictive_scaler.devtraces import EVALUATION, TRACES, TUNING, load_trace
+
+
+def test_tuning_and_evaluation_sets_are_disjoint_and_cover_every_trace() -> None:
+    assert TUNING and EVALUATION
+    assert not set(TUNING) & set(EVALUATION)
+    assert set(TUNING) | set(EVALUATION) == set(TRACES)
+
+
+@pytest.mark.parametrize("name", list(TRACES))
+def test_each_trace_is_a_usable_rate_scaled_to_its_peak(name: str) -> None:
+    trace = load_trace(name, peak_rps=4500)
+    assert len(trace) * trace.step_seconds >= 12 * 7 * 86_400  # twelve weeks at least
+    assert 86_400 % trace.step_seconds == 0
+    assert np.all(np.isfinite(trace.values)) and trace.values.min() >= 0
+    assert trace.values.max() == pytest.approx(4500)
+
+
+def _hourly_weekday_means(name: str) -> np.ndarray:
+    trace = load_trace(name)
+    per_day = 86_400 // trace.step_seconds
+    days = len(trace) // per_day
+    grid = trace.values[: days * per_day].reshape(days, per_day)
+    weekday = ((trace.start // 86_400 + np.arange(days) + 3) % 7) < 5  # epoch day 0 was a Thursday
+    return grid[weekday].mean(axis=0)
+
+
+def test_office_hours_are_closed_at_night_and_at_weekends() -> None:
+    trace = load_trace("bank_calls")
+    per_day = 86_400 // trace.step_seconds
+    days = len(trace) // per_day
+    grid = trace.values[: days * per_day].reshape(days, per_day)
+    weekend = ((trace.start // 86_400 + np.arange(days) + 3) % 7) >= 5
+    assert grid[weekend].max() == 0  # nobody calls on Saturdays and Sundays
+    hour = np.arange(per_day) * trace.step_seconds // 3600
+    assert grid[:, (hour < 7) | (hour >= 22)].max() == 0  # nor at night
+    assert grid[~weekend][:, (hour >= 9) & (hour < 17)].mean() > 50
+
+
+def test_growth_is_the_office_trace_times_a_ramp() -> None:
+    base, grown = load_trace("bank_calls"), load_trace("bank_calls_growth")
+    assert grown.start == base.start and len(grown) == len(base)
+    busy = base.values > 0
+    ratio = grown.values[busy] / base.values[busy]
+    assert ratio.min() == pytest.approx(1.0, abs=0.01) and ratio.max() == pytest.approx(2.5, abs=0.01)
+
+
+def test_pizza_rushes_at_lunch_and_dinner_and_closes_at_night() -> None:
+    means = _hourly_weekday_means("pizzaplace")
+    per_hour = len(means) // 24
+    hourly = means.reshape(24, per_hour).mean(axis=1)
+    assert hourly[:9].max() == 0  # closed before 09:00
+    assert hourly[12] > 2 * hourly[15] and hourly[18] > hourly[15]  # lunch and dinner rushes
