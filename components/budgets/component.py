@@ -1,4 +1,7 @@
-"""Monthly cost budgets with email notifications on every cloud the stack uses (seed: $1000/month).
+"""One monthly cost budget (seed: $1000/month) split across the clouds the stack uses, with email notifications.
+
+Each cloud's budget gets its share of ``monthly_limit_usd`` from ``budgets.split`` (all of it on AWS when no
+other cloud is enabled), so the three budgets add up to the one configured total.
 
 - AWS: ``aws.budgets.Budget`` (COST, MONTHLY) with one ACTUAL notification per threshold and one
   FORECASTED notification, all as percentages of the limit.
@@ -94,6 +97,11 @@ class BudgetsArgs(BaseModel):
     )
     gcp: bool = Field(default=False, description="Create the GCP budget (the gcp provider is given).")
 
+    @property
+    def clouds(self) -> tuple[str, ...]:
+        """The clouds that get a budget, in the order the split is checked against."""
+        return ("aws",) + (("azure",) if self.azure else ()) + (("gcp",) if self.gcp else ())
+
 
 class Budgets(pulumi.ComponentResource):
     """Cost budgets on AWS and, where enabled, Azure and GCP."""
@@ -103,6 +111,10 @@ class Budgets(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         budget_name = f"platform-{args.environment}-monthly"
         self.names: dict[str, str] = {}
+        self.limits_usd = args.settings.shares_usd(args.clouds)
+        missing = [cloud for cloud in args.clouds if cloud not in self.limits_usd]
+        if missing:  # the config check reports this with its key; a direct caller gets this
+            raise ValueError(f"budgets.split: no share for {missing} (the split must cover {list(args.clouds)})")
 
         self.aws = self._aws(name, budget_name, args.settings)
         self.azure = self._azure(name, budget_name, args) if args.azure else None
@@ -120,7 +132,7 @@ class Budgets(pulumi.ComponentResource):
             name=budget_name,
             budget_type="COST",
             time_unit="MONTHLY",
-            limit_amount=f"{settings.monthly_limit_usd:.2f}",
+            limit_amount=f"{self.limits_usd['aws']:.2f}",
             limit_unit="USD",
             notifications=[aws.budgets.BudgetNotificationArgs(**n) for n in aws_notifications(settings)],
             opts=self._child,
@@ -144,7 +156,7 @@ class Budgets(pulumi.ComponentResource):
             f"{name}-azure",
             budget_name=budget_name,
             scope=pulumi.Output.from_input(subscription).apply(lambda s: f"/subscriptions/{s}"),
-            amount=settings.monthly_limit_usd,
+            amount=self.limits_usd["azure"],
             category="Cost",
             time_grain="Monthly",
             time_period=azure_native.consumption.BudgetTimePeriodArgs(
@@ -174,7 +186,7 @@ class Budgets(pulumi.ComponentResource):
             billing_account=settings.gcp_billing_account,
             display_name=budget_name,
             amount=gcp.billing.BudgetAmountArgs(
-                specified_amount=gcp.billing.BudgetAmountSpecifiedAmountArgs(**gcp_amount(settings.monthly_limit_usd))
+                specified_amount=gcp.billing.BudgetAmountSpecifiedAmountArgs(**gcp_amount(self.limits_usd["gcp"]))
             ),
             budget_filter=gcp.billing.BudgetBudgetFilterArgs(**budget_filter),
             threshold_rules=[gcp.billing.BudgetThresholdRuleArgs(**r) for r in gcp_threshold_rules(settings)],

@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from components.backup.config import BackupSettings
 from components.backup_jobs.config import BackupJobsField
-from components.budgets.config import BudgetSettings
+from components.budgets.config import BudgetSettings, split_problems
 from components.cdn.config import CdnSettings
 from components.content_optimizer.config import OptimizerSettings
 from components.disaster_recovery.config import DrSettings, recovery_target_problems
@@ -117,6 +117,8 @@ class StackConfig(Settings):
                 "budgets.gcp_billing_account: required when cloud.gcp.enabled (a GCP budget belongs to a billing "
                 "account; find it with `gcloud billing accounts list`)"
             )
+        budget_clouds = ("aws",) + tuple(c for c in ("azure", "gcp") if getattr(self.cloud, c).enabled)
+        problems += split_problems(self.budgets, budget_clouds)
         if self.is_prod and self.redis.enabled and self.redis.replicas_per_master < 1:
             problems.append(
                 "redis.replicas_per_master: 0 in prod; a master without a replica loses its shard on failure"

@@ -1,5 +1,6 @@
-"""Cost budgets on the mock plan: AWS always, Azure and GCP where those clouds are enabled (prod), with
-ACTUAL/FORECASTED notifications at the configured thresholds; bad input names the key."""
+"""Cost budgets on the mock plan: AWS always, Azure and GCP where those clouds are enabled (prod), each with its
+share of the one monthly limit (``budgets.split``) and ACTUAL/FORECASTED notifications at the configured
+thresholds; bad input (a split that does not add up or names a disabled cloud) names the key."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def test_prod_aws_budget_is_monthly_cost_with_actual_and_forecast_notifications(
     assert (budget["budgetType"], budget["timeUnit"], budget["limitAmount"], budget["limitUnit"]) == (
         "COST",
         "MONTHLY",
-        "1000.00",
+        "700.00",
         "USD",
     )
     kinds = [(n["notificationType"], n["threshold"], n["thresholdType"]) for n in budget["notifications"]]
@@ -41,7 +42,7 @@ def test_prod_azure_and_gcp_budgets_mirror_the_thresholds() -> None:
     plan = plan_of("prod")
     azure = _one(plan, "azure-native:consumption:Budget")
     assert azure["scope"].startswith("/subscriptions/") and azure["timeGrain"] == "Monthly"
-    assert azure["category"] == "Cost" and azure["amount"] == 1000
+    assert azure["category"] == "Cost" and azure["amount"] == 150
     assert azure["timePeriod"]["startDate"].endswith("-01T00:00:00Z")
     assert sorted((n["thresholdType"], n["threshold"]) for n in azure["notifications"].values()) == [
         ("Actual", 50),
@@ -51,7 +52,7 @@ def test_prod_azure_and_gcp_budgets_mirror_the_thresholds() -> None:
     ]
     gcp = _one(plan, "gcp:billing/budget:Budget")
     assert gcp["billingAccount"] == "01A2B3-C4D5E6-F7A8B9"
-    assert gcp["amount"]["specifiedAmount"] == {"currencyCode": "USD", "units": "1000", "nanos": 0}
+    assert gcp["amount"]["specifiedAmount"] == {"currencyCode": "USD", "units": "150", "nanos": 0}
     assert [(r["spendBasis"], r["thresholdPercent"]) for r in gcp["thresholdRules"]] == [
         ("CURRENT_SPEND", 0.5),
         ("CURRENT_SPEND", 0.8),
@@ -82,7 +83,11 @@ def test_explicit_subscription_and_project_scope() -> None:
         "prod",
         {
             "cloud": {"azure": {"subscription_id": "11111111-2222-3333-4444-555555555555"}},
-            "budgets": {"gcp_project_number": "314159265358", "monthly_limit_usd": 1234.5},
+            "budgets": {
+                "gcp_project_number": "314159265358",
+                "monthly_limit_usd": 1234.5,
+                "split": {"aws": 1000, "azure": 100, "gcp": 134.5},
+            },
         },
     )
     assert (
@@ -91,8 +96,30 @@ def test_explicit_subscription_and_project_scope() -> None:
     gcp = _one(plan, "gcp:billing/budget:Budget")
     assert gcp["budgetFilter"]["projects"] == ["projects/314159265358"]
     assert (
-        gcp["amount"]["specifiedAmount"]["units"] == "1234" and gcp["amount"]["specifiedAmount"]["nanos"] == 500_000_000
+        gcp["amount"]["specifiedAmount"]["units"] == "134" and gcp["amount"]["specifiedAmount"]["nanos"] == 500_000_000
     )
+
+
+def _budget_total(plan: Any) -> float:
+    aws = sum(float(b.inputs["limitAmount"]) for b in of_type(plan, "aws:budgets/budget:Budget"))
+    azure = sum(b.inputs["amount"] for b in of_type(plan, "azure-native:consumption:Budget"))
+    gcp = sum(
+        int(b.inputs["amount"]["specifiedAmount"]["units"]) + b.inputs["amount"]["specifiedAmount"]["nanos"] / 1e9
+        for b in of_type(plan, "gcp:billing/budget:Budget")
+    )
+    return aws + azure + gcp
+
+
+def test_prod_budgets_add_up_to_the_one_monthly_limit() -> None:
+    assert _budget_total(plan_of("prod")) == pytest.approx(1000)
+    assert _budget_total(plan_of("staging")) == pytest.approx(250)
+
+
+def test_percent_split_divides_the_limit() -> None:
+    plan = plan_with("prod", {"budgets": {"split": {"aws": 80, "azure": 10, "gcp": 10}, "split_unit": "percent"}})
+    assert _one(plan, "aws:budgets/budget:Budget")["limitAmount"] == "800.00"
+    assert _one(plan, "azure-native:consumption:Budget")["amount"] == 100
+    assert _budget_total(plan) == pytest.approx(1000)
 
 
 def test_gcp_amount_splits_units_and_nanos() -> None:
@@ -126,7 +153,37 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
     ("bad email", {"budgets": {"emails": ["finops"]}}, "budgets.emails: ['finops'] are not email addresses"),
     ("zero limit", {"budgets": {"monthly_limit_usd": 0}}, "budgets.monthly_limit_usd: 0"),
     ("azure start mid-month", {"budgets": {"azure_start_date": "2025-01-15"}}, "budgets.azure_start_date: 2025-01-15"),
+    (
+        "split does not add up",
+        {"budgets": {"split": {"aws": 1000, "azure": 1000, "gcp": 1000}}},
+        "budgets.split: {'aws': 1000.0, 'azure': 1000.0, 'gcp': 1000.0} adds up to 3000 USD, not monthly_limit_usd 1000",
+    ),
+    (
+        "percent split does not add up",
+        {"budgets": {"split": {"aws": 70, "azure": 20, "gcp": 20}, "split_unit": "percent"}},
+        "budgets.split: {'aws': 70.0, 'azure': 20.0, 'gcp': 20.0} adds up to 110 percent, not 100",
+    ),
+    ("split without an enabled cloud", {"budgets": {"split": None}}, "budgets.split: required when cloud.azure"),
+    ("unknown cloud in split", {"budgets": {"split": {"aws": 900, "oracle": 100}}}, "budgets.split.oracle"),
+    ("zero share", {"budgets": {"split": {"aws": 1000, "azure": 0, "gcp": 0}}}, "budgets.split: {"),
 ]
+
+
+def test_split_missing_an_enabled_cloud_names_the_key() -> None:
+    values = stack_values("prod")
+    values["budgets"] = {**values["budgets"], "split": {"aws": 850, "azure": 150}}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(values)
+    assert any(p.startswith("budgets.split.gcp: missing") for p in caught.value.problems), caught.value.problems
+
+
+def test_split_naming_a_disabled_cloud_names_the_key() -> None:
+    values = deep_merge(stack_values("staging"), {"budgets": {"split": {"aws": 200, "gcp": 50}}})
+    with pytest.raises(ConfigError) as caught:
+        parse_config(values)
+    assert any(p.startswith("budgets.split.gcp: cloud.gcp.enabled is false") for p in caught.value.problems), (
+        caught.value.problems
+    )
 
 
 @pytest.mark.parametrize(("case", "changes", "expected"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
