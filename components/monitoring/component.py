@@ -26,13 +26,17 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.backup.config import DataClass, DataClassSettings
 from components.lib.k8s import app_labels, custom_object, declare
+from components.lib.scrape import PushedJob, ScrapeTarget, duplicate_names
 from components.monitoring.config import MonitoringSettings, Receiver
+from components.monitoring.coverage import CoverageInputs, all_alert_rules
 from components.monitoring.dashboards import dashboards
-from components.monitoring.rules import alert_rules, prometheus_rule_manifests
+from components.monitoring.monitors import exporter_deployment_manifest, metric_sources_manifest, monitor_manifest
+from components.monitoring.rules import AlertRule, prometheus_rule_manifests
+from components.monitoring.sources import exporter_name, external_targets
 
 
 def _receiver(receiver: Receiver) -> dict[str, Any]:
@@ -129,34 +133,104 @@ class MonitoringArgs(BaseModel):
     backup_classes: Mapping[DataClass, DataClassSettings] = Field(
         default_factory=dict, description="Backup data classes whose staleness is alerted on (from backup.classes)."
     )
-    namespace: str = Field(description="Namespace of the rules, routing and dashboards.")
+    namespace: str = Field(description="Namespace of the rules, routing, monitors and dashboards.")
+    scrape_targets: tuple[ScrapeTarget, ...] = Field(
+        default=(), description="What the stack's components serve metrics on (each component's scrape_targets())."
+    )
+    pushed: tuple[PushedJob, ...] = Field(
+        default=(), description="What batch jobs push to the Pushgateway (carried on its monitor)."
+    )
+    batch_jobs: Mapping[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="Job-name patterns (RE2) per group, for the failed-Job alerts."
+    )
+    velero: bool = Field(default=False, description="The stack schedules Velero backups: scrape Velero.")
+
+    @model_validator(mode="after")
+    def _unique_monitors(self) -> MonitoringArgs:
+        if self.pushed and self.settings.scrape.pushgateway is None:
+            raise ValueError(
+                "monitoring.scrape.pushgateway: batch jobs push metrics to a Pushgateway, so it must be scraped"
+            )
+        dups = duplicate_names(self.all_targets())
+        if dups:
+            raise ValueError(f"scrape targets: monitor names used twice: {', '.join(dups)}")
+        return self
+
+    def all_targets(self) -> tuple[ScrapeTarget, ...]:
+        """The components' targets plus the ones this package declares (Pushgateway, Velero, databases)."""
+        external = external_targets(self.settings, self.namespace, velero=self.velero, pushed=self.pushed)
+        return (*self.scrape_targets, *external)
+
+    def alert_rules(self) -> list[AlertRule]:
+        inputs = CoverageInputs(namespace=self.namespace, targets=self.all_targets(), batch_jobs=self.batch_jobs)
+        return all_alert_rules(self.settings, self.backup_classes, inputs)
 
 
 class Monitoring(pulumi.ComponentResource):
-    """PrometheusRules, Grafana dashboards and Alertmanager routing."""
+    """PrometheusRules, scrape monitors, database exporters, Grafana dashboards and Alertmanager routing."""
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:monitoring:Monitoring", name, None, opts)
+        self._child = pulumi.ResourceOptions(parent=self)
+        self.release_label = args.settings.release_label
+        self._rules(name, args)
+        self._dashboards(name, args)
+        self._routing(name, args)
+        self._monitors(name, args)
+        self._exporters(name, args)
+        self.register_outputs(
+            {
+                "rules": self.rule_names,
+                "dashboards": self.dashboard_names,
+                "routing": self.routing_name,
+                "monitors": self.monitor_names,
+            }
+        )
+
+    def _rules(self, name: str, args: MonitoringArgs) -> None:
+        rules = args.alert_rules()
+        manifests = prometheus_rule_manifests(args.settings, rules, args.namespace)
+        self.rules = [custom_object(f"{name}-rules-{m['metadata']['name']}", m, self._child) for m in manifests]
+        self.rule_names = [m["metadata"]["name"] for m in manifests]
+        self.alert_names = sorted({r.alert for r in rules})
+
+    def _dashboards(self, name: str, args: MonitoringArgs) -> None:
         import pulumi_kubernetes as k8s
 
-        child = pulumi.ResourceOptions(parent=self)
-        settings, namespace = args.settings, args.namespace
-        rule_manifests = prometheus_rule_manifests(settings, args.backup_classes, namespace)
-        dashboard_manifests = dashboard_configmap_manifests(settings, args.backup_classes, namespace)
-        routing = alertmanager_config_manifest(settings, namespace)
-        self.rules = [custom_object(f"{name}-rules-{m['metadata']['name']}", m, child) for m in rule_manifests]
+        manifests = dashboard_configmap_manifests(args.settings, args.backup_classes, args.namespace)
         self.dashboards = [
-            declare(k8s.core.v1.ConfigMap, f"{name}-{m['metadata']['name']}", m, child) for m in dashboard_manifests
+            declare(k8s.core.v1.ConfigMap, f"{name}-{m['metadata']['name']}", m, self._child) for m in manifests
         ]
-        self.routing = custom_object(f"{name}-routing", routing, child)
-        self.rule_names = [m["metadata"]["name"] for m in rule_manifests]
-        self.alert_names = sorted({r.alert for r in alert_rules(settings, args.backup_classes)})
-        self.dashboard_names = [m["metadata"]["name"] for m in dashboard_manifests]
+        self.dashboard_names = [m["metadata"]["name"] for m in manifests]
+
+    def _routing(self, name: str, args: MonitoringArgs) -> None:
+        routing = alertmanager_config_manifest(args.settings, args.namespace)
+        self.routing = custom_object(f"{name}-routing", routing, self._child)
         self.routing_name = str(routing["metadata"]["name"])
-        self.release_label = settings.release_label
-        self.register_outputs(
-            {"rules": self.rule_names, "dashboards": self.dashboard_names, "routing": self.routing_name}
-        )
+
+    def _monitors(self, name: str, args: MonitoringArgs) -> None:
+        """One ServiceMonitor/PodMonitor per target, and the ConfigMap of what the monitoring stack scrapes itself."""
+        import pulumi_kubernetes as k8s
+
+        manifests = [monitor_manifest(t, args.namespace, self.release_label) for t in args.all_targets()]
+        self.monitors = [custom_object(f"{name}-monitor-{m['metadata']['name']}", m, self._child) for m in manifests]
+        self.monitor_names = [m["metadata"]["name"] for m in manifests]
+        sources = metric_sources_manifest(args.namespace)
+        self.metric_sources = declare(k8s.core.v1.ConfigMap, f"{name}-metric-sources", sources, self._child)
+
+    def _exporters(self, name: str, args: MonitoringArgs) -> None:
+        """postgres_exporter Deployments for the databases named in ``monitoring.scrape.database_exporters``."""
+        import pulumi_kubernetes as k8s
+
+        self.exporters = [
+            declare(
+                k8s.apps.v1.Deployment,
+                f"{name}-{exporter_name(e.name)}",
+                exporter_deployment_manifest(e, args.settings, args.namespace),
+                self._child,
+            )
+            for e in args.settings.scrape.database_exporters
+        ]
 
     def outputs(self) -> dict[str, Any]:
         """The ``monitoring`` section of the outputs contract."""

@@ -137,7 +137,7 @@ def _performance_panels(t: Thresholds) -> list[Panel]:
             ((f"sum by (service) (rate(http_request_duration_seconds_sum[{RATE_WINDOW}])) / sum by (service) "
               f"(rate(http_request_duration_seconds_count[{RATE_WINDOW}]))", "{{service}}"),),
             "s",
-            t.response_time_seconds,
+            None,  # the response-time alert reads the p95 (panel above), not the mean
         ),
         Panel(
             "Cache hit rate",

@@ -58,9 +58,9 @@ class Platform(pulumi.ComponentResource):
         self.disaster_recovery = self._disaster_recovery()
         self.backup_jobs = self._backup_jobs()
         self.optimizer = self._optimizer()
-        self.monitoring = self._monitoring()
         self.maintenance = self._maintenance()
         self.snapshots = self._snapshots()
+        self.monitoring = self._monitoring()  # last of the workloads: it alerts on the others' Jobs and scrapes them
         self.budgets = self._budgets()
         self.outputs = self._outputs()
         self.register_outputs({})
@@ -227,9 +227,42 @@ class Platform(pulumi.ComponentResource):
         if not config.monitoring.enabled:
             return None
         args = MonitoringArgs(
-            settings=config.monitoring, backup_classes=dict(config.backup.classes), namespace=config.namespace
+            settings=config.monitoring,
+            backup_classes=dict(config.backup.classes),
+            namespace=config.namespace,
+            **self._monitoring_inputs(),
         )
         return Monitoring("monitoring", args, opts=self._opts("kubernetes"))
+
+    def _monitoring_inputs(self) -> dict[str, Any]:
+        """What the other components declare for monitoring: their scrape targets, what batch jobs push to the
+        Pushgateway, and the Job names (RE2) each group of CronJobs/Jobs creates (``<cronjob>-<minute>``)."""
+        from components.content_optimizer.manifests import NAME as VIDEO_SCALED_JOB
+        from components.monitoring.sources import backup_pushed_job
+
+        targets = [t for w in self.workloads.values() for t in w.scrape_targets()]
+        targets += self.redis.scrape_targets() if self.redis is not None else []
+        jobs: dict[str, list[str]] = {}
+        for cronjob in self.backup_jobs.cronjob_names.values() if self.backup_jobs is not None else ():
+            duty = next(
+                (d for d in ("verify", "restore-test", "prune") if cronjob.startswith(f"backup-{d}-")), "backup"
+            )
+            jobs.setdefault(duty, []).append(f"{cronjob}-[0-9]+")
+        if self.maintenance is not None:
+            jobs["maintenance"] = [f"{c}-[0-9]+" for c in self.maintenance.cronjob_names]
+        forecasters = [a.predictive.cronjob_name for a in self.autoscalers.values() if a.predictive is not None]
+        jobs["forecaster"] = [f"{c}-[0-9]+" for c in forecasters]
+        if self.redis is not None and self.config.redis.mode == "cluster":
+            jobs["bootstrap"] = [f"{self.redis.args.name}-bootstrap"]
+        optimizer = self.config.optimizer
+        if optimizer is not None and optimizer.video.enabled:
+            jobs["video"] = [f"{VIDEO_SCALED_JOB}-[a-z0-9]+"]
+        return {
+            "scrape_targets": tuple(targets),
+            "pushed": (backup_pushed_job(),) if self.backup_jobs is not None else (),
+            "batch_jobs": {group: tuple(names) for group, names in jobs.items() if names},
+            "velero": bool(self.config.backup.velero_namespaces),
+        }
 
     def _maintenance(self) -> Maintenance | None:
         from components.maintenance.component import Maintenance, MaintenanceArgs

@@ -21,6 +21,7 @@ from typing import Any
 import pulumi
 
 from components.lib.k8s import declare
+from components.lib.scrape import ScrapeTarget
 from components.redis.config import RedisClusterArgs
 from components.redis.manifests import (
     bootstrap_job_manifest,
@@ -30,6 +31,7 @@ from components.redis.manifests import (
     network_policy_manifests,
     pdb_manifests,
     plain_outputs,
+    scrape_target,
     secret_manifest,
     sentinel_service_manifests,
     sentinel_statefulset_manifest,
@@ -48,6 +50,7 @@ class RedisCluster(pulumi.ComponentResource):
         import pulumi_random as random
 
         s = args.settings
+        self.args = args
         child = pulumi.ResourceOptions(parent=self)
         data = pulumi.ResourceOptions(parent=self, protect=args.protect)
         # Generated once and kept in state: nothing here changes between runs, so it is never regenerated.
@@ -95,6 +98,10 @@ class RedisCluster(pulumi.ComponentResource):
             )
         self.section = {**plain_outputs(args), "password": pulumi.Output.secret(self.password.result)}
         self.register_outputs(self.section)
+
+    def scrape_targets(self) -> list[ScrapeTarget]:
+        """The redis_exporter sidecars, for the monitoring component's PodMonitor."""
+        return [scrape_target(self.args)]
 
     def outputs(self) -> dict[str, Any]:
         """The ``redis`` section of the outputs contract (the password stays a secret Output)."""

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from components.lib.k8s import SECURE_CONTAINER_CONTEXT, app_labels, pod_security_context, selector_labels
+from components.lib.scrape import ScrapeTarget
 from components.redis import conf as redis_conf
 from components.redis.config import AllowedClient, RedisClusterArgs
 
@@ -586,3 +587,39 @@ def plain_outputs(args: RedisClusterArgs) -> dict[str, Any]:
         "secret_name": secret_name(args),
         "secret_key": SECRET_KEY,
     }
+
+
+# --- scraping ------------------------------------------------------------------------------------------
+
+#: Series the redis_exporter sidecar serves for every node (checked against a real redis_exporter in
+#: tests/components/monitoring/test_scrape_real.py); cluster/replication-only series are left out.
+EXPORTER_METRICS = (
+    "redis_up",
+    "redis_instance_info",
+    "redis_uptime_in_seconds",
+    "redis_memory_used_bytes",
+    "redis_memory_max_bytes",
+    "redis_keyspace_hits_total",
+    "redis_keyspace_misses_total",
+    "redis_evicted_keys_total",
+    "redis_expired_keys_total",
+    "redis_connected_clients",
+    "redis_blocked_clients",
+    "redis_rejected_connections_total",
+    "redis_commands_processed_total",
+    "redis_connected_slaves",
+    "redis_db_keys",
+)
+
+
+def scrape_target(args: RedisClusterArgs) -> ScrapeTarget:
+    """The exporter sidecar of every data pod, by pod (the client and headless Services share the pods' labels,
+    so a ServiceMonitor on them would scrape each node twice)."""
+    return ScrapeTarget(
+        name=args.name,
+        kind="PodMonitor",
+        namespace=args.namespace,
+        selector=data_selector(args),
+        port="metrics",
+        metrics=EXPORTER_METRICS,
+    )

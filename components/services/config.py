@@ -308,6 +308,24 @@ class ScalingSettings(Settings):
         return self
 
 
+class MetricsSettings(Settings):
+    """Where the service serves its Prometheus exposition (``http_requests_total``, the
+    ``http_request_duration_seconds`` histogram): a port of its own named ``metrics`` by default, so the
+    NetworkPolicy can open it to Prometheus alone and public traffic never reaches /metrics."""
+
+    port: int | None = Field(
+        default=9090,
+        ge=1,
+        le=65535,
+        description="Container port named `metrics`; None serves metrics on the http port (then /metrics is as "
+        "reachable as the service itself).",
+    )
+    path: str = Field(default="/metrics", pattern=r"^/", description="HTTP path of the exposition.")
+    interval: str = Field(
+        default="30s", pattern=r"^[0-9]+(s|m)$", description="Scrape interval (the alerts' 1 m rate window needs 2+)."
+    )
+
+
 class ServiceSettings(Settings):
     name: DnsLabel = Field(description="Service name; names the Deployment, Service and autoscaler.")
     image: PinnedImage = Field(description="Container image pinned to a tag (not 'latest') or digest.")
@@ -319,12 +337,17 @@ class ServiceSettings(Settings):
     probes: ProbeSettings = Field(default_factory=ProbeSettings, description="Liveness and readiness probes.")
     env: dict[str, str] = Field(default_factory=dict, description="Plain environment variables (never secrets).")
     scaling: ScalingSettings = Field(default_factory=ScalingSettings, description="Autoscaling profile.")
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings, description="Prometheus exposition.")
     allow_writable_root_filesystem: bool = Field(
         default=False, description="Opt out of the read-only root filesystem (a /tmp emptyDir is always mounted)."
     )
 
     @model_validator(mode="after")
     def _names_fit(self) -> ServiceSettings:
+        if self.metrics.port == self.port:
+            raise_problems(
+                [f"metrics.port: {self.port} is the http port; use another port or null to serve metrics on http"]
+            )
         cronjob = f"{self.name}{FORECASTER_SUFFIX}"
         if self.scaling.prediction.enabled and len(cronjob) > CRONJOB_NAME_LIMIT:
             raise_problems(

@@ -18,6 +18,7 @@ from components.lib.k8s import (
     pod_security_context,
     selector_labels,
 )
+from components.lib.scrape import ScrapeTarget
 from components.services.config import ServiceSettings
 
 
@@ -36,6 +37,13 @@ class WorkloadArgs(BaseModel):
 
 #: Port of every service's ClusterIP Service (the container port is the service's own ``port``).
 SERVICE_PORT = 80
+#: Series every service exports (the platform's metrics contract): request counter and latency histogram.
+SERVICE_METRICS = (
+    "http_requests_total",
+    "http_request_duration_seconds_bucket",
+    "http_request_duration_seconds_sum",
+    "http_request_duration_seconds_count",
+)
 
 
 def pdb_max_unavailable(min_replicas: int) -> int:
@@ -100,7 +108,7 @@ def _container(svc: ServiceSettings) -> dict[str, Any]:
         "name": svc.name,
         "image": svc.image,
         "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": "http", "containerPort": svc.port, "protocol": "TCP"}],
+        "ports": _container_ports(svc),
         "env": [{"name": key, "value": value} for key, value in sorted(svc.env.items())],
         "resources": {
             "requests": {"cpu": svc.resources.requests.cpu, "memory": svc.resources.requests.memory},
@@ -122,8 +130,39 @@ def _container(svc: ServiceSettings) -> dict[str, Any]:
     }
 
 
+def _container_ports(svc: ServiceSettings) -> list[dict[str, Any]]:
+    ports = [{"name": "http", "containerPort": svc.port, "protocol": "TCP"}]
+    if svc.metrics.port is not None:
+        ports.append({"name": "metrics", "containerPort": svc.metrics.port, "protocol": "TCP"})
+    return ports
+
+
+def metrics_port_name(svc: ServiceSettings) -> str:
+    """The named port Prometheus scrapes: ``metrics``, or ``http`` when metrics share the http port."""
+    return "metrics" if svc.metrics.port is not None else "http"
+
+
+def scrape_target(args: WorkloadArgs) -> ScrapeTarget:
+    """The service's Service, scraped on its metrics port (a ServiceMonitor: target labels carry ``service``,
+    which the alert rules group by and the scalers' queries select on)."""
+    svc = args.service
+    return ScrapeTarget(
+        name=svc.name,
+        kind="ServiceMonitor",
+        namespace=args.namespace,
+        selector=selector_labels(svc.name, svc.tier),
+        port=metrics_port_name(svc),
+        path=svc.metrics.path,
+        interval=svc.metrics.interval,
+        metrics=SERVICE_METRICS,
+    )
+
+
 def service_manifest(args: WorkloadArgs) -> dict[str, Any]:
     svc = args.service
+    ports: list[dict[str, Any]] = [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}]
+    if svc.metrics.port is not None:
+        ports.append({"name": "metrics", "port": svc.metrics.port, "targetPort": "metrics", "protocol": "TCP"})
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -131,7 +170,7 @@ def service_manifest(args: WorkloadArgs) -> dict[str, Any]:
         "spec": {
             "type": "ClusterIP",
             "selector": selector_labels(svc.name, svc.tier),
-            "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+            "ports": ports,
         },
     }
 
@@ -164,9 +203,14 @@ class Workload(pulumi.ComponentResource):
         self.deployment = declare(k8s.apps.v1.Deployment, f"{name}-deployment", deployment_manifest(args), child)
         self.service = declare(k8s.core.v1.Service, f"{name}-service", service_manifest(args), child)
         self.pdb = declare(k8s.policy.v1.PodDisruptionBudget, f"{name}-pdb", pdb_manifest(args), child)
+        self._scrape_target = scrape_target(args)
         self.deployment_name = pulumi.Output.from_input(args.service.name)
         self.service_dns = pulumi.Output.from_input(f"{args.service.name}.{args.namespace}.svc.cluster.local")
         self.register_outputs({"deployment_name": self.deployment_name, "service_dns": self.service_dns})
+
+    def scrape_targets(self) -> list[ScrapeTarget]:
+        """What Prometheus scrapes here: the Service's metrics port."""
+        return [self._scrape_target]
 
     def outputs(self) -> dict[str, Any]:
         """This service's in-cluster address (the ``services.<name>`` section, without its autoscaler)."""

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from components.monitoring.config import MonitoringSettings
+from components.monitoring.coverage import metric_names
 from components.monitoring.dashboards import panel_queries
 from components.monitoring.rules import METRICS, alert_rules, backup_max_age_seconds, schedule_interval_seconds
 from components.platform.config import ConfigError, parse_config
@@ -26,6 +27,8 @@ def test_rules_carry_the_release_label_and_routable_labels(stack: str) -> None:
         "platform-cache",
         "platform-database",
         "platform-backup",
+        "platform-absent",
+        "platform-jobs",
     }
     config = parse_config(stack_values(stack))
     for manifest in rules:
@@ -158,29 +161,10 @@ def test_metric_name_extraction() -> None:
     query = 'sum by (service, le) (rate(http_requests_total{code=~"5.."}[1m])) / on(job) group_left foo_bar > 0.5'
     assert metric_names(query) == {"http_requests_total", "foo_bar"}
     assert metric_names("time() - backup_completion_time") == {"backup_completion_time"}
-
-
-_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset"}
-
-
-def metric_names(query: str) -> set[str]:
-    """Metric names in a PromQL expression: identifiers that are not functions, keywords or label names."""
-    import re
-
-    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', query)
-    text = re.sub(r"\{[^}]*\}", "", text)
-    text = re.sub(r"\[[^\]]*\]", "", text)
-    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
-    names = set()
-    for match in re.finditer(r"[a-zA-Z_:][a-zA-Z0-9_:]*", text):
-        word = match.group(0)
-        rest = text[match.end() :].lstrip()
-        if word in _KEYWORDS or rest.startswith("(") or re.fullmatch(r"[0-9.e]+", word):
-            continue
-        if text[: match.start()].rstrip().endswith(("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")):
-            continue  # a number's exponent or duration unit
-        names.add(word)
-    return names
+    assert metric_names('absent({__name__="pg_up", job="x"}) or label_replace(up, "a", "b", "c", "d")') == {
+        "pg_up",
+        "up",
+    }
 
 
 BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [

@@ -78,23 +78,8 @@ def _case_high_error_rate(rule: AlertRule, config: StackConfig, steps: int) -> C
     return case
 
 
-def _case_high_response_time(rule: AlertRule, config: StackConfig, steps: int) -> Case:
-    """Mean latency (duration sum over count) just under and just over the response-time threshold."""
-    t = config.monitoring.thresholds
-    case = Case()
-    for side, latency in (
-        ("safe", _side(t.response_time_seconds, False)),
-        ("breach", _side(t.response_time_seconds, True)),
-    ):
-        case.series.append((f'http_request_duration_seconds_count{{service="{side}"}}', _counter(10, steps)))
-        case.series.append((f'http_request_duration_seconds_sum{{service="{side}"}}', _counter(10 * latency, steps)))
-    case.checks = _delay_checks(rule, {"service": "breach"})
-    return case
-
-
-def _case_latency_p95(rule: AlertRule, config: StackConfig, steps: int) -> Case:
-    """Histogram buckets whose interpolated p95 lands just below or just above the target."""
-    target = config.monitoring.thresholds.p95_latency_seconds
+def _p95_case(rule: AlertRule, target: float, steps: int) -> Case:
+    """Histogram buckets whose interpolated p95 lands just below or just above ``target``."""
     case = Case()
     # Buckets around the target; 96 % (safe) or 94 % (breach) of requests within it puts the
     # interpolated p95 just below or just above the target.
@@ -106,6 +91,16 @@ def _case_latency_p95(rule: AlertRule, config: StackConfig, steps: int) -> Case:
             )
     case.checks = _delay_checks(rule, {"service": "breach"})
     return case
+
+
+def _case_high_response_time(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """The seed's response-time alert: p95 either side of ``response_time_seconds`` (2000 ms)."""
+    return _p95_case(rule, config.monitoring.thresholds.response_time_seconds, steps)
+
+
+def _case_latency_p95(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """The stricter API target: p95 either side of ``p95_latency_seconds`` (500 ms)."""
+    return _p95_case(rule, config.monitoring.thresholds.p95_latency_seconds, steps)
 
 
 def _case_cache_memory(rule: AlertRule, config: StackConfig, steps: int) -> Case:
@@ -191,6 +186,53 @@ def _case_backup_stale(rule: AlertRule, config: StackConfig, steps: int) -> Case
     return case
 
 
+def _absent_selector(rule: AlertRule) -> str:
+    return rule.expr.removeprefix("absent(").removesuffix(")")
+
+
+def _case_metric_absent(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """The selected series present for a while, then gone: no alert while present, firing once the series has
+    been stale (5 m lookback) for the rule's ``for``; another series of the same metric does not count."""
+    inner = _absent_selector(rule)
+    labels = dict(re.findall(r'(\w+)="([^"]*)"', inner))
+    present = 20
+    case = Case()
+    case.series.append((inner, f"1x{present} _x{steps - present}"))
+    other = inner.replace('="', '="other-', 1) if labels else inner + '{elsewhere="1"}'
+    case.series.append((other, _gauge(1, steps)))
+    gone = present * STEP + 300  # the last sample leaves Prometheus's 5-minute lookback
+    delay = duration_seconds(rule.for_) if rule.for_ else 0
+    margin = 2 * (LONG_STEP if delay > LONG_FOR else STEP)  # two evaluations of the file it runs in
+    case.checks = [(present * STEP, []), (gone + delay - margin, []), (gone + delay + 2 * margin, [labels])]
+    return case
+
+
+def _example_job_name(pattern: str) -> str:
+    return pattern.replace("[0-9]+", "29000460").replace("[a-z0-9]+", "x7k2p")
+
+
+def _case_job_failed(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """A matching Job that failed fires until its start is older than the window; a matching Job that succeeded
+    and a failed Job of no group here never fire."""
+    pattern = re.search(r'job_name=~"([^"]+)"', rule.expr)
+    assert pattern, rule.expr
+    name = _example_job_name(pattern.group(1).split("|")[0])
+    window = int(re.search(r"< ([0-9]+)$", rule.expr).group(1))  # type: ignore[union-attr]
+    ns = config.namespace
+    inside = 10 * STEP  # the Jobs started this long before the window's far edge at t=0
+    case = Case()
+    succeeded = name.replace("29000460", "29000470") if "29000460" in name else f"{name}-ok"
+    # Failed and matching (fires until its start leaves the window); succeeded; failed but of no group here.
+    for job, failed in ((name, 1), (succeeded, 0), ("unrelated-job-1", 1)):
+        base = f'namespace="{ns}",job_name="{job}"'
+        case.series.append((f'kube_job_failed{{{base},condition="true"}}', _gauge(failed, steps)))
+        case.series.append((f'kube_job_failed{{{base},condition="false"}}', _gauge(1 - failed, steps)))
+        case.series.append((f"kube_job_status_start_time{{{base}}}", _gauge(inside - window, steps)))
+    case.checks = [(STEP, [{"namespace": ns, "job_name": name}]), (inside - STEP, [{"namespace": ns, "job_name": name}])]
+    case.checks.append((inside + STEP, []))  # started longer than the window ago: resolved
+    return case
+
+
 _CASES: dict[str, Callable[[AlertRule, StackConfig, int], Case]] = {
     "HighErrorRate": _case_high_error_rate,
     "HighResponseTime": _case_high_response_time,
@@ -201,6 +243,8 @@ _CASES: dict[str, Callable[[AlertRule, StackConfig, int], Case]] = {
     "ReplicationLagHigh": _case_replication_lag,
     "BackupFailed": _case_backup_failed,
     "BackupStale": _case_backup_stale,
+    "MetricAbsent": _case_metric_absent,
+    "JobFailed": _case_job_failed,
 }
 
 
@@ -212,13 +256,54 @@ def case_for(rule: AlertRule, config: StackConfig, steps: int) -> Case:
     return build(rule, config, steps)
 
 
-def rule_test_document(config: StackConfig, rule_file: str) -> tuple[dict[str, Any], int]:
+LONG_FOR = 3600
+"""Rules waiting longer (absences of pushed backup series: one staleness bound) run in their own promtool file."""
+LONG_STEP = 60
+
+
+def _delay(rule: AlertRule) -> int:
+    return duration_seconds(rule.for_) if rule.for_ else 0
+
+
+def rules_of_plan(stack: str) -> list[AlertRule]:
+    """The alert rules exactly as the plan renders them (absences and failed Jobs depend on the whole stack)."""
+    rules = []
+    for manifest in manifests_of_kind(plan_of(stack), "PrometheusRule"):
+        for group in manifest["spec"]["groups"]:
+            for body in group["rules"]:
+                labels = {k: v for k, v in body["labels"].items() if k not in ("severity", "namespace")}
+                rules.append(
+                    AlertRule(
+                        group=group["name"],
+                        alert=body["alert"],
+                        expr=body["expr"],
+                        severity=body["labels"]["severity"],
+                        summary=body["annotations"]["summary"],
+                        description=body["annotations"]["description"],
+                        for_=body.get("for"),
+                        labels=labels,
+                    )
+                )
+    return rules
+
+
+def rule_test_document(
+    config: StackConfig, rule_file: str, rules: list[AlertRule] | None = None
+) -> tuple[dict[str, Any], int]:
     """A promtool test file with one test group per alert rule, thresholds from ``config``."""
-    rules = alert_rules(config.monitoring, config.backup.classes)
-    steps = 2 + max(duration_seconds(r.for_) if r.for_ else 0 for r in rules) // STEP + 200
+    rules = rules if rules is not None else alert_rules(config.monitoring, config.backup.classes)
+    assert rules, "no alert rules to test"
+    evaluation = STEP if all(_delay(r) <= LONG_FOR for r in rules) else LONG_STEP
     groups = []
     for rule in rules:
+        steps = 2 + (_delay(rule) + 600) // STEP + 200  # past the for, the 5 m lookback and a margin
         case = case_for(rule, config, steps)
+        # Absence rules share an alert name: the others' series are present so only this one can fire.
+        case.series += [
+            (_absent_selector(other), _gauge(1, steps))
+            for other in rules
+            if rule.alert == other.alert == "MetricAbsent" and other is not rule
+        ]
         fixed = rule.rule(config.namespace)["labels"]
         groups.append(
             {
@@ -244,7 +329,7 @@ def rule_test_document(config: StackConfig, rule_file: str) -> tuple[dict[str, A
                 ],
             }
         )
-    return {"rule_files": [rule_file], "evaluation_interval": f"{STEP}s", "tests": groups}, len(rules)
+    return {"rule_files": [rule_file], "evaluation_interval": f"{evaluation}s", "tests": groups}, len(rules)
 
 
 def write_rule_files(stack_or_config: str | StackConfig, directory: Path) -> list[Path]:
@@ -256,7 +341,8 @@ def write_rule_files(stack_or_config: str | StackConfig, directory: Path) -> lis
 
         config = stack_or_config
         classes = config.backup.classes
-        specs = [m["spec"] for m in prometheus_rule_manifests(config.monitoring, classes, config.namespace)]
+        rules = alert_rules(config.monitoring, classes)
+        specs = [m["spec"] for m in prometheus_rule_manifests(config.monitoring, rules, config.namespace)]
     paths = []
     for i, spec in enumerate(specs):
         path = directory / f"rules-{i}.yaml"
@@ -275,7 +361,7 @@ def merged_rule_file(paths: list[Path], directory: Path) -> Path:
 @pytest.mark.parametrize("stack", STACKS)
 def test_promtool_check_rules_on_every_rendered_rule_file(stack: str, tmp_path: Path) -> None:
     paths = write_rule_files(stack, tmp_path)
-    assert len(paths) == 4
+    assert len(paths) == 6
     result = promtool("check", "rules", *[p.name for p in paths], cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == len(paths)
@@ -289,14 +375,47 @@ def test_promtool_check_rules_catches_a_broken_expression(tmp_path: Path) -> Non
 
 
 def _run_rule_tests(config: StackConfig, tmp_path: Path, plan_stack: str | None = None) -> str:
+    """Every rule's generated case through ``promtool test rules``; rules with a ``for`` over an hour are tested
+    against a file of their own at a coarser evaluation interval (each test group evaluates every rule in its
+    files, so at 15 s a 12-hour horizon would take minutes)."""
     paths = write_rule_files(plan_stack or config, tmp_path)
     merged = merged_rule_file(paths, tmp_path)
-    document, count = rule_test_document(config, merged.name)
-    assert count >= 9
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
-    result = promtool("test", "rules", "tests.yaml", cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    rules = rules_of_plan(plan_stack) if plan_stack else alert_rules(config.monitoring, config.backup.classes)
+    assert len(rules) >= 9
+    short = [r for r in rules if _delay(r) <= LONG_FOR]
+    long = [r for r in rules if _delay(r) > LONG_FOR]
+    outputs = []
+    for name, chosen in (("short", short), ("long", long)):
+        if not chosen:
+            continue
+        rule_file = merged.name if name == "short" else _rule_file_of(chosen, merged, tmp_path).name
+        document, _ = rule_test_document(config, rule_file, chosen)
+        (tmp_path / f"tests-{name}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+        result = promtool("test", "rules", f"tests-{name}.yaml", cwd=tmp_path)
+        assert result.returncode == 0, result.stdout + result.stderr
+        outputs.append(result.stdout)
+    return "\n".join(outputs)
+
+
+def _rule_file_of(rules: list[AlertRule], merged: Path, directory: Path) -> Path:
+    """The rendered bodies of ``rules`` only (matched by alert name and labels), as one rule file."""
+    wanted = {(r.alert, tuple(sorted(r.labels.items()))) for r in rules}
+    groups = []
+    for group in yaml.safe_load(merged.read_text())["groups"]:
+        kept = [
+            body
+            for body in group["rules"]
+            if (
+                body["alert"],
+                tuple(sorted((k, v) for k, v in body["labels"].items() if k not in ("severity", "namespace"))),
+            )
+            in wanted
+        ]
+        if kept:
+            groups.append({"name": group["name"], "rules": kept})
+    path = directory / "long-rules.yaml"
+    path.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
+    return path
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -367,6 +486,8 @@ DASHBOARD_SERIES: dict[str, list[tuple[str, Callable[[int], str]]]] = {
     "velero_backup_last_successful_timestamp": [('{schedule="app-state-hourly"}', lambda n: _counter(1, n, -60))],
     "velero_backup_failure_total": [('{schedule="app-state-hourly"}', lambda n: _gauge(0, n))],
     "kube_deployment_status_replicas_available": [('{deployment="backend"}', lambda n: _gauge(5, n))],
+    "kube_job_failed": [('{job_name="backup-db-1",condition="true"}', lambda n: _gauge(0, n))],
+    "kube_job_status_start_time": [('{job_name="backup-db-1"}', lambda n: _counter(1, n, -60))],
     "kube_horizontalpodautoscaler_status_current_replicas": [
         ('{horizontalpodautoscaler="frontend"}', lambda n: _gauge(2, n))
     ],
