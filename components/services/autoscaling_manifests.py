@@ -85,7 +85,8 @@ def _rules(behavior: ScalingBehavior) -> dict[str, Any]:
 
 
 def behavior(service: ServiceSettings) -> dict[str, Any]:
-    """HPA ``behavior``: the seed's cooldowns are the stabilization windows, policies cap the step size."""
+    """HPA ``behavior`` (also KEDA's): scale-up stabilization 0-60 s so a scale-up is requested within a sync or
+    two, the seed's scale-up cooldown as the step policies' ``periodSeconds``; scale-down keeps its window."""
     return {"scaleUp": _rules(service.scaling.scale_up), "scaleDown": _rules(service.scaling.scale_down)}
 
 
@@ -315,6 +316,7 @@ def forecaster_args(service: ServiceSettings, namespace: str) -> list[str]:
         "--look-ahead-minutes", str(prediction.look_ahead_minutes),
         "--confidence-threshold", plain_number(prediction.confidence_threshold),
         "--history-days", str(prediction.history_days),
+        "--interval-minutes", str(prediction.interval_minutes),
         "--publish", "configmap",
         "--configmap", forecast_configmap_name(service.name),
         "--namespace", namespace,

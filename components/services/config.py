@@ -1,8 +1,10 @@
 """Services (the web platform's workloads) and their scaling profiles.
 
-Defaults are the seed guides' figures: CPU 70 %, memory 80 %, 50 requests/s per pod, scale-up and
-scale-down cooldowns of 300 s and 600 s (mapped to HPA stabilization windows), peak hours 08-10 and
-18-22 UTC at 1.5-2x normal capacity, predictive scaling 30 minutes ahead at 80 % confidence.
+Defaults are the seed guides' figures: CPU 70 %, memory 80 %, 50 requests/s per pod, scale-up within a
+minute (no scale-up stabilization window; the seed's 300 s scale-up cooldown is the period of the
+scale-up step policies, one step per 5 minutes), the 600 s scale-down cooldown as the scale-down
+stabilization window, peak hours 08-10 and 18-22 UTC at 1.5-2x normal capacity, predictive scaling
+30 minutes ahead at 80 % confidence.
 """
 
 from __future__ import annotations
@@ -89,13 +91,22 @@ class ScalingPolicy(Settings):
     type: Literal["Pods", "Percent"] = Field(description="Step in pods or in percent of current replicas.")
     value: int = Field(gt=0, description="Pods or percent allowed per period.")
     period_seconds: int = Field(
-        default=60, ge=1, le=1800, description="Window the step applies to (HPA allows 1-1800)."
+        default=60,
+        ge=1,
+        le=1800,
+        description="Window the step applies to (HPA allows 1-1800): a cooldown between steps is this period, "
+        "not a stabilization window.",
     )
 
 
 class ScalingBehavior(Settings):
     stabilization_window_seconds: int = Field(
-        ge=0, le=3600, description="HPA stabilization window: the seed's cooldown (300 s up, 600 s down)."
+        ge=0,
+        le=3600,
+        description="How long the HPA remembers its recommendations. Scale-up follows the lowest one in the window, "
+        "so a window delays every scale-up by up to its length: 0 (Kubernetes' own scale-up default) keeps "
+        "scale-up within a sync; the policy rule allows at most 60 s. Scale-down follows the highest: 600 s, the "
+        "seed's scale-down cooldown, keeps replicas through short dips.",
     )
     policies: tuple[ScalingPolicy, ...] = Field(min_length=1, description="Rate limits on replica changes.")
     select_policy: Literal["Max", "Min", "Disabled"] = Field(
@@ -104,11 +115,13 @@ class ScalingBehavior(Settings):
 
 
 def _default_scale_up() -> ScalingBehavior:
+    # The first step is immediate; the seed's 300 s cooldown bounds the next: at most double (or +4 pods)
+    # within any 5 minutes.
     return ScalingBehavior(
-        stabilization_window_seconds=300,
+        stabilization_window_seconds=0,
         policies=(
-            ScalingPolicy(type="Percent", value=100, period_seconds=60),
-            ScalingPolicy(type="Pods", value=4, period_seconds=60),
+            ScalingPolicy(type="Percent", value=100, period_seconds=300),
+            ScalingPolicy(type="Pods", value=4, period_seconds=300),
         ),
         select_policy="Max",
     )
@@ -162,14 +175,27 @@ class ScheduleWindow(Settings):
 class PredictionSettings(Settings):
     enabled: bool = Field(default=False, description="Run the predictive scaler for this service.")
     look_ahead_minutes: int = Field(
-        default=30, ge=5, le=240, description="How far ahead capacity is provisioned (seed: 30)."
+        default=30,
+        ge=5,
+        le=240,
+        description="Forecast horizon (seed: 30): each run forecasts, bounds and backtests this far ahead; the count "
+        "it publishes covers the next interval_minutes + 5 (until the next run's pods are ready).",
     )
     confidence_threshold: float = Field(
-        default=0.8, gt=0, le=1, description="Act only at or above this confidence (seed: 80 %)."
+        default=0.8,
+        ge=0.5,
+        le=0.99,
+        description="Stated confidence of the forecast's upper bound (seed: 80 %): capacity is sized on a bound "
+        "meant to cover demand this often, and only while the backtest shows it doing so (within 25 points), the "
+        "forecast beating the last value and the bound staying narrow; otherwise the run abstains.",
     )
     interval_minutes: int = Field(default=5, ge=1, le=60, description="How often the forecaster CronJob runs.")
     history_days: int = Field(
-        default=14, ge=2, le=90, description="History read per run; 14 days covers weekly seasonality twice."
+        default=14,
+        ge=10,
+        le=90,
+        description="History read per run: 7 days of profile lags for the backtest over the rest (at least 3 "
+        "days: a calibration and 2 days to judge it on).",
     )
     query: str = Field(
         default='sum(rate(http_requests_total{{service="{service}"}}[5m]))',
@@ -251,10 +277,12 @@ class ScalingSettings(Settings):
         "Service kube-prometheus-stack creates. Independent of the monitoring section.",
     )
     scale_up: ScalingBehavior = Field(
-        default_factory=_default_scale_up, description="Scale-up behaviour (seed cooldown 300 s)."
+        default_factory=_default_scale_up,
+        description="Scale-up behaviour: no stabilization window, the seed's 300 s cooldown as the policies' period.",
     )
     scale_down: ScalingBehavior = Field(
-        default_factory=_default_scale_down, description="Scale-down behaviour (seed cooldown 600 s)."
+        default_factory=_default_scale_down,
+        description="Scale-down behaviour: the seed's 600 s cooldown as the stabilization window, 10 % a minute.",
     )
     schedules: tuple[ScheduleWindow, ...] = Field(default=(), description="Peak windows (seed: 08-10 and 18-22 UTC).")
     prediction: PredictionSettings = Field(default_factory=PredictionSettings, description="Predictive scaling.")

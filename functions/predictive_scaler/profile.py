@@ -69,8 +69,11 @@ class Behavior(_Exact):
 
 def default_scale_up() -> Behavior:
     return Behavior(
-        stabilization_window_seconds=300,
-        policies=(StepPolicy(type="Percent", value=100), StepPolicy(type="Pods", value=4)),
+        stabilization_window_seconds=0,
+        policies=(
+            StepPolicy(type="Percent", value=100, period_seconds=300),
+            StepPolicy(type="Pods", value=4, period_seconds=300),
+        ),
         select_policy="Max",
     )
 
@@ -142,9 +145,9 @@ class Prediction(_Subset):
 
     enabled: bool = False
     look_ahead_minutes: int = Field(default=30, ge=5, le=240)
-    confidence_threshold: float = Field(default=0.8, gt=0, lt=1)
+    confidence_threshold: float = Field(default=0.8, ge=0.5, le=0.99)
     interval_minutes: int = Field(default=5, ge=1, le=60)
-    history_days: int = Field(default=14, ge=2, le=90)
+    history_days: int = Field(default=14, ge=10, le=90)
     query: str = DEFAULT_QUERY
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
 from . import (
+    autoscaling_fast_scale_up,
     autoscaling_min_max,
     autoscaling_one_controller,
     autoscaling_prod_min_replicas,
@@ -47,6 +48,7 @@ _MODULES = (
     autoscaling_prod_min_replicas,
     autoscaling_one_controller,
     autoscaling_requests_for_utilization,
+    autoscaling_fast_scale_up,
     cdn_one_ruleset_per_phase,
     cdn_min_tls,
     cdn_hsts,

@@ -221,12 +221,22 @@ def test_prod_carries_the_seed_figures() -> None:
     assert triggers["cpu"]["metadata"]["value"] == "60" and triggers["memory"]["metadata"]["value"] == "70"
     assert triggers["rps"]["metadata"]["threshold"] == "50"
     behavior = backend["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
-    assert behavior["scaleUp"]["stabilizationWindowSeconds"] == 300
+    # Scale-up in under a minute (seed 004): no window; the seed's 300 s cooldown is the policies' period.
+    assert behavior["scaleUp"] == {
+        "stabilizationWindowSeconds": 0,
+        "selectPolicy": "Max",
+        "policies": [
+            {"type": "Percent", "value": 100, "periodSeconds": 300},
+            {"type": "Pods", "value": 10, "periodSeconds": 300},
+        ],
+    }
     assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 600
     forecast = triggers["forecast"]
     assert forecast["metricType"] == "AverageValue" and forecast["metadata"]["targetValue"] == "1"
     frontend = by_name(plan, "HorizontalPodAutoscaler")["frontend"]["spec"]
     assert (frontend["minReplicas"], frontend["maxReplicas"]) == (2, 10)
+    assert frontend["behavior"]["scaleUp"]["stabilizationWindowSeconds"] == 0  # the default, as for every HPA
+    assert {p["periodSeconds"] for p in frontend["behavior"]["scaleUp"]["policies"]} == {300}
     assert [m.get("resource", {}).get("target", {}).get("averageUtilization") for m in frontend["metrics"]] == [
         70,
         80,

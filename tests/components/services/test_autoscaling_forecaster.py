@@ -66,6 +66,9 @@ def test_cronjob_arguments_parse_into_the_service_settings() -> None:
     assert settings.prediction.confidence_threshold == scaling.prediction.confidence_threshold == 0.8
     assert settings.prediction.history_days == scaling.prediction.history_days
     assert settings.prediction.query == scaling.prediction.query
+    assert settings.prediction.interval_minutes == scaling.prediction.interval_minutes == 5
+    # One run's count covers the bound until the next run's pods are ready: its interval plus 5 minutes.
+    assert settings.forecast.cover_minutes == 10 and settings.forecast.confidence == 0.8
     assert args.publish == "configmap" and args.configmap == configmap_name("backend")
     assert args.namespace == "platform" and args.prometheus == scaling.prometheus_url
 
