@@ -57,8 +57,10 @@ class ContentOptimizer(pulumi.ComponentResource):
         self,
         name: str,
         args: ContentOptimizerArgs,
+        alarm_topic_arn: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``alarm_topic_arn``: the stack's alerting topic, used unless ``settings.alarm_topic_arn`` names one."""
         super().__init__("platform:content_optimizer:ContentOptimizer", name, None, opts)
         import pulumi_aws as aws
 
@@ -72,7 +74,7 @@ class ContentOptimizer(pulumi.ComponentResource):
         permission = self._function(aws, name, account_id)
         self._notifications(aws, name, permission, video_queue_policy)
         self._origin_read(aws, name)
-        self._alarms(aws, name, args.settings)
+        self._alarms(aws, name, args.settings, args.settings.alarm_topic_arn or alarm_topic_arn)
         self.worker_role: Any = None
         if args.settings.video.enabled and self.video_queue is not None:
             self._video_worker(aws, name, args)
@@ -336,9 +338,10 @@ class ContentOptimizer(pulumi.ComponentResource):
         )
         return declare_private_bucket(name, spec, data_opts=self._data, child_opts=self._child)
 
-    def _alarms(self, aws: Any, name: str, s: OptimizerSettings) -> None:
-        """Errors, throttles, duration near the timeout, DLQ depth, video backlog: each a failure nobody sees."""
-        actions = [s.alarm_topic_arn] if s.alarm_topic_arn else []
+    def _alarms(self, aws: Any, name: str, s: OptimizerSettings, topic: pulumi.Input[str] | None) -> None:
+        """Errors, throttles, duration near the timeout, DLQ depth, video backlog: each a failure nobody would see
+        without the topic (the stack's alerting topic, or ``alarm_topic_arn``)."""
+        actions = [topic] if topic is not None else []
         child = pulumi.ResourceOptions(parent=self)
         fn_dims = {"FunctionName": self.function.name}
 

@@ -247,7 +247,9 @@ class OptimizerSettings(Settings):
     text: TextOptions = Field(default_factory=TextOptions, description="Text minification and compression.")
     video: VideoWorkerSettings = Field(default_factory=VideoWorkerSettings, description="The video worker.")
     alarm_topic_arn: str | None = Field(
-        default=None, description="SNS topic the CloudWatch alarms notify; None: alarms only show in the console."
+        default=None,
+        description="SNS topic the CloudWatch alarms notify; None: the stack's alerting topic (required "
+        "when alerting.enabled is false).",
     )
 
     @field_validator("upload_prefix", "optimized_prefix")

@@ -18,6 +18,7 @@ from components.platform.outputs import CONTRACT_VERSION as OUTPUTS_CONTRACT_VER
 from components.platform.providers import Providers, build_providers
 
 if TYPE_CHECKING:
+    from components.alerting.component import AlertingTopic
     from components.backup.component import BackupStorage
     from components.backup.snapshots import Snapshots
     from components.backup_jobs.component import BackupJobs
@@ -57,6 +58,7 @@ class Platform(pulumi.ComponentResource):
         self.backup_storage = self._backup_storage()
         self.disaster_recovery = self._disaster_recovery()
         self.backup_jobs = self._backup_jobs()
+        self.alerting = self._alerting()
         self.optimizer = self._optimizer()
         self.maintenance = self._maintenance()
         self.snapshots = self._snapshots()
@@ -204,6 +206,22 @@ class Platform(pulumi.ComponentResource):
         opts = self._opts(*CLOUDS, "kubernetes")
         return BackupJobs("backup-jobs", args, storage=self.backup_storage, opts=opts)
 
+    def _alerting(self) -> AlertingTopic | None:
+        """The SNS topic cloud alarms notify, with the receivers Alertmanager routes ``alerting.route`` to."""
+        from components.alerting.component import AlertingTopic, AlertingTopicArgs, Subscription
+        from components.alerting.config import subscriptions
+
+        config = self.config
+        if not config.alerting.enabled:
+            return None
+        receivers = {r.name: (r.kind, r.to) for r in config.monitoring.receivers}
+        found, _ = subscriptions(config.alerting, receivers, dict(config.monitoring.routes))
+        args = AlertingTopicArgs(
+            environment=config.environment,
+            subscriptions=tuple(Subscription(receiver=r, protocol=p, endpoint=e) for r, p, e in found),
+        )
+        return AlertingTopic("alerting", args, opts=self._opts("aws"))
+
     def _optimizer(self) -> ContentOptimizer | None:
         from components.content_optimizer.component import ContentOptimizer, ContentOptimizerArgs
 
@@ -218,7 +236,8 @@ class Platform(pulumi.ComponentResource):
             namespace=config.namespace,
             protect=config.protect,
         )
-        return ContentOptimizer("optimizer", args, opts=self._opts("aws", "kubernetes"))
+        topic = self.alerting.topic_arn if self.alerting is not None else None
+        return ContentOptimizer("optimizer", args, alarm_topic_arn=topic, opts=self._opts("aws", "kubernetes"))
 
     def _monitoring(self) -> Monitoring | None:
         from components.monitoring.component import Monitoring, MonitoringArgs

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from components.alerting.config import AlertingSettings, alerting_problems
 from components.backup.config import BackupSettings
 from components.backup_jobs.config import BackupJobsField
 from components.budgets.config import BudgetSettings, split_problems
@@ -65,6 +66,9 @@ class StackConfig(Settings):
     budgets: BudgetSettings = Field(default_factory=BudgetSettings, description="Cost budgets.")
     backup_jobs: BackupJobsField = Field(default=None, description="Backup CronJobs; absent: none.")
     optimizer: OptimizerSettings | None = Field(default=None, description="Content optimizer; absent: none.")
+    alerting: AlertingSettings = Field(
+        default_factory=AlertingSettings, description="SNS topic for cloud alarms, subscribed like Alertmanager."
+    )
 
     @property
     def is_prod(self) -> bool:
@@ -119,6 +123,7 @@ class StackConfig(Settings):
             )
         budget_clouds = ("aws",) + tuple(c for c in ("azure", "gcp") if getattr(self.cloud, c).enabled)
         problems += split_problems(self.budgets, budget_clouds)
+        problems += self._alerting_problems()
         if self.is_prod and self.redis.enabled and self.redis.replicas_per_master < 1:
             problems.append(
                 "redis.replicas_per_master: 0 in prod; a master without a replica loses its shard on failure"
@@ -132,6 +137,13 @@ class StackConfig(Settings):
             )
         raise_problems(problems)
         return self
+
+
+    def _alerting_problems(self) -> list[str]:
+        receivers = {r.name: (r.kind, r.to) for r in self.monitoring.receivers}
+        routes = {severity: tuple(names) for severity, names in self.monitoring.routes.items()}
+        own_topic = ["optimizer.alarm_topic_arn"] if self.optimizer and not self.optimizer.alarm_topic_arn else []
+        return alerting_problems(self.alerting, receivers, routes, own_topic)
 
 
 class ConfigError(Exception):

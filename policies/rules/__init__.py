@@ -34,6 +34,7 @@ from . import (
     storage_tls_only,
     storage_versioning_immutability,
     tags_required,
+    wiring_alarm_receivers,
 )
 
 _MODULES = (
@@ -66,6 +67,7 @@ _MODULES = (
     backup_schedule_within_rpo,
     iam_no_wildcards,
     tags_required,
+    wiring_alarm_receivers,
 )
 
 ALL_POLICIES: tuple[ResourceValidationPolicy | StackValidationPolicy, ...] = tuple(m.POLICY for m in _MODULES)

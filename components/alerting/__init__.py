@@ -1,0 +1,1 @@
+"""Alert routing outside Kubernetes: the SNS topic cloud alarms and budgets notify."""
