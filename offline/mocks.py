@@ -70,7 +70,11 @@ class PlatformMocks(pulumi.runtime.Mocks):
         """An AWS resource's id, with the ARN and endpoints dependents read filled into ``state``."""
         region = _aws_region(args, self.regions)
         module, _, kind = args.typ.split(":")[1].partition("/")
-        found = _aws_data_id(args, state, suffix, region, module) or _aws_named_id(args, state, suffix, region, module)
+        found = (
+            _aws_data_id(args, state, suffix, region, module)
+            or _aws_named_id(args, state, suffix, region, module)
+            or _aws_function_url(args, state, suffix, region)
+        )
         if found is None and module == "route53":
             found = _route53_id(args, state, kind)
         if found is not None:
@@ -196,6 +200,17 @@ def _aws_named_id(
     if args.typ == "aws:sqs/queue:Queue":
         state["url"] = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{name}"
     return name
+
+
+def _aws_function_url(
+    args: pulumi.runtime.MockResourceArgs, state: dict[str, Any], suffix: str, region: str
+) -> str | None:
+    """A Lambda function URL: ``https://<url-id>.lambda-url.<region>.on.aws/`` (what webhooks are pointed at)."""
+    if args.typ != "aws:lambda/functionUrl:FunctionUrl":
+        return None
+    url_id = stable_hex(args.name + suffix, 32)
+    state.update(urlId=url_id, functionUrl=f"https://{url_id}.lambda-url.{region}.on.aws/")
+    return url_id
 
 
 def _route53_id(args: pulumi.runtime.MockResourceArgs, state: dict[str, Any], kind: str) -> str:

@@ -2,13 +2,13 @@
 recovery bounds the declared settings imply.
 
 What fails over by itself and what does not:
-- DNS: Route 53 marks the primary unhealthy after ``interval x threshold`` seconds and answers with the
-  SECONDARY record; resolvers follow within the TTL.
-- The database: Route 53 does not promote it. The promotion path is declared here: set
-  ``dr.database.promote: true`` and run ``pulumi up`` (RDS: ``replicate_source_db`` is removed, which promotes
-  the replica; Aurora: the secondary cluster leaves the global cluster). When the primary region's API is
-  down, the same change applies through the DR provider only; the CLI equivalent is exported as
-  ``promotion_command``. ``dr.database.promotion_seconds`` is the measured time of that step and enters the RTO.
+- Traffic: Cloudflare Load Balancing (the domain's one DNS authority) marks the primary pool unhealthy after
+  ``interval x failure_threshold`` and sends requests to the DR pool at the edge (edge.py).
+- The database: the failover controller (functions/dr, a Lambda function in the DR region, controller.py)
+  confirms the outage from the DR side, promotes the replica (``dr.auto_promote``; otherwise on
+  ``failover --confirm``), waits for it to take writes and moves the writer endpoint in an SSM parameter.
+  ``dr.database.promotion_seconds`` is its budget and enters the RTO. The declared path stays for runbooks:
+  ``dr.database.promote: true`` + ``pulumi up`` (the CLI equivalent is exported as ``promotion_command``).
 - Backups: every object version of the vault replicates into an object-locked bucket in the DR region,
   encrypted with a DR-region key (Replication Time Control: 99.99 % within 15 minutes, with metrics).
 """
@@ -16,7 +16,6 @@ What fails over by itself and what does not:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any, cast
 
 import pulumi
@@ -25,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from components.backup.aws import S3Vault, vault_bucket_spec
 from components.backup.config import BackupSettings
 from components.disaster_recovery.config import S3_RTC_THRESHOLD_MINUTES, DrSettings, RecoveryBounds, recovery_bounds
+from components.disaster_recovery.controller import Controller, ControllerDatabase, declare_controller
+from components.disaster_recovery.edge import Edge, declare_edge, notification_args
 from components.lib.aws_s3 import declare_private_bucket
 from components.lib.tagging import aws_provider
 
@@ -39,6 +40,7 @@ class DisasterRecoveryArgs(BaseModel):
     primary_region: str = Field(description="cloud.aws.region.")
     tags: dict[str, str] = Field(description="The stack's standard tags: the DR region's provider default_tags.")
     account_id: str | None = Field(description="cloud.aws.account_id: the DR provider refuses any other account.")
+    edge_zone_id: str = Field(description="Cloudflare zone (of cdn.zones) serving dr.record_name.")
     protect: bool = Field(default=False, description="Protect data-holding resources (prod).")
 
     @property
@@ -120,8 +122,9 @@ class DisasterRecovery(pulumi.ComponentResource):
     primary_db_endpoint: pulumi.Output[str]
     replica_db_endpoint: pulumi.Output[str]
     rto_seconds_bound: int
-    name_servers: pulumi.Output[Sequence[str]] | None
     rpo_seconds_bound: int
+    edge: Edge
+    controller: Controller | None
 
     def __init__(
         self,
@@ -134,6 +137,8 @@ class DisasterRecovery(pulumi.ComponentResource):
         super().__init__("platform:disaster_recovery:DisasterRecovery", name, None, opts)
         dr_provider = self._region_provider(args, opts)
         self._region = args.dr.region
+        self._proxied = args.dr.proxied
+        self._auto_promote = args.dr.auto_promote
         self.bounds = args.bounds
         self.rto_seconds_bound = self.bounds.rto_seconds
         self.rpo_seconds_bound = self.bounds.rpo_seconds
@@ -144,12 +149,14 @@ class DisasterRecovery(pulumi.ComponentResource):
 
         self._replica_vault(name, args)
         self._replication(name, args, source)
-        self._dns_failover(name, args.dr)
+        self.edge = declare_edge(name, args.dr, args.edge_zone_id, self._child)
         self._database(name, args)
+        self._controller(name, args)
 
         self.dr_bucket_name = self.bucket.bucket
         self.record_fqdn = pulumi.Output.from_input(args.dr.record_name)
-        self.health_check_id = self.health_check.id
+        self.zone_id = pulumi.Output.from_input(args.edge_zone_id)
+        self.health_check_id = self.edge.monitor.id
         self.register_outputs(
             {
                 "dr_bucket_name": self.dr_bucket_name,
@@ -258,51 +265,20 @@ class DisasterRecovery(pulumi.ComponentResource):
         )
         return role, role_policy
 
-    def _dns_failover(self, name: str, dr: DrSettings) -> None:
-        """Health check on the primary and PRIMARY/SECONDARY failover records: DNS fails over by itself.
+    def _controller(self, name: str, args: DisasterRecoveryArgs) -> None:
+        """The failover controller and, with its webhook, the pool-health notification that calls it."""
+        import pulumi_cloudflare as cloudflare
 
-        The zone is created here unless ``dr.hosted_zone_id`` names an existing one.
-        """
-        import pulumi_aws as aws
-
-        hc = dr.health_check
-        if dr.hosted_zone_id:
-            zone_id: pulumi.Input[str] = dr.hosted_zone_id
-            self.name_servers = None
-        else:
-            zone = aws.route53.Zone(
-                f"{name}-zone", name=dr.dns_zone_name, comment="Failover records (platform DR)", opts=self._data
-            )
-            zone_id = zone.zone_id
-            self.name_servers = zone.name_servers
-        self.zone_id = pulumi.Output.from_input(zone_id)
-        self.health_check = aws.route53.HealthCheck(
-            f"{name}-health-check",
-            type="HTTPS",
-            fqdn=hc.fqdn,
-            port=hc.port,
-            resource_path=hc.path,
-            request_interval=hc.interval_seconds,
-            failure_threshold=hc.failure_threshold,
-            enable_sni=True,
-            measure_latency=True,
-            opts=self._child,
+        self.controller = None
+        if not args.dr.controller.enabled:
+            return
+        self.controller = declare_controller(
+            name, args.dr, self._controller_database, in_dr=self._in_dr, data_in_dr=self._data_in_dr
         )
-        for role_name, target, health_check_id in (
-            ("PRIMARY", dr.primary_target, self.health_check.id),
-            ("SECONDARY", dr.secondary_target, None),
-        ):
-            aws.route53.Record(
-                f"{name}-record-{role_name.lower()}",
-                zone_id=zone_id,
-                name=dr.record_name,
-                type="CNAME",
-                ttl=dr.dns_ttl_seconds,
-                records=[target],
-                set_identifier=role_name.lower(),
-                failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=role_name)],
-                health_check_id=health_check_id,
-                opts=self._child,
+        if self.controller.webhook is not None:
+            pools = [pool.id for pool in self.edge.pools.values()]
+            cloudflare.NotificationPolicy(
+                f"{name}-pool-health", **notification_args(args.dr, pools, self.controller.webhook.id), opts=self._child
             )
 
     def _database(self, name: str, args: DisasterRecoveryArgs) -> None:
@@ -389,6 +365,13 @@ class DisasterRecovery(pulumi.ComponentResource):
         self.primary_db_endpoint = primary.address
         self.replica_db_endpoint = replica.address
         self.promotion_command = replica.identifier.apply(lambda i: promotion_command(args.dr, i))
+        self._controller_database = ControllerDatabase(
+            config=replica.identifier.apply(lambda i: {"kind": "rds_replica", "replica_id": i}),
+            promote_actions=["rds:DescribeDBInstances", "rds:PromoteReadReplica"],
+            promote_resources=[replica.arn],
+            primary_address=primary.address,
+            writer_address=replica.address,
+        )
 
     def _aurora(
         self,
@@ -408,6 +391,20 @@ class DisasterRecovery(pulumi.ComponentResource):
         self.replica_db_endpoint = secondary.reader_endpoint
         self.promotion_command = pulumi.Output.all(secondary.arn, global_cluster.id).apply(
             lambda a: promotion_command(args.dr, a[0], a[1])
+        )
+        self._controller_database = ControllerDatabase(
+            config=pulumi.Output.all(secondary.id, global_cluster.id, secondary.arn).apply(
+                lambda a: {
+                    "kind": "aurora_global",
+                    "replica_id": a[0],
+                    "global_cluster_id": a[1],
+                    "target_cluster_arn": a[2],
+                }
+            ),
+            promote_actions=["rds:DescribeDBClusters", "rds:DescribeGlobalClusters", "rds:FailoverGlobalCluster"],
+            promote_resources=[secondary.arn, global_cluster.arn],
+            primary_address=primary.endpoint,
+            writer_address=secondary.endpoint,
         )
 
     def _aurora_primary(
@@ -501,6 +498,18 @@ class DisasterRecovery(pulumi.ComponentResource):
         )
         return secondary
 
+    def _controller_outputs(self) -> dict[str, object] | None:
+        if self.controller is None:
+            return None
+        c = self.controller
+        return {
+            "function_name": c.function.name,
+            "writer_parameter": c.parameter.name,
+            "lease_table": c.table.name,
+            "events_topic_arn": c.topic.arn,
+            "auto_promote": pulumi.Output.from_input(self._auto_promote),
+        }
+
     def outputs(self) -> dict[str, object]:
         """The ``dr`` section of the stack outputs (see ``DrOutputs``)."""
         b = self.bounds
@@ -515,7 +524,16 @@ class DisasterRecovery(pulumi.ComponentResource):
             "promotion_command": self.promotion_command,
             "rto_seconds_bound": b.rto_seconds,
             "rpo_seconds_bound": b.rpo_seconds,
+            "load_balancer": {
+                "hostname": self.record_fqdn,
+                "monitor_id": self.edge.monitor.id,
+                "pool_ids": {role: pool.id for role, pool in self.edge.pools.items()},
+                "proxied": pulumi.Output.from_input(self._proxied),
+            },
+            "controller": self._controller_outputs(),
             "bounds": {
+                "interval_seconds": b.interval_seconds,
+                "failure_threshold": b.failure_threshold,
                 "detection_seconds": b.detection_seconds,
                 "ttl_seconds": b.ttl_seconds,
                 "promotion_seconds": b.promotion_seconds,

@@ -1,5 +1,6 @@
-"""Disaster recovery: a second AWS region, DNS failover, a cross-region database replica, and the
-recovery bounds computed from what is declared (seed targets: RTO 5 minutes, RPO 1 minute).
+"""Disaster recovery: a second AWS region, failover at Cloudflare's edge (Load Balancing), a cross-region
+database replica promoted by the failover controller, and the recovery bounds computed from what is declared
+(seed targets: RTO 5 minutes, RPO 1 minute).
 
 The bounds are pure arithmetic over these settings (:func:`recovery_bounds`), so a stack that cannot meet
 its own targets is a config error at plan time (:func:`recovery_target_problems`), naming the keys to change,
@@ -9,12 +10,14 @@ instead of a discovery during an outage.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from components.lib.settings import AWS_REGION, Settings, raise_problems
+from functions.dr.bounds import rto_bound
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -28,24 +31,103 @@ def _hostname(value: str) -> str:
     return value
 
 
+MONITOR_MIN_INTERVAL_SECONDS = {"enterprise": 10, "business": 15, "pro": 60, "free": 60}
+"""Shortest Cloudflare Load Balancing monitor interval per plan (Cloudflare's plan table)."""
+
+MONITOR_REGIONS = frozenset(
+    {"WNAM", "ENAM", "WEU", "EEU", "NSAM", "SSAM", "OC", "ME", "NAF", "SAF", "SAS", "SEAS", "NEAS"}
+)
+
+
 class HealthCheckSettings(Settings):
-    fqdn: str = Field(default="origin.example.com", description="Primary endpoint Route 53 probes.")
+    fqdn: str = Field(
+        default="origin.example.com", description="Host header the monitor and the controller send to the origins."
+    )
     path: str = Field(default="/healthz", pattern=r"^/", description="HTTP path probed.")
     port: int = Field(default=443, ge=1, le=65535, description="Port probed (HTTPS).")
-    interval_seconds: Literal[10, 30] = Field(
-        default=10, description="Route 53 offers 10 (fast) or 30 seconds; the seed's 10 s."
+    interval_seconds: int = Field(
+        default=10,
+        ge=10,
+        le=3600,
+        description="Seconds between probes, for Cloudflare's monitor and the failover controller alike (seed: 10 s); "
+        "the zone's plan sets the minimum (enterprise 10, business 15, pro/free 60).",
     )
-    failure_threshold: int = Field(default=3, ge=1, le=10, description="Failures before unhealthy (Route 53: 1-10).")
+    failure_threshold: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Failed probes in a row before the primary counts as down (the monitor's consecutive_down and "
+        "the controller's threshold).",
+    )
+    timeout_seconds: int = Field(default=5, ge=1, le=10, description="Per-probe timeout; below the interval.")
+    check_regions: tuple[str, ...] = Field(
+        default=("WNAM", "ENAM"),
+        min_length=1,
+        description="Cloudflare regions the monitor probes from (each probes from 3 data centres).",
+    )
 
     @field_validator("fqdn")
     @classmethod
     def _fqdn(cls, value: str) -> str:
         return _hostname(value)
 
+    @field_validator("check_regions")
+    @classmethod
+    def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - MONITOR_REGIONS)
+        if unknown:
+            raise ValueError(f"unknown Cloudflare regions {unknown}; allowed: {sorted(MONITOR_REGIONS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _timeout(self) -> HealthCheckSettings:
+        if self.timeout_seconds >= self.interval_seconds:
+            raise ValueError(f"timeout_seconds {self.timeout_seconds} must be below interval_seconds")
+        return self
+
     @property
     def detection_seconds(self) -> int:
-        """Worst-case time from the first failed probe to Route 53 marking the endpoint unhealthy."""
+        """Worst-case time from the first failed probe to the primary counting as down."""
         return self.interval_seconds * self.failure_threshold
+
+
+class ControllerSettings(Settings):
+    """The failover controller (functions/dr) as a Lambda function in the DR region."""
+
+    enabled: bool = Field(default=True, description="Deploy the controller (without it only the edge fails over).")
+    architecture: Literal["arm64", "x86_64"] = Field(default="arm64", description="Lambda architecture.")
+    archive: str = Field(
+        default="build/lambda/dr-controller-{arch}.zip",
+        description="Zip built by `python -m functions.dr.package` ({arch} is filled in); the plan records the path.",
+    )
+    writer_parameter: str = Field(
+        default="/platform/db/writer-endpoint",
+        pattern=r"^/[A-Za-z0-9_.\-/]{1,1000}$",
+        description="SSM parameter consumers read the database writer endpoint (host:port) from; the controller "
+        "moves it on failover.",
+    )
+    subnet_ids: tuple[str, ...] = Field(
+        default=(),
+        description="DR-region subnets for the function, so it can reach the primary database (peered VPCs) and tell "
+        "an application crash from a lost region. Empty: only the application URL is probed.",
+    )
+    security_group_ids: tuple[str, ...] = Field(default=(), description="Security groups with subnet_ids.")
+    allow_promote_without_database_probe: bool = Field(
+        default=False,
+        description="auto_promote without subnet_ids would promote on an application crash too; opt in explicitly.",
+    )
+    lease_seconds: int = Field(default=900, ge=60, le=86400, description="Promotion lease (a crashed holder's expiry).")
+    log_retention_days: int = Field(default=90, ge=1, le=3653, description="CloudWatch Logs retention.")
+    webhook: bool = Field(
+        default=True,
+        description="Cloudflare's pool-health notification calls the controller's function URL (shared secret).",
+    )
+
+    @model_validator(mode="after")
+    def _vpc(self) -> ControllerSettings:
+        if self.security_group_ids and not self.subnet_ids:
+            raise ValueError("security_group_ids needs subnet_ids")
+        return self
 
 
 class DatabaseReplicaSettings(Settings):
@@ -73,7 +155,8 @@ class DatabaseReplicaSettings(Settings):
         default=60,
         ge=1,
         le=3600,
-        description="Time to promote the replica (measured runbook figure; Aurora managed failover ~60 s).",
+        description="Promotion budget: the controller waits this long after promoting for a committed write (its "
+        "timeout) and the RTO counts it. RDS promotions can take minutes: measure them with drills before lowering it.",
     )
     replication_lag_bound_seconds: int = Field(
         default=5, ge=0, le=3600, description="Alerted bound on replica lag; enters the RPO bound."
@@ -88,22 +171,48 @@ class DatabaseReplicaSettings(Settings):
 class DrSettings(Settings):
     enabled: bool = Field(default=True, description="Build the DR region.")
     region: str = Field(default="us-west-2", description="DR AWS region; must differ from cloud.aws.region.")
-    dns_zone_name: str = Field(default="example.com", description="Route 53 hosted zone for the failover records.")
-    hosted_zone_id: str | None = Field(
+    cloudflare_account_id: str | None = Field(
         default=None,
-        pattern=r"^Z[A-Z0-9]{1,31}$",
-        description="Existing Route 53 hosted zone id; None creates the zone (then delegate it at the registrar).",
+        pattern=r"^[0-9a-f]{32}$",
+        description="Cloudflare account owning the load-balancer monitor, pools and notification (required when "
+        "enabled): the domain is served by Cloudflare, so failover happens there (one DNS authority).",
     )
-    record_name: str = Field(default="app.example.com", description="Failover record name.")
-    primary_target: str = Field(default="primary-lb.example.com", description="PRIMARY record target (CNAME).")
-    secondary_target: str = Field(default="dr-lb.example.com", description="SECONDARY record target (CNAME).")
+    record_name: str = Field(
+        default="app.example.com", description="Load-balanced hostname; must lie in one of cdn.zones."
+    )
+    primary_target: str = Field(
+        default="primary-lb.example.com",
+        description="Primary pool's origin (DNS-only hostname or address of the primary region's load balancer).",
+    )
+    secondary_target: str = Field(
+        default="dr-lb.example.com", description="DR pool's origin: the DR endpoint traffic moves to."
+    )
+    proxied: bool = Field(
+        default=True,
+        description="Cloudflare proxies the hostname: clients keep the anycast answer and the edge switches pools, so "
+        "no DNS TTL enters the RTO. False: clients re-resolve after dns_ttl_seconds.",
+    )
     dns_ttl_seconds: int = Field(
-        default=60, ge=1, le=60, description="Failover record TTL; <= 60 so clients move fast."
+        default=60, ge=30, le=300, description="TTL of the load balancer's answer when not proxied (Cloudflare: >= 30)."
     )
-    health_check: HealthCheckSettings = Field(default_factory=HealthCheckSettings, description="Route 53 health check.")
+    dr_traffic_weight: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of traffic steered to the DR pool while both are healthy (0: pure failover, steering off).",
+    )
+    health_check: HealthCheckSettings = Field(
+        default_factory=HealthCheckSettings, description="Origin health probes (Cloudflare monitor and controller)."
+    )
     database: DatabaseReplicaSettings = Field(
         default_factory=DatabaseReplicaSettings, description="Cross-region DB replica."
     )
+    auto_promote: bool = Field(
+        default=False,
+        description="The controller promotes the DR database itself once the DR side confirms the primary down; "
+        "off, it reports and waits for `python -m functions.dr failover --scenario region --confirm`.",
+    )
+    controller: ControllerSettings = Field(default_factory=ControllerSettings, description="Failover controller.")
     replication_time_control: bool = Field(
         default=True, description="S3 Replication Time Control: 99.99 % of objects within 15 minutes, with metrics."
     )
@@ -117,7 +226,7 @@ class DrSettings(Settings):
             raise ValueError(f"{value!r} is not an AWS region name (e.g. 'us-west-2')")
         return value
 
-    @field_validator("dns_zone_name", "record_name", "primary_target", "secondary_target")
+    @field_validator("record_name", "primary_target", "secondary_target")
     @classmethod
     def _names(cls, value: str) -> str:
         return _hostname(value)
@@ -125,23 +234,40 @@ class DrSettings(Settings):
     @model_validator(mode="after")
     def _records(self) -> DrSettings:
         problems: list[str] = []
-        if self.record_name != self.dns_zone_name and not self.record_name.endswith("." + self.dns_zone_name):
-            problems.append(f"record_name: {self.record_name!r} is not inside dns_zone_name {self.dns_zone_name!r}")
         if self.primary_target == self.secondary_target:
             problems.append(
                 f"secondary_target: {self.secondary_target!r} equals primary_target; failover needs another endpoint"
             )
         if self.record_name in (self.primary_target, self.secondary_target):
             problems.append(f"record_name: {self.record_name!r} cannot point at itself")
+        controller = self.controller
+        if (
+            self.auto_promote
+            and controller.enabled
+            and not controller.subnet_ids
+            and not controller.allow_promote_without_database_probe
+        ):
+            problems.append(
+                "controller.subnet_ids: auto_promote needs the controller to reach the primary database (to tell an "
+                "application crash from a lost region); give subnet_ids or set "
+                "controller.allow_promote_without_database_probe"
+            )
         raise_problems(problems)
         return self
+
+    @property
+    def rto_ttl_seconds(self) -> int:
+        """The DNS term of the RTO: none when proxied (the edge switches pools), else the answer's TTL."""
+        return 0 if self.proxied else self.dns_ttl_seconds
 
 
 @dataclass(frozen=True)
 class RecoveryBounds:
     """Worst-case recovery figures implied by the declared settings (seconds).
 
-    RTO = detection (interval x threshold) + DNS TTL (clients holding the old answer) + promotion.
+    RTO = detection (interval x threshold) + DNS TTL (clients holding the old answer; 0 when Cloudflare proxies
+    the hostname) + promotion, computed by ``functions.dr.bounds.rto_bound``, the function the failover
+    controller's own figures come from.
     RPO = the worst of the two recovery paths the stack declares: promoting the replica loses at most the
     alerted replica-lag bound; restoring from the WAL archive (replica unusable, e.g. corruption replicated to
     it) loses at most ``archive_timeout``. ``backup_copy_rpo_seconds`` is the RPO of the *DR copy* of the backup
@@ -156,9 +282,17 @@ class RecoveryBounds:
     wal_archive_seconds: int
     backup_copy_rpo_seconds: int | None
 
+    interval_seconds: int
+    failure_threshold: int
+
     @property
     def rto_seconds(self) -> int:
-        return self.detection_seconds + self.ttl_seconds + self.promotion_seconds
+        return rto_bound(
+            interval_seconds=self.interval_seconds,
+            failure_threshold=self.failure_threshold,
+            dns_ttl_seconds=self.ttl_seconds,
+            promotion_budget_seconds=self.promotion_seconds,
+        ).seconds
 
     @property
     def rpo_seconds(self) -> int:
@@ -170,12 +304,41 @@ def recovery_bounds(dr: DrSettings, wal_archive_timeout_seconds: int) -> Recover
     copy_rpo = wal_archive_timeout_seconds + S3_RTC_THRESHOLD_MINUTES * 60 if dr.replication_time_control else None
     return RecoveryBounds(
         detection_seconds=dr.health_check.detection_seconds,
-        ttl_seconds=dr.dns_ttl_seconds,
+        ttl_seconds=dr.rto_ttl_seconds,
         promotion_seconds=dr.database.promotion_seconds,
         replica_lag_seconds=dr.database.replication_lag_bound_seconds,
         wal_archive_seconds=wal_archive_timeout_seconds,
         backup_copy_rpo_seconds=copy_rpo,
+        interval_seconds=dr.health_check.interval_seconds,
+        failure_threshold=dr.health_check.failure_threshold,
     )
+
+
+def edge_zone(record_name: str, zones: Sequence[tuple[str, str, str]]) -> tuple[str, str, str] | None:
+    """The (name, zone_id, plan) of the Cloudflare zone that serves ``record_name`` (the longest match)."""
+    matches = [z for z in zones if record_name == z[0] or record_name.endswith("." + z[0])]
+    return max(matches, key=lambda z: len(z[0]), default=None)
+
+
+def edge_problems(dr: DrSettings, zones: Sequence[tuple[str, str, str]], cdn_enabled: bool) -> list[str]:
+    """The load balancer needs a Cloudflare zone for its hostname, on a plan whose monitors probe that often."""
+    if not dr.enabled:
+        return []
+    if dr.cloudflare_account_id is None:
+        return ["dr.cloudflare_account_id: required when dr.enabled (the account of the failover load balancer)"]
+    if not cdn_enabled:
+        return ["dr.enabled: needs cdn.enabled (the failover load balancer lives in the Cloudflare zone)"]
+    zone = edge_zone(dr.record_name, zones)
+    if zone is None:
+        names = [z[0] for z in zones]
+        return [f"dr.record_name: {dr.record_name!r} is in none of cdn.zones {names}; Cloudflare serves the domain"]
+    minimum = MONITOR_MIN_INTERVAL_SECONDS.get(zone[2], 60)
+    if dr.health_check.interval_seconds < minimum:
+        return [
+            f"dr.health_check.interval_seconds: {dr.health_check.interval_seconds} is below the {minimum} s minimum of "
+            f"zone {zone[0]!r} on the {zone[2]} plan"
+        ]
+    return []
 
 
 def recovery_target_problems(dr: DrSettings, wal_archive_timeout_seconds: int) -> list[str]:
@@ -190,7 +353,8 @@ def recovery_target_problems(dr: DrSettings, wal_archive_timeout_seconds: int) -
             f"dr.rto_target_seconds: the declared settings bound RTO at {bounds.rto_seconds} s, above the target "
             f"{dr.rto_target_seconds} s: detection {bounds.detection_seconds} s "
             f"(dr.health_check.interval_seconds {hc.interval_seconds} x dr.health_check.failure_threshold "
-            f"{hc.failure_threshold}) + dr.dns_ttl_seconds {bounds.ttl_seconds} + dr.database.promotion_seconds "
+            f"{hc.failure_threshold}) + DNS TTL {bounds.ttl_seconds} (dr.dns_ttl_seconds, 0 when dr.proxied) + "
+            f"dr.database.promotion_seconds "
             f"{bounds.promotion_seconds}; lower one of those or raise the target"
         )
     if bounds.rpo_seconds > dr.rpo_target_seconds:

@@ -170,23 +170,29 @@ class Platform(pulumi.ComponentResource):
 
     def _disaster_recovery(self) -> DisasterRecovery | None:
         from components.disaster_recovery.component import DisasterRecovery, DisasterRecoveryArgs
+        from components.disaster_recovery.config import edge_zone
 
         config = self.config
         if not config.dr.enabled or self.backup_storage.aws is None:
             return None
+        zone = edge_zone(config.dr.record_name, [(z.name, z.zone_id, z.plan) for z in config.cdn.zones])
+        if zone is None:  # config validation reports it (dr.record_name); never reached with a loaded config
+            raise ValueError(f"dr.record_name {config.dr.record_name!r} is in none of cdn.zones")
         args = DisasterRecoveryArgs(
             dr=config.dr,
             backup=config.backup,
             primary_region=config.cloud.aws.region,
             tags=standard_tags(config.tags, config.environment),
             account_id=config.cloud.aws.account_id,
+            edge_zone_id=zone[1],
             protect=config.protect,
         )
+        # The edge failover (Cloudflare) and the controller's webhook secret (random) come through opts too.
         return DisasterRecovery(
             "dr",
             args,
             source=self.backup_storage.aws,
-            opts=self._opts("aws"),
+            opts=self._opts("aws", "cloudflare", "random"),
         )
 
     def _backup_jobs(self) -> BackupJobs | None:

@@ -25,7 +25,7 @@ from components.backup_jobs.config import BackupJobsField
 from components.budgets.config import BudgetSettings, split_problems
 from components.cdn.config import CdnSettings
 from components.content_optimizer.config import OptimizerSettings
-from components.disaster_recovery.config import DrSettings, recovery_target_problems
+from components.disaster_recovery.config import DrSettings, edge_problems, recovery_target_problems
 from components.lib.settings import PROBLEM_SEPARATOR, DnsLabel, Settings, raise_problems
 from components.maintenance.config import MaintenanceSettings
 from components.monitoring.config import MonitoringSettings
@@ -110,6 +110,8 @@ class StackConfig(Settings):
         if self.dr.enabled and not self.backup.aws.enabled:
             problems.append("dr.enabled: needs backup.aws.enabled (the DR region replicates the S3 vault)")
         problems += recovery_target_problems(self.dr, self.backup.wal_archive_timeout_seconds)
+        cdn_zones = [(zone.name, zone.zone_id, zone.plan) for zone in self.cdn.zones]
+        problems += edge_problems(self.dr, cdn_zones, self.cdn.enabled)
         lag = self.monitoring.thresholds.replication_lag_seconds
         if self.monitoring.enabled and self.dr.enabled and lag >= self.dr.rpo_target_seconds:
             problems.append(

@@ -134,27 +134,52 @@ class BackupOutputs(Contract):
 
 class DrBoundsOutputs(Contract):
     detection_seconds: int = Field(description="Health-check interval x failure threshold.")
-    ttl_seconds: int = Field(description="Failover record TTL.")
-    promotion_seconds: int = Field(description="Declared database promotion time.")
+    ttl_seconds: int = Field(description="DNS TTL term of the RTO: 0 when Cloudflare proxies the hostname.")
+    promotion_seconds: int = Field(description="The failover controller's promotion budget.")
     replica_lag_seconds: int = Field(description="Alerted bound on replica lag.")
     wal_archive_seconds: int = Field(description="WAL archive_timeout.")
     backup_copy_rpo_seconds: int | None = Field(
         description="RPO of the DR copy of the backups (WAL archive + S3 RTC 15 min); null without RTC."
     )
+    interval_seconds: int | None = Field(
+        default=None, description="Probe interval of the edge monitor and the failover controller."
+    )
+    failure_threshold: int | None = Field(
+        default=None, description="Failed probes in a row before the primary counts as down (both detectors)."
+    )
+
+
+class DrLoadBalancerOutputs(Contract):
+    hostname: str = Field(description="Load-balanced hostname (Cloudflare, primary pool then DR pool).")
+    monitor_id: str = Field(description="Cloudflare monitor probing both pools.")
+    pool_ids: dict[str, str] = Field(description="Pool role (primary, dr) -> Cloudflare pool id.")
+    proxied: bool = Field(description="Proxied: the edge switches pools; clients never re-resolve.")
+
+
+class DrControllerOutputs(Contract):
+    function_name: str = Field(description="Lambda function of the failover controller (DR region).")
+    writer_parameter: str = Field(description="SSM parameter (DR region) holding the database writer host:port.")
+    lease_table: str = Field(description="DynamoDB table of the promotion lease and the failover record.")
+    events_topic_arn: str = Field(description="SNS topic receiving the controller's events.")
+    auto_promote: bool = Field(description="Whether the controller promotes without `failover --confirm`.")
 
 
 class DrOutputs(Contract):
     region: str = Field(description="DR AWS region.")
     dr_bucket: str = Field(description="Object-locked replica of the S3 vault in the DR region.")
-    record_fqdn: str = Field(description="Failover DNS name (PRIMARY/SECONDARY records).")
-    zone_id: str = Field(description="Route 53 hosted zone of the records.")
-    health_check_id: str = Field(description="Route 53 health check of the primary.")
+    record_fqdn: str = Field(description="Failover hostname (Cloudflare load balancer).")
+    zone_id: str = Field(description="Cloudflare zone serving the failover hostname.")
+    health_check_id: str = Field(description="Cloudflare monitor probing the primary and DR origins.")
     primary_db_endpoint: str = Field(description="Primary database endpoint (primary region).")
     replica_db_endpoint: str = Field(description="Cross-region replica endpoint (DR region).")
     promotion_command: str = Field(description="CLI equivalent of `dr.database.promote: true`, for the runbook.")
     rto_seconds_bound: int = Field(description="Detection + TTL + promotion, from the declared settings.")
     rpo_seconds_bound: int = Field(description="max(replica lag bound, WAL archive timeout).")
     bounds: DrBoundsOutputs = Field(description="The terms of both bounds.")
+    load_balancer: DrLoadBalancerOutputs | None = Field(default=None, description="Edge failover (Cloudflare).")
+    controller: DrControllerOutputs | None = Field(
+        default=None, description="Failover controller; absent when dr.controller.enabled is false."
+    )
 
 
 class RedisOutputs(Contract):

@@ -4,7 +4,8 @@
   as many intervals as fit in a minute), the failure count carried from the previous run, so consecutive
   failures are counted across invocations as one loop would.
 - SNS event (CloudWatch alarm, including Route 53 health-check alarms) or a Lambda function URL request
-  carrying a Cloudflare notification webhook (shared secret in ``cf-webhook-auth`` = ``$DR_WEBHOOK_SECRET``):
+  carrying a Cloudflare notification webhook (shared secret in ``cf-webhook-auth``: ``$DR_WEBHOOK_SECRET``, or
+  the SecureString parameter named by ``$DR_WEBHOOK_SECRET_PARAMETER``):
   the DR-side confirmation (``Controller.confirm``).
 
 The config comes from ``$DR_CONFIG`` (a path) or ``$DR_CONFIG_JSON`` (the document).
@@ -22,12 +23,33 @@ from functions.dr.config import load_config
 from functions.dr.errors import DrError, UsageError
 from functions.dr.signals import check_webhook_secret, parse_document, parse_text
 
+_SECRET_CACHE: dict[str, str] = {}
+
+
+def webhook_secret() -> str | None:
+    """``$DR_WEBHOOK_SECRET``, else the SecureString SSM parameter named by ``$DR_WEBHOOK_SECRET_PARAMETER``
+    (read once per execution environment), so the secret never sits in the function's configuration."""
+    if os.environ.get("DR_WEBHOOK_SECRET"):
+        return os.environ["DR_WEBHOOK_SECRET"]
+    name = os.environ.get("DR_WEBHOOK_SECRET_PARAMETER")
+    if not name:
+        return None
+    if name not in _SECRET_CACHE:
+        import boto3
+
+        try:
+            answer = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
+        except Exception as err:  # refused, missing, throttled: the webhook is refused, never let through
+            raise UsageError(f"webhook: cannot read the secret parameter {name}: {err}") from None
+        _SECRET_CACHE[name] = answer["Parameter"]["Value"]
+    return _SECRET_CACHE[name]
+
 
 def _signal(event: dict[str, Any]) -> Any:
     if "Records" in event:
         return parse_document(event)
     if "headers" in event and "body" in event:
-        check_webhook_secret(event.get("headers") or {}, os.environ.get("DR_WEBHOOK_SECRET"))
+        check_webhook_secret(event.get("headers") or {}, webhook_secret())
         body = event.get("body") or ""
         if event.get("isBase64Encoded"):
             body = base64.b64decode(body).decode("utf-8", "replace")

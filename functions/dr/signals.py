@@ -110,7 +110,10 @@ def parse_text(text: str, source: str = "notification") -> Signal:
 def check_webhook_secret(headers: dict[str, str], expected: str | None) -> None:
     """Cloudflare sends the webhook's secret in ``cf-webhook-auth``; refuse a request without the right one."""
     if not expected:
-        raise UsageError("webhook: no secret configured ($DR_WEBHOOK_SECRET); refusing unauthenticated webhooks")
+        raise UsageError(
+            "webhook: no secret configured ($DR_WEBHOOK_SECRET or $DR_WEBHOOK_SECRET_PARAMETER); refusing "
+            "unauthenticated webhooks"
+        )
     given = {k.lower(): v for k, v in headers.items()}.get("cf-webhook-auth", "")
     if not hmac.compare_digest(given.encode(), expected.encode()):
         raise UsageError("webhook: cf-webhook-auth header missing or wrong")

@@ -13,9 +13,9 @@ from platform_outputs._base import Contract, Integer
 CONTRACT_VERSION = "1"
 """Major version of the contract these models were generated from."""
 SCHEMA_ID = "stack-outputs.v1.json"
-SCHEMA_SHA256 = "fa9bbe273c044c984bcd6ea0b918c90d379b4f553ca8b7920927af246e1efb58"
+SCHEMA_SHA256 = "dfab83c6375b4623b82b0f2d583b325c39fcf1bde321fa1418cb2e38e28cd9ed"
 """Fingerprint of the published schema (canonical JSON) the models were generated from."""
-__version__ = "1.107.0"
+__version__ = "1.120.0"
 """Package version: the contract's major version, then its property count (grows with each optional
 field a minor version adds; a major version starts again)."""
 __all__ = [
@@ -35,6 +35,8 @@ __all__ = [
     "CdnRulesetIds",
     "CdnZoneOutputs",
     "DrBoundsOutputs",
+    "DrControllerOutputs",
+    "DrLoadBalancerOutputs",
     "DrOutputs",
     "MaintenanceOutputs",
     "MonitoringOutputs",
@@ -166,13 +168,38 @@ class DrBoundsOutputs(Contract):
     """The ``DrBoundsOutputs`` part of the outputs contract."""
 
     detection_seconds: Integer = Field(description="Health-check interval x failure threshold.")
-    ttl_seconds: Integer = Field(description="Failover record TTL.")
-    promotion_seconds: Integer = Field(description="Declared database promotion time.")
+    ttl_seconds: Integer = Field(description="DNS TTL term of the RTO: 0 when Cloudflare proxies the hostname.")
+    promotion_seconds: Integer = Field(description="The failover controller's promotion budget.")
     replica_lag_seconds: Integer = Field(description="Alerted bound on replica lag.")
     wal_archive_seconds: Integer = Field(description="WAL archive_timeout.")
     backup_copy_rpo_seconds: Integer | None = Field(
         description="RPO of the DR copy of the backups (WAL archive + S3 RTC 15 min); null without RTC."
     )
+    failure_threshold: Integer | None = Field(
+        default=None, description="Failed probes in a row before the primary counts as down (both detectors)."
+    )
+    interval_seconds: Integer | None = Field(
+        default=None, description="Probe interval of the edge monitor and the failover controller."
+    )
+
+
+class DrControllerOutputs(Contract):
+    """The ``DrControllerOutputs`` part of the outputs contract."""
+
+    function_name: str = Field(description="Lambda function of the failover controller (DR region).")
+    writer_parameter: str = Field(description="SSM parameter (DR region) holding the database writer host:port.")
+    lease_table: str = Field(description="DynamoDB table of the promotion lease and the failover record.")
+    events_topic_arn: str = Field(description="SNS topic receiving the controller's events.")
+    auto_promote: bool = Field(description="Whether the controller promotes without `failover --confirm`.")
+
+
+class DrLoadBalancerOutputs(Contract):
+    """The ``DrLoadBalancerOutputs`` part of the outputs contract."""
+
+    hostname: str = Field(description="Load-balanced hostname (Cloudflare, primary pool then DR pool).")
+    monitor_id: str = Field(description="Cloudflare monitor probing both pools.")
+    pool_ids: dict[str, str] = Field(description="Pool role (primary, dr) -> Cloudflare pool id.")
+    proxied: bool = Field(description="Proxied: the edge switches pools; clients never re-resolve.")
 
 
 class DrOutputs(Contract):
@@ -180,15 +207,19 @@ class DrOutputs(Contract):
 
     region: str = Field(description="DR AWS region.")
     dr_bucket: str = Field(description="Object-locked replica of the S3 vault in the DR region.")
-    record_fqdn: str = Field(description="Failover DNS name (PRIMARY/SECONDARY records).")
-    zone_id: str = Field(description="Route 53 hosted zone of the records.")
-    health_check_id: str = Field(description="Route 53 health check of the primary.")
+    record_fqdn: str = Field(description="Failover hostname (Cloudflare load balancer).")
+    zone_id: str = Field(description="Cloudflare zone serving the failover hostname.")
+    health_check_id: str = Field(description="Cloudflare monitor probing the primary and DR origins.")
     primary_db_endpoint: str = Field(description="Primary database endpoint (primary region).")
     replica_db_endpoint: str = Field(description="Cross-region replica endpoint (DR region).")
     promotion_command: str = Field(description="CLI equivalent of `dr.database.promote: true`, for the runbook.")
     rto_seconds_bound: Integer = Field(description="Detection + TTL + promotion, from the declared settings.")
     rpo_seconds_bound: Integer = Field(description="max(replica lag bound, WAL archive timeout).")
     bounds: DrBoundsOutputs = Field(description="The terms of both bounds.")
+    controller: DrControllerOutputs | None = Field(
+        default=None, description="Failover controller; absent when dr.controller.enabled is false."
+    )
+    load_balancer: DrLoadBalancerOutputs | None = Field(default=None, description="Edge failover (Cloudflare).")
 
 
 class MaintenanceOutputs(Contract):

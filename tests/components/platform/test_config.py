@@ -95,9 +95,9 @@ MALFORMED: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("dr region equals primary", {"dr": {"region": "us-east-1"}}, "dr.region: 'us-east-1' equals cloud.aws.region"),
     (
-        "health check interval not offered",
-        {"dr": {"health_check": {"interval_seconds": 15}}},
-        "dr.health_check.interval_seconds: 15 is not allowed",
+        "health check interval below cloudflare's minimum",
+        {"dr": {"health_check": {"interval_seconds": 5}}},
+        "dr.health_check.interval_seconds: 5 is below the minimum 10",
     ),
     (
         "cloud vault without its provider",

@@ -109,3 +109,19 @@ def test_scheduled_event_runs_a_short_carried_watch(monkeypatch: pytest.MonkeyPa
     assert second["result"]["action"] == "promoted"
     monkeypatch.setenv("DR_WATCH_PROBES", "zero")
     assert lambda_handler(event, controller=sim.controller)["exit_code"] == 2
+
+
+def test_webhook_secret_from_a_securestring_parameter(moto: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deployed function gets the parameter's name, never the secret: read it once, then cache it."""
+    from functions.dr import handler
+
+    moto.client("ssm").put_parameter(Name="/platform/test/dr/webhook-secret", Value="s3cret", Type="SecureString")  # type: ignore[attr-defined]
+    monkeypatch.delenv("DR_WEBHOOK_SECRET", raising=False)
+    monkeypatch.setenv("DR_WEBHOOK_SECRET_PARAMETER", "/platform/test/dr/webhook-secret")
+    monkeypatch.setattr(handler, "_SECRET_CACHE", {})
+    sim = build(make_config(), outage("region", 0), promotion_seconds=5)
+    request = {"headers": {"cf-webhook-auth": "s3cret"}, "body": json.dumps(CLOUDFLARE)}
+    assert lambda_handler(request, controller=sim.controller)["statusCode"] == 200
+    monkeypatch.setenv("DR_WEBHOOK_SECRET_PARAMETER", "/platform/test/dr/missing")
+    response = lambda_handler({**request, "headers": {"cf-webhook-auth": "s3cret"}}, controller=sim.controller)
+    assert response["statusCode"] == 401 and "cannot read the secret parameter" in response["body"]
