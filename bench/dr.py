@@ -2,8 +2,9 @@
 the mechanism each stack declares, each beside its target.
 
 RTO: the real controller loop (functions/dr) runs through an outage on a simulated clock with the numbers
-the stack exports (dr.health_check.interval_seconds, failure_threshold, dr.dns_ttl_seconds,
-dr.database.promotion_seconds), from the first failed probe to a writable promoted database, plus the TTL.
+the stack exports (dr.health_check.interval_seconds, failure_threshold, the DNS TTL term: 0 for prod's
+proxied Cloudflare hostname, dr.database.promotion_seconds), from the first failed probe to a writable
+promoted database, plus that TTL.
 The promotion takes its whole budget (the worst case the bound allows), once blocking like pg_promote and
 once returning early like RDS. The baseline in the same run is the closed-form bound of the same numbers.
 Tuning set (where the loop's timing was checked): prod's numbers, the promotion taking its whole budget,
@@ -48,31 +49,33 @@ def stack(name: str) -> dict[str, Any]:
 
 
 def controller_config(sections: dict[str, Any]) -> ControllerConfig:
-    """The controller config the stack's dr section implies (what the component renders)."""
-    dr = sections.get("dr") or {}
-    hc = dr.get("health_check") or {}
-    db = dr.get("database") or {}
+    """The controller config the stack's dr section implies, with the numbers the stack exports
+    (components.disaster_recovery renders the same ones into the deployed controller)."""
+    from components.disaster_recovery.config import DrSettings
+
+    dr = DrSettings.model_validate({**(sections.get("dr") or {}), "enabled": True})
+    hc = dr.health_check
     return parse_config(
         {
             "auto_promote": True,
-            "region": dr.get("region", "us-west-2"),
+            "region": dr.region,
             "database_id": "bench",
             "health": {
-                "interval_seconds": hc.get("interval_seconds", 10),
-                "failure_threshold": hc.get("failure_threshold", 3),
-                "timeout_seconds": min(5, hc.get("interval_seconds", 10) / 2),
-                "primary_url": f"https://{hc.get('fqdn', 'origin.example.com')}{hc.get('path', '/healthz')}",
+                "interval_seconds": hc.interval_seconds,
+                "failure_threshold": hc.failure_threshold,
+                "timeout_seconds": hc.timeout_seconds,
+                "primary_url": f"https://{dr.primary_target}{hc.path}",
                 "primary_database": "db-rw.primary.internal:5432",
             },
             "database": {
                 "kind": "postgres",
                 "writer_endpoint": "db-rw.dr.internal:5432",
-                "promotion_budget_seconds": db.get("promotion_seconds", 60),
+                "promotion_budget_seconds": dr.database.promotion_seconds,
             },
             "publish": {"ssm_parameter": "/platform/bench/db/writer"},
             "lock": {"table": "bench-dr"},
-            "dns_ttl_seconds": dr.get("dns_ttl_seconds", 60),
-            "rto_target_seconds": dr.get("rto_target_seconds", 300),
+            "dns_ttl_seconds": dr.rto_ttl_seconds,
+            "rto_target_seconds": dr.rto_target_seconds,
         },
         "stack dr section",
     )
@@ -161,7 +164,8 @@ def rpo_by_destination(sections: dict[str, Any]) -> dict[str, Any]:
 
 
 SLOW_LEGAL = {"interval_seconds": 30, "failure_threshold": 2, "dns_ttl_seconds": 30, "promotion_seconds": 120}
-"""An evaluation config unlike prod's: the slow (30 s) probe interval, fewer failures, shorter TTL, longer budget."""
+"""An evaluation config unlike prod's: a 30 s probe interval, fewer failures, an unproxied hostname with a
+30 s TTL, a longer promotion budget."""
 
 
 def _with_numbers(sections: dict[str, Any], numbers: dict[str, int]) -> dict[str, Any]:
@@ -172,6 +176,7 @@ def _with_numbers(sections: dict[str, Any], numbers: dict[str, int]) -> dict[str
         "failure_threshold": numbers["failure_threshold"],
     }
     dr["dns_ttl_seconds"] = numbers["dns_ttl_seconds"]
+    dr["proxied"] = False
     dr["database"] = {**(dr.get("database") or {}), "promotion_seconds": numbers["promotion_seconds"]}
     return {**sections, "dr": dr}
 
