@@ -88,11 +88,12 @@ bench: venv
 	@mkdir -p build/bench
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
 
-## Lambda zips for the content optimizer (pulumi up needs them; the offline plan does not)
+## Lambda zips for the content optimizer and the DR failover controller (pulumi up needs them; the offline plan does not)
 lambda: venv
 	@mkdir -p build/lambda
 	@set -e; for arch in arm64 x86_64; do \
 	  $(PY) -m functions.optimizer.package --arch $$arch --python-version 3.12 --out build/lambda/optimizer-$$arch.zip; \
+	  $(PY) -m functions.dr.package --arch $$arch --python-version 3.12 --out build/lambda/dr-controller-$$arch.zip; \
 	done
 
 clean:
