@@ -86,7 +86,11 @@ def exporter_deployment_manifest(
     """postgres_exporter reading its connection URL from a Secret (never in the plan); one replica: a gap in
     scraping during a reschedule is what the absence alert tolerates."""
     name = exporter_name(exporter.name)
-    labels = {**app_labels(name, "database-exporter"), "platform.example.com/database-role": exporter.role}
+    # part-of the monitoring stack, not the web platform: nothing autoscales it, nothing routes traffic to it.
+    labels = {
+        **app_labels(name, "database-exporter", part_of="monitoring"),
+        "platform.example.com/database-role": exporter.role,
+    }
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

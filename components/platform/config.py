@@ -112,6 +112,11 @@ class StackConfig(Settings):
         problems += recovery_target_problems(self.dr, self.backup.wal_archive_timeout_seconds)
         cdn_zones = [(zone.name, zone.zone_id, zone.plan) for zone in self.cdn.zones]
         problems += edge_problems(self.dr, cdn_zones, self.cdn.enabled)
+        if self.monitoring.enabled and self.backup_jobs is not None and self.monitoring.scrape.pushgateway is None:
+            problems.append(
+                "monitoring.scrape.pushgateway: the backup jobs push their metrics to a Pushgateway "
+                "(backup_jobs.pushgateway_url), so it must be scraped; set it (namespace, selector, port)"
+            )
         lag = self.monitoring.thresholds.replication_lag_seconds
         if self.monitoring.enabled and self.dr.enabled and lag >= self.dr.rpo_target_seconds:
             problems.append(

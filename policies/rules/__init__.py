@@ -36,6 +36,7 @@ from . import (
     storage_versioning_immutability,
     tags_required,
     wiring_alarm_receivers,
+    wiring_metric_provenance,
 )
 
 _MODULES = (
@@ -70,6 +71,7 @@ _MODULES = (
     iam_no_wildcards,
     tags_required,
     wiring_alarm_receivers,
+    wiring_metric_provenance,
 )
 
 ALL_POLICIES: tuple[ResourceValidationPolicy | StackValidationPolicy, ...] = tuple(m.POLICY for m in _MODULES)

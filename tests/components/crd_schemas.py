@@ -1,4 +1,5 @@
-"""Strict JSON Schemas for the custom resources the monitoring and backup packages declare (PrometheusRule, AlertmanagerConfig,
+"""Strict JSON Schemas for the custom resources the monitoring and backup packages declare (PrometheusRule,
+ServiceMonitor, PodMonitor, AlertmanagerConfig,
 Velero Schedule); no API server can run here, so these stand in for the CRDs' openAPIV3Schema.
 
 prometheus-operator: the cloudcoil models (cloudcoil-models-prometheus-operator 0.80.1.0, the newest that
@@ -46,6 +47,20 @@ def prometheus_rule_schema() -> dict[str, Any]:
     from cloudcoil.models.prometheus_operator.v1 import PrometheusRule
 
     return _strict(PrometheusRule)
+
+
+@functools.cache
+def service_monitor_schema() -> dict[str, Any]:
+    from cloudcoil.models.prometheus_operator.v1 import ServiceMonitor
+
+    return _strict(ServiceMonitor)
+
+
+@functools.cache
+def pod_monitor_schema() -> dict[str, Any]:
+    from cloudcoil.models.prometheus_operator.v1 import PodMonitor
+
+    return _strict(PodMonitor)
 
 
 @functools.cache
