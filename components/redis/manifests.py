@@ -591,8 +591,8 @@ def plain_outputs(args: RedisClusterArgs) -> dict[str, Any]:
 
 # --- scraping ------------------------------------------------------------------------------------------
 
-#: Series the redis_exporter sidecar serves for every node (checked against a real redis_exporter in
-#: tests/components/monitoring/test_scrape_real.py); cluster/replication-only series are left out.
+#: Series the redis_exporter sidecar serves for every node, whatever its role (a real redis_exporter serves them
+#: all: tests/components/monitoring/test_scrape_real.py); cluster- and replication-only series are left out.
 EXPORTER_METRICS = (
     "redis_up",
     "redis_instance_info",

@@ -228,7 +228,10 @@ def _case_job_failed(rule: AlertRule, config: StackConfig, steps: int) -> Case:
         case.series.append((f'kube_job_failed{{{base},condition="true"}}', _gauge(failed, steps)))
         case.series.append((f'kube_job_failed{{{base},condition="false"}}', _gauge(1 - failed, steps)))
         case.series.append((f"kube_job_status_start_time{{{base}}}", _gauge(inside - window, steps)))
-    case.checks = [(STEP, [{"namespace": ns, "job_name": name}]), (inside - STEP, [{"namespace": ns, "job_name": name}])]
+    case.checks = [
+        (STEP, [{"namespace": ns, "job_name": name}]),
+        (inside - STEP, [{"namespace": ns, "job_name": name}]),
+    ]
     case.checks.append((inside + STEP, []))  # started longer than the window ago: resolved
     return case
 
