@@ -137,6 +137,7 @@ def _http_rules(t: Thresholds) -> list[AlertRule]:
         f'sum by (service) (rate(http_requests_total{{code=~"5.."}}[{RATE_WINDOW}]))\n'
         f"  / sum by (service) (rate(http_requests_total[{RATE_WINDOW}]))"
     )
+
     def p95_over(threshold: float) -> str:
         return (
             "histogram_quantile(0.95,\n"
