@@ -41,6 +41,11 @@ class DisasterRecoveryArgs(BaseModel):
     tags: dict[str, str] = Field(description="The stack's standard tags: the DR region's provider default_tags.")
     account_id: str | None = Field(description="cloud.aws.account_id: the DR provider refuses any other account.")
     edge_zone_id: str = Field(description="Cloudflare zone (of cdn.zones) serving dr.record_name.")
+    event_subscriptions: tuple[tuple[str, str, str], ...] = Field(
+        default=(),
+        description="(receiver, protocol, endpoint) subscribed to the controller's events topic: the receivers cloud "
+        "alarms go to (alerting), so a held promotion or a silent controller reaches on-call.",
+    )
     protect: bool = Field(default=False, description="Protect data-holding resources (prod).")
 
     @property
@@ -273,7 +278,12 @@ class DisasterRecovery(pulumi.ComponentResource):
         if not args.dr.controller.enabled:
             return
         self.controller = declare_controller(
-            name, args.dr, self._controller_database, in_dr=self._in_dr, data_in_dr=self._data_in_dr
+            name,
+            args.dr,
+            self._controller_database,
+            subscriptions=args.event_subscriptions,
+            in_dr=self._in_dr,
+            data_in_dr=self._data_in_dr,
         )
         if self.controller.webhook is not None:
             pools = [pool.id for pool in self.edge.pools.values()]

@@ -158,6 +158,7 @@ def declare_controller(
     dr: DrSettings,
     database: ControllerDatabase,
     *,
+    subscriptions: tuple[tuple[str, str, str], ...],
     in_dr: pulumi.ResourceOptions,
     data_in_dr: pulumi.ResourceOptions,
 ) -> Controller:
@@ -185,6 +186,10 @@ def declare_controller(
         opts=pulumi.ResourceOptions.merge(in_dr, pulumi.ResourceOptions(ignore_changes=["value"])),
     )
     topic = aws.sns.Topic(f"{name}-events", kms_master_key_id="alias/aws/sns", opts=in_dr)
+    for receiver, protocol, endpoint in subscriptions:
+        aws.sns.TopicSubscription(
+            f"{name}-events-{receiver}", topic=topic.arn, protocol=protocol, endpoint=endpoint, opts=in_dr
+        )
     logs = aws.cloudwatch.LogGroup(f"{name}-controller-logs", retention_in_days=settings.log_retention_days, opts=in_dr)
     role = aws.iam.Role(
         f"{name}-controller-role", description="DR failover controller", assume_role_policy=_lambda_trust(), opts=in_dr
@@ -301,7 +306,48 @@ def declare_controller(
             opts=in_dr,
         )
         webhook = declare_webhook(name, dr, url.function_url, secret, in_dr)
+    declare_watchdog(name, dr, function, topic, in_dr)
     return Controller(function, table, parameter, topic, url, webhook)
+
+
+def declare_watchdog(name: str, dr: DrSettings, function: Any, topic: Any, in_dr: pulumi.ResourceOptions) -> None:
+    """A controller that stops running is a DR plan that silently stopped: alarm when its probe metric goes
+    missing for five minutes (missing data breaches) or the function errors, to the events topic on-call reads."""
+    import pulumi_aws as aws
+
+    actions = [topic.arn]
+    aws.cloudwatch.MetricAlarm(
+        f"{name}-controller-silent",
+        alarm_description="The DR failover controller has reported no probe for 5 minutes: failover would not happen",
+        namespace=METRICS_NAMESPACE,
+        metric_name="dr_controller_primary_up",
+        dimensions={"DatabaseId": name},
+        statistic="SampleCount",
+        period=60,
+        evaluation_periods=5,
+        threshold=1,
+        comparison_operator="LessThanThreshold",
+        treat_missing_data="breaching",
+        alarm_actions=actions,
+        ok_actions=actions,
+        opts=in_dr,
+    )
+    aws.cloudwatch.MetricAlarm(
+        f"{name}-controller-errors",
+        alarm_description="The DR failover controller's function failed (see its log group)",
+        namespace="AWS/Lambda",
+        metric_name="Errors",
+        dimensions={"FunctionName": function.name},
+        statistic="Sum",
+        period=300,
+        evaluation_periods=1,
+        threshold=0,
+        comparison_operator="GreaterThanThreshold",
+        treat_missing_data="notBreaching",
+        alarm_actions=actions,
+        ok_actions=actions,
+        opts=in_dr,
+    )
 
 
 def declare_webhook(

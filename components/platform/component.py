@@ -185,6 +185,7 @@ class Platform(pulumi.ComponentResource):
             tags=standard_tags(config.tags, config.environment),
             account_id=config.cloud.aws.account_id,
             edge_zone_id=zone[1],
+            event_subscriptions=self._alarm_receivers(),
             protect=config.protect,
         )
         # The edge failover (Cloudflare) and the controller's webhook secret (random) come through opts too.
@@ -211,6 +212,18 @@ class Platform(pulumi.ComponentResource):
         )
         opts = self._opts(*CLOUDS, "kubernetes")
         return BackupJobs("backup-jobs", args, storage=self.backup_storage, opts=opts)
+
+    def _alarm_receivers(self) -> tuple[tuple[str, str, str], ...]:
+        """(receiver, protocol, endpoint) of the receivers cloud alarms go to (``alerting.route``)."""
+        from components.alerting.config import subscriptions
+
+        config = self.config
+        if not config.alerting.enabled:
+            return ()
+        receivers = {r.name: (r.kind, r.to) for r in config.monitoring.receivers}
+        routes = {str(severity): names for severity, names in config.monitoring.routes.items()}
+        found, _ = subscriptions(config.alerting, receivers, routes)
+        return tuple(found)
 
     def _alerting(self) -> AlertingTopic | None:
         """The SNS topic cloud alarms notify, with the receivers Alertmanager routes ``alerting.route`` to."""

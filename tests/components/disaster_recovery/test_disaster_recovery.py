@@ -283,6 +283,27 @@ def test_controller_runs_in_the_dr_region_with_the_exported_numbers(prod: PlanRe
     assert named(prod, "dr-webhook-secret-parameter").inputs["type"] == "SecureString"
 
 
+def test_controller_events_reach_on_call_and_a_silent_controller_alarms(prod: PlanResult) -> None:
+    dr_provider = named(prod, "aws-dr").urn
+    subscriptions = [
+        r for r in of_type(prod, "aws:sns/topicSubscription:TopicSubscription") if r.name.startswith("dr-")
+    ]
+    assert subscriptions, "the events topic has no subscriber: held promotions would reach nobody"
+    topic_arn = prod.outputs["dr"]["controller"]["events_topic_arn"]
+    assert all(s.inputs["topic"] == topic_arn and s.provider == dr_provider for s in subscriptions)
+    silent = named(prod, "dr-controller-silent").inputs
+    assert (silent["metricName"], silent["treatMissingData"], silent["namespace"]) == (
+        "dr_controller_primary_up",
+        "breaching",
+        "Platform/DR",
+    )
+    assert silent["dimensions"] == {"DatabaseId": "dr"}
+    errors = named(prod, "dr-controller-errors").inputs
+    assert errors["dimensions"] == {"FunctionName": prod.outputs["dr"]["controller"]["function_name"]}
+    for alarm in (silent, errors):
+        assert alarm["alarmActions"] == [topic_arn]
+
+
 def test_controller_policy_names_its_resources() -> None:
     from components.disaster_recovery.controller import controller_role_policy
 
