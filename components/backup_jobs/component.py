@@ -12,8 +12,10 @@ Declared here:
   ``wal-push``) and the patch that gives the database pod the tool, the identity and the fragment.
 - ServiceAccounts ``backup-jobs`` and ``backup-wal-archiver`` carrying the writer identities: an IRSA role
   (trusting the cluster's OIDC provider for exactly these two accounts) that the S3 vault's ``grant_write``
-  gives the writer policy, the Azure writer identity with a federated credential per account, the GCS writer
-  service account with ``roles/iam.workloadIdentityUser`` per account. No Role/RoleBinding: the pods never
+  gives the writer policy, the Azure writer identity with a federated credential per account, and for the GCS
+  writer service account a Workload Identity pool + OIDC provider trusting the cluster's issuer with
+  ``roles/iam.workloadIdentityUser`` per account's ``principal://`` and the credential configuration the pods
+  read (``gcp_federation: gke`` keeps the GKE metadata-server path for GKE clusters). No Role/RoleBinding: the pods never
   call the Kubernetes API (Secrets reach them through the kubelet), and their API token is not mounted.
 - Azure on a non-AKS cluster: no webhook injects the workload identity, so every pod that writes to the Azure
   vault gets ``AZURE_CLIENT_ID`` (the writer identity), ``AZURE_TENANT_ID`` (``identity.azure_tenant_id``),
@@ -42,6 +44,9 @@ from components.backup_jobs.config import BackupJobsSettings
 from components.backup_jobs.manifests import (
     AZURE_ANNOTATION,
     AZURE_TENANT_ANNOTATION,
+    GCP_CREDENTIALS_CONFIGMAP,
+    GCP_CREDENTIALS_FILE,
+    GCP_CREDENTIALS_KEY,
     GKE_ANNOTATION,
     IRSA_ANNOTATION,
     JOBS_SERVICE_ACCOUNT,
@@ -51,12 +56,17 @@ from components.backup_jobs.manifests import (
     archive_conf,
     azure_workload_env,
     cronjob_manifests,
+    database_pod_patch,
     database_pod_patch_yaml,
+    gcp_credential_configuration,
+    gcp_principal,
+    gcp_provider_name,
+    gcp_token_audience,
     service_account_manifest,
     wal_configmap_manifest,
     wal_push_argv,
 )
-from components.lib.k8s import declare
+from components.lib.k8s import app_labels, declare
 
 if TYPE_CHECKING:
     from components.backup.aws import S3Vault
@@ -150,6 +160,7 @@ class _Wiring:
     azure_key_id: pulumi.Input[str] | None = None
     annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    gcp_token_audience: str | None = None
 
 
 class BackupJobs(pulumi.ComponentResource):
@@ -183,9 +194,10 @@ class BackupJobs(pulumi.ComponentResource):
         if storage.azure is not None:
             self._azure_identity(name, args, storage.azure, subjects, wiring)
         if storage.gcs is not None:
-            self._gcs_identity(name, args, storage.gcs, wiring)
+            self._gcs_identity(name, args, storage.gcs, subjects, wiring)
 
         ctx = self._jobs_context(args, storage, wiring)
+        self.jobs_context = ctx
         self._service_accounts(name, ctx, wiring.annotations)
         self._cronjobs(name, ctx)
         self.wal_configmap = self._wal_archive(name, ctx) if with_wal else None
@@ -287,23 +299,95 @@ class BackupJobs(pulumi.ComponentResource):
         )
         wiring.azure_key_id = key.azure_key_id
 
-    def _gcs_identity(self, name: str, args: BackupJobsArgs, vault: GcsVault, wiring: _Wiring) -> None:
-        """Workload identity: each Kubernetes service account may act as the GCS vault's writer account."""
+    def _gcs_identity(
+        self, name: str, args: BackupJobsArgs, vault: GcsVault, subjects: list[str], wiring: _Wiring
+    ) -> None:
+        """Each Kubernetes service account may act as the GCS vault's writer account: through Workload Identity
+        Federation (any cluster) or, with ``gcp_federation: gke``, the GKE metadata server."""
         import pulumi_gcp as gcp
 
-        pool = args.settings.identity.gcp_workload_pool or f"{args.gcp_project}.svc.id.goog"
-        for sa in self.service_account_names:
-            gcp.serviceaccount.IAMMember(
-                f"{name}-workload-identity-{sa}",
-                service_account_id=vault.writer.name,
-                role="roles/iam.workloadIdentityUser",
-                member=f"serviceAccount:{pool}[{args.namespace}/{sa}]",
-                opts=self._child,
-            )
+        if args.settings.identity.gcp_federation == "gke":
+            pool = args.settings.identity.gcp_workload_pool or f"{args.gcp_project}.svc.id.goog"
+            for sa in self.service_account_names:
+                gcp.serviceaccount.IAMMember(
+                    f"{name}-workload-identity-{sa}",
+                    service_account_id=vault.writer.name,
+                    role="roles/iam.workloadIdentityUser",
+                    member=f"serviceAccount:{pool}[{args.namespace}/{sa}]",
+                    opts=self._child,
+                )
+            wiring.annotations[GKE_ANNOTATION] = vault.writer_email
+        else:
+            self._gcp_federation(name, args, vault, subjects, wiring)
         self._gcs_wrap_key(name, args, vault, wiring)
-        wiring.annotations[GKE_ANNOTATION] = vault.writer_email
         if args.gcp_project is not None:
             wiring.env["GOOGLE_CLOUD_PROJECT"] = args.gcp_project
+
+    def _gcp_federation(
+        self, name: str, args: BackupJobsArgs, vault: GcsVault, subjects: list[str], wiring: _Wiring
+    ) -> None:
+        """Workload Identity Federation from the cluster's OIDC issuer (EKS has no GKE metadata server).
+
+        A pool and its OIDC provider (issuer = the cluster's service-account issuer, ``google.subject`` = the
+        token's ``sub``, only these service accounts admitted), ``roles/iam.workloadIdentityUser`` on the writer
+        account for each account's ``principal://``, and the credential configuration the pods read through
+        GOOGLE_APPLICATION_CREDENTIALS (their projected token carries the provider's audience).
+        """
+        import pulumi_gcp as gcp
+        import pulumi_kubernetes as k8s
+
+        identity = args.settings.identity
+        issuer, number = identity.issuer_url, args.backup.gcs.project_number
+        if issuer is None or number is None:  # the config check reports these with their keys
+            raise ValueError(
+                "backup_jobs.identity.oidc_issuer_url and backup.gcs.project_number: required for GCP Workload "
+                "Identity Federation"
+            )
+        provider_name = gcp_provider_name(number, identity.gcp_pool_id, identity.gcp_provider_id)
+        audience = gcp_token_audience(provider_name)
+        pool = gcp.iam.WorkloadIdentityPool(
+            f"{name}-gcp-pool",
+            workload_identity_pool_id=identity.gcp_pool_id,
+            project=args.gcp_project,
+            display_name="Kubernetes service accounts",
+            description=f"Service accounts of the cluster whose issuer is {issuer}"[:256],
+            opts=self._kept,
+        )
+        allowed = ", ".join(f"'{subject}'" for subject in subjects)
+        gcp.iam.WorkloadIdentityPoolProvider(
+            f"{name}-gcp-provider",
+            workload_identity_pool_id=pool.workload_identity_pool_id,
+            workload_identity_pool_provider_id=identity.gcp_provider_id,
+            project=args.gcp_project,
+            display_name="Cluster OIDC issuer",
+            attribute_mapping={"google.subject": "assertion.sub"},
+            attribute_condition=f"assertion.sub in [{allowed}]",
+            oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(issuer_uri=issuer, allowed_audiences=[audience]),
+            opts=self._child,
+        )
+        for subject in subjects:
+            gcp.serviceaccount.IAMMember(
+                f"{name}-workload-identity-{subject.rsplit(':', 1)[1]}",
+                service_account_id=vault.writer.name,
+                role="roles/iam.workloadIdentityUser",
+                member=gcp_principal(number, identity.gcp_pool_id, subject),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[pool]),
+            )
+        credentials = vault.writer_email.apply(
+            lambda email: json.dumps(gcp_credential_configuration(provider_name, email), indent=2)
+        )
+        k8s.core.v1.ConfigMap(
+            f"{name}-gcp-credentials",
+            metadata={
+                "name": GCP_CREDENTIALS_CONFIGMAP,
+                "namespace": args.namespace,
+                "labels": app_labels(GCP_CREDENTIALS_CONFIGMAP, "backup-identity"),
+            },
+            data={GCP_CREDENTIALS_KEY: credentials},
+            opts=self._child,
+        )
+        wiring.gcp_token_audience = audience
+        wiring.env["GOOGLE_APPLICATION_CREDENTIALS"] = GCP_CREDENTIALS_FILE
 
     def _gcs_wrap_key(self, name: str, args: BackupJobsArgs, vault: GcsVault, wiring: _Wiring) -> None:
         """The Cloud KMS key that also wraps each data key, so the GCS copies restore without AWS.
@@ -350,6 +434,7 @@ class BackupJobs(pulumi.ComponentResource):
             has_s3=storage.aws is not None,
             identity_annotations=wiring.annotations,
             env=wiring.env,
+            gcp_token_audience=wiring.gcp_token_audience,
         )
         return JobsContext(settings=args.settings, backup=args.backup, namespace=args.namespace, vaults=vaults)
 
@@ -407,6 +492,7 @@ class BackupJobs(pulumi.ComponentResource):
                 has_s3=vaults.has_s3,
                 identity_annotations=values["annotations"],
                 env=values["env"],
+                gcp_token_audience=vaults.gcp_token_audience,
             )
             return JobsContext(settings=ctx.settings, backup=ctx.backup, namespace=ctx.namespace, vaults=plain)
 
@@ -419,6 +505,10 @@ class BackupJobs(pulumi.ComponentResource):
         return declare(
             k8s.core.v1.ConfigMap, f"{name}-wal-archive", wal_configmap_manifest(ctx, conf, patch), self._child
         )
+
+    def database_pod_patch(self) -> dict[str, Any]:
+        """The pod patch a database this stack runs merges in (``wal-push``'s identity, environment, fragment)."""
+        return database_pod_patch(self.jobs_context)
 
     def outputs(self) -> dict[str, Any]:
         """The ``backup_jobs`` section of the stack outputs (see ``BackupJobsOutputs``)."""

@@ -167,10 +167,27 @@ class WorkloadIdentity(Settings):
         description="Entra ID tenant of the Azure vault's writer identity (`az account show --query tenantId`), set "
         "as AZURE_TENANT_ID in the pods: outside AKS no webhook injects it. Required when backup.azure.enabled.",
     )
+    gcp_federation: Literal["workload_identity_federation", "gke"] = Field(
+        default="workload_identity_federation",
+        description="How the pods become the GCS vault's writer account. `workload_identity_federation` (any "
+        "cluster, EKS included): a Workload Identity pool whose OIDC provider trusts the cluster's issuer, and a "
+        "credential configuration file in the pods. `gke`: the GKE metadata server (only on GKE with Workload "
+        "Identity enabled; the annotation does nothing elsewhere).",
+    )
+    gcp_pool_id: str = Field(
+        default="platform-k8s",
+        pattern=r"^[a-z][a-z0-9-]{2,30}[a-z0-9]$",
+        description="Workload Identity pool id (4-32 chars) that federates the cluster's service accounts.",
+    )
+    gcp_provider_id: str = Field(
+        default="cluster-oidc",
+        pattern=r"^[a-z][a-z0-9-]{2,30}[a-z0-9]$",
+        description="Id of the pool's OIDC provider for the cluster's service-account issuer.",
+    )
     gcp_workload_pool: str | None = Field(
         default=None,
         pattern=r"^[a-z0-9.-]+\.svc\.id\.goog$",
-        description="GKE workload identity pool (<project>.svc.id.goog); None uses cloud.gcp.project's.",
+        description="GKE workload pool (<project>.svc.id.goog) with gcp_federation: gke; None uses cloud.gcp.project's.",
     )
 
     @field_validator("aws_oidc_provider_arn")
@@ -383,6 +400,12 @@ def backup_jobs_problems(jobs: BackupJobsSettings, data: dict[str, Any]) -> list
         *_identity_problems(jobs, backup),
         *_key_problems(jobs, backup),
     ]
+    for name, job in jobs.classes.items():
+        if job.incremental and backup.classes[name].full_interval_days < 1:  # type: ignore[index]
+            problems.append(
+                f"classes.{name}.incremental: needs backup.classes.{name}.full_interval_days >= 1 (an endless chain "
+                "references objects the vault lifecycle has already expired)"
+            )
     if not (backup.aws.enabled or backup.azure.enabled or backup.gcs.enabled):
         problems.append("classes: no vault to write to; enable backup.aws, backup.azure or backup.gcs")
     return [p for p in problems if p]
@@ -442,6 +465,18 @@ def _identity_problems(jobs: BackupJobsSettings, backup: BackupSettings) -> list
         problems.append(
             "identity.oidc_issuer_url: required when backup.azure.enabled (the writer identity's federated credential "
             "trusts the cluster's service-account issuer)"
+        )
+    federated = jobs.identity.gcp_federation == "workload_identity_federation"
+    if backup.gcs.enabled and federated and jobs.identity.issuer_url is None:
+        problems.append(
+            "identity.oidc_issuer_url: required when backup.gcs.enabled (GCP Workload Identity Federation trusts the "
+            "cluster's service-account issuer; set it or identity.aws_oidc_provider_arn, or use gcp_federation: gke "
+            "on a GKE cluster)"
+        )
+    if federated and jobs.identity.gcp_workload_pool is not None:
+        problems.append(
+            "identity.gcp_workload_pool: only with identity.gcp_federation: gke (a GKE pool federates nothing for "
+            "another cluster; the Workload Identity pool is identity.gcp_pool_id)"
         )
     if backup.azure.enabled and jobs.identity.azure_tenant_id is None:
         problems.append(

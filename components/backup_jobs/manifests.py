@@ -47,6 +47,53 @@ AZURE_TOKEN_FILE = f"{AZURE_TOKEN_MOUNT}/azure-identity-token"
 AZURE_TOKEN_EXPIRATION_SECONDS = 3600
 """The kubelet rotates the projected token at 80 % of this; DefaultAzureCredential re-reads the file."""
 
+GCP_TOKEN_VOLUME = "gcp-identity-token"
+GCP_TOKEN_MOUNT = "/var/run/secrets/gcp/tokens"
+GCP_TOKEN_FILE = f"{GCP_TOKEN_MOUNT}/gcp-identity-token"
+GCP_CREDENTIALS_CONFIGMAP = "backup-gcp-credentials"
+GCP_CREDENTIALS_KEY = "credential-configuration.json"
+GCP_CREDENTIALS_VOLUME = "gcp-credentials"
+GCP_CREDENTIALS_MOUNT = "/etc/gcp"
+GCP_CREDENTIALS_FILE = f"{GCP_CREDENTIALS_MOUNT}/{GCP_CREDENTIALS_KEY}"
+GCP_STS_URL = "https://sts.googleapis.com/v1/token"
+GCP_JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
+
+
+def gcp_provider_name(project_number: str, pool_id: str, provider_id: str) -> str:
+    """The pool provider's resource name: the STS ``audience`` of the credential configuration."""
+    return (
+        f"//iam.googleapis.com/projects/{project_number}/locations/global/workloadIdentityPools/{pool_id}"
+        f"/providers/{provider_id}"
+    )
+
+
+def gcp_token_audience(provider_name: str) -> str:
+    """The audience the projected token carries and the provider allows (Google's default form of it)."""
+    return f"https:{provider_name}"
+
+
+def gcp_principal(project_number: str, pool_id: str, subject: str) -> str:
+    """The federated identity of one Kubernetes service account (``google.subject`` = the token's ``sub``)."""
+    return (
+        f"principal://iam.googleapis.com/projects/{project_number}/locations/global/workloadIdentityPools/"
+        f"{pool_id}/subject/{subject}"
+    )
+
+
+def gcp_credential_configuration(provider_name: str, writer_email: str) -> dict[str, Any]:
+    """The ``external_account`` file google-auth reads (GOOGLE_APPLICATION_CREDENTIALS): exchange the projected
+    service-account token at STS, then impersonate the vault's writer account."""
+    return {
+        "type": "external_account",
+        "audience": provider_name,
+        "subject_token_type": GCP_JWT_TOKEN_TYPE,
+        "token_url": GCP_STS_URL,
+        "service_account_impersonation_url": (
+            f"https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/{writer_email}:generateAccessToken"
+        ),
+        "credential_source": {"file": GCP_TOKEN_FILE, "format": {"type": "text"}},
+    }
+
 
 @dataclass(frozen=True)
 class Vaults:
@@ -63,6 +110,8 @@ class Vaults:
     identity_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Non-secret environment every backup container gets (regions, projects, endpoints)."""
+    gcp_token_audience: str | None = None
+    """Set with Workload Identity Federation: the pods get the projected token and the credential file."""
 
     @property
     def azure(self) -> bool:
@@ -136,7 +185,10 @@ def backup_argv(ctx: JobsContext, data_class: str, pg_kind: str = "dump") -> lis
             "db",
         ]
     elif job.incremental:
-        head = ["incremental", "--source-dir", SOURCE_MOUNT, "--class", data_class]
+        # The chain starts over with a full backup after backup.classes.<class>.full_interval_days, which the
+        # vaults' lifecycle adds to the retention: no object a kept backup references expires under it.
+        chain_days = ctx.backup.classes[data_class].full_interval_days  # type: ignore[index]
+        head = ["incremental", "--source-dir", SOURCE_MOUNT, "--class", data_class, "--max-chain-days", str(chain_days)]
     else:
         head = ["backup", "--source-dir", SOURCE_MOUNT, "--class", data_class]
     return [
@@ -248,6 +300,33 @@ def azure_token_mount() -> dict[str, Any]:
     return {"name": AZURE_TOKEN_VOLUME, "mountPath": AZURE_TOKEN_MOUNT, "readOnly": True}
 
 
+def gcp_identity_volumes(audience: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Mounts and volumes of the GCP federation: a service-account token for the pool provider's audience (the
+    pods' API token stays unmounted) and the credential configuration that points google-auth at it."""
+    mounts = [
+        {"name": GCP_TOKEN_VOLUME, "mountPath": GCP_TOKEN_MOUNT, "readOnly": True},
+        {"name": GCP_CREDENTIALS_VOLUME, "mountPath": GCP_CREDENTIALS_MOUNT, "readOnly": True},
+    ]
+    volumes = [
+        {
+            "name": GCP_TOKEN_VOLUME,
+            "projected": {
+                "sources": [
+                    {
+                        "serviceAccountToken": {
+                            "audience": audience,
+                            "expirationSeconds": AZURE_TOKEN_EXPIRATION_SECONDS,
+                            "path": GCP_TOKEN_FILE.rpartition("/")[2],
+                        }
+                    }
+                ]
+            },
+        },
+        {"name": GCP_CREDENTIALS_VOLUME, "configMap": {"name": GCP_CREDENTIALS_CONFIGMAP}},
+    ]
+    return mounts, volumes
+
+
 def _env(ctx: JobsContext, *, source_db: bool = False, scratch_db: bool = False) -> list[dict[str, Any]]:
     env: list[dict[str, Any]] = [
         {"name": "HOME", "value": "/tmp"},
@@ -330,7 +409,8 @@ def job_pod_spec(
 
 
 def _job_volumes(ctx: JobsContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Mounts and volumes every backup pod has: /tmp, the key file (owner-read only) and the Azure token."""
+    """Mounts and volumes every backup pod has: /tmp, the key file (owner-read only), the Azure token and the GCP
+    federation's token and credential file."""
     settings = ctx.settings
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": settings.resources.scratch_size}}]
@@ -349,6 +429,10 @@ def _job_volumes(ctx: JobsContext) -> tuple[list[dict[str, Any]], list[dict[str,
     if ctx.vaults.azure:
         mounts.append(azure_token_mount())
         volumes.append(azure_token_volume())
+    if ctx.vaults.gcp_token_audience is not None:
+        gcp_mounts, gcp_volumes = gcp_identity_volumes(ctx.vaults.gcp_token_audience)
+        mounts += gcp_mounts
+        volumes += gcp_volumes
     return mounts, volumes
 
 
@@ -533,6 +617,10 @@ def database_pod_patch(ctx: JobsContext) -> dict[str, Any]:
     if ctx.vaults.azure:
         mounts.append(azure_token_mount())
         volumes.append(azure_token_volume())
+    if ctx.vaults.gcp_token_audience is not None:
+        gcp_mounts, gcp_volumes = gcp_identity_volumes(ctx.vaults.gcp_token_audience)
+        mounts += gcp_mounts
+        volumes += gcp_volumes
     labels = {AZURE_USE_LABEL: "true"} if ctx.vaults.azure else {}
     return {
         "spec": {

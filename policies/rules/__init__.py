@@ -36,6 +36,7 @@ from . import (
     storage_versioning_immutability,
     tags_required,
     wiring_alarm_receivers,
+    wiring_identity_federated,
     wiring_metric_provenance,
 )
 
@@ -71,6 +72,7 @@ _MODULES = (
     iam_no_wildcards,
     tags_required,
     wiring_alarm_receivers,
+    wiring_identity_federated,
     wiring_metric_provenance,
 )
 

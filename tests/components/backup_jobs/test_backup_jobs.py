@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -14,6 +15,9 @@ import yaml
 
 from components.backup_jobs.manifests import (
     AZURE_ANNOTATION,
+    GCP_CREDENTIALS_CONFIGMAP,
+    GCP_CREDENTIALS_FILE,
+    GCP_CREDENTIALS_KEY,
     GKE_ANNOTATION,
     IRSA_ANNOTATION,
     WAL_CONFIGMAP,
@@ -207,10 +211,8 @@ def test_service_accounts_carry_the_writer_identities(stack: str) -> None:
             assert job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"]
     else:
         assert AZURE_ANNOTATION not in annotations
-    if "gcs" in backup:
-        assert annotations[GKE_ANNOTATION] == backup["gcs"]["writer_email"]
-    else:
-        assert GKE_ANNOTATION not in annotations
+    # EKS: GCS through Workload Identity Federation (credential file), never the inert GKE annotation.
+    assert GKE_ANNOTATION not in annotations
     assert sorted(out["backup_jobs"]["service_accounts"]) == sorted(
         n for n in accounts if n.startswith("backup-") and n in out["backup_jobs"]["service_accounts"]
     )
@@ -268,6 +270,7 @@ AZURE_STAGING = {
     "cloud": {"azure": {"enabled": True, "location": "eastus2"}},
     "backup": {"azure": {"enabled": True}},
     "backup_jobs": {"identity": {"azure_tenant_id": "11111111-2222-4333-8444-555555555555"}},
+    "budgets": {"split": {"aws": 200, "azure": 50}},
 }
 
 
@@ -312,7 +315,10 @@ def test_identity_trust_is_limited_to_the_job_service_accounts(stack: str) -> No
         assert sorted(f.inputs["subject"] for f in federated) == subjects
     if "gcs" in outputs(plan)["backup"]:
         members = sorted(b.inputs["member"] for b in bindings if b.inputs["role"] == "roles/iam.workloadIdentityUser")
-        assert members == sorted(f"serviceAccount:example-platform-prod.svc.id.goog[platform/{sa}]" for sa in sas)
+        pool = (
+            "principal://iam.googleapis.com/projects/271828182845/locations/global/workloadIdentityPools/platform-k8s"
+        )
+        assert members == sorted(f"{pool}/subject/{subject}" for subject in subjects)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -686,3 +692,91 @@ def test_azure_vault_needs_an_issuer_for_the_federated_credential() -> None:
     changes = {"backup_jobs": {"identity": {"aws_oidc_provider_arn": None}}, "backup": {"aws": {"enabled": False}}}
     problems = _problems("prod", changes)
     _one(problems, "backup_jobs.identity.oidc_issuer_url")
+
+
+ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/9F8E7D6C5B4A39281706F5E4D3C2B1A0"
+
+
+def test_prod_gcp_access_is_workload_identity_federation_from_the_eks_issuer() -> None:
+    plan = plan_of("prod")
+    provider = named(plan, "backup-jobs-gcp-provider").inputs
+    assert provider["oidc"]["issuerUri"] == ISSUER
+    assert provider["attributeMapping"] == {"google.subject": "assertion.sub"}
+    assert provider["workloadIdentityPoolId"] == named(plan, "backup-jobs-gcp-pool").inputs["workloadIdentityPoolId"]
+    audience = provider["oidc"]["allowedAudiences"][0]
+    assert audience == (
+        "https://iam.googleapis.com/projects/271828182845/locations/global/workloadIdentityPools/platform-k8s"
+        "/providers/cluster-oidc"
+    )
+    (configmap,) = [
+        m for m in manifests_of_kind(plan, "ConfigMap") if m["metadata"]["name"] == GCP_CREDENTIALS_CONFIGMAP
+    ]
+    config = json.loads(configmap["data"][GCP_CREDENTIALS_KEY])
+    assert config["type"] == "external_account" and "https:" + config["audience"] == audience
+    assert config["subject_token_type"] == "urn:ietf:params:oauth:token-type:jwt"
+    assert config["token_url"] == "https://sts.googleapis.com/v1/token"
+    writer = outputs(plan)["backup"]["gcs"]["writer_email"]
+    assert config["service_account_impersonation_url"].endswith(f"/serviceAccounts/{writer}:generateAccessToken")
+    jobs = backup_cronjobs(plan)
+    assert jobs, "the prod plan declares backup CronJobs"
+    for job in jobs.values():
+        pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["GOOGLE_APPLICATION_CREDENTIALS"] == GCP_CREDENTIALS_FILE
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        token = volumes["gcp-identity-token"]["projected"]["sources"][0]["serviceAccountToken"]
+        assert token["audience"] == audience
+        assert volumes["gcp-credentials"]["configMap"]["name"] == GCP_CREDENTIALS_CONFIGMAP
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        assert config["credential_source"]["file"] == f"{mounts['gcp-identity-token']}/{token['path']}"
+        assert GCP_CREDENTIALS_FILE.startswith(mounts["gcp-credentials"] + "/")
+
+
+def test_google_auth_reads_the_credential_configuration(tmp_path: Path) -> None:
+    """The file the pods get is one google-auth turns into federated credentials that read the projected token
+    (the STS exchange itself needs Google: not here)."""
+    import google.auth
+    from google.auth import identity_pool
+
+    plan = plan_of("prod")
+    (configmap,) = [
+        m for m in manifests_of_kind(plan, "ConfigMap") if m["metadata"]["name"] == GCP_CREDENTIALS_CONFIGMAP
+    ]
+    config = json.loads(configmap["data"][GCP_CREDENTIALS_KEY])
+    token = tmp_path / "token"
+    token.write_text("header.payload.signature")
+    config["credential_source"]["file"] = str(token)  # the pod's path, moved under tmp_path
+    path = tmp_path / GCP_CREDENTIALS_KEY
+    path.write_text(json.dumps(config))
+    credentials, _ = google.auth.load_credentials_from_file(str(path))
+    assert isinstance(credentials, identity_pool.Credentials)
+    assert credentials.service_account_email == outputs(plan)["backup"]["gcs"]["writer_email"]
+    assert credentials.retrieve_subject_token(None) == "header.payload.signature"
+
+
+def test_gcs_without_an_issuer_names_the_missing_key() -> None:
+    values = stack_values("prod")
+    identity = {k: v for k, v in values["backup_jobs"]["identity"].items() if k != "aws_oidc_provider_arn"}
+    values["backup_jobs"] = {**values["backup_jobs"], "identity": identity}
+    values["backup"] = {**values["backup"], "aws": {**values["backup"]["aws"], "enabled": False}}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(values)
+    assert any(
+        p.startswith("backup_jobs.identity.oidc_issuer_url: required when backup.gcs.enabled")
+        for p in caught.value.problems
+    ), caught.value.problems
+
+
+def test_a_gke_pool_outside_gke_is_refused() -> None:
+    values = deep_merge(stack_values("prod"), {"backup_jobs": {"identity": {"gcp_workload_pool": "p.svc.id.goog"}}})
+    with pytest.raises(ConfigError) as caught:
+        parse_config(values)
+    assert any(p.startswith("backup_jobs.identity.gcp_workload_pool: only with") for p in caught.value.problems)
+
+
+def test_gke_mode_keeps_the_metadata_server_path() -> None:
+    plan = plan_with("prod", {"backup_jobs": {"identity": {"gcp_federation": "gke"}}})
+    assert not of_type(plan, "gcp:iam/workloadIdentityPool:WorkloadIdentityPool")
+    members = {b.inputs["member"] for b in of_type(plan, "gcp:serviceaccount/iAMMember:IAMMember")}
+    assert "serviceAccount:example-platform-prod.svc.id.goog[platform/backup-jobs]" in members
