@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from components.budgets.component import Budgets
     from components.cdn.component import CdnRules
     from components.content_optimizer.component import ContentOptimizer
+    from components.database.component import Database
     from components.disaster_recovery.component import DisasterRecovery
     from components.maintenance.component import Maintenance
     from components.monitoring.component import Monitoring
@@ -58,6 +59,7 @@ class Platform(pulumi.ComponentResource):
         self.backup_storage = self._backup_storage()
         self.disaster_recovery = self._disaster_recovery()
         self.backup_jobs = self._backup_jobs()
+        self.database = self._database()
         self.alerting = self._alerting()
         self.optimizer = self._optimizer()
         self.maintenance = self._maintenance()
@@ -258,6 +260,28 @@ class Platform(pulumi.ComponentResource):
         topic = self.alerting.topic_arn if self.alerting is not None else None
         return ContentOptimizer("optimizer", args, alarm_topic_arn=topic, opts=self._opts("aws", "kubernetes"))
 
+    def _database(self) -> Database | None:
+        """PostgreSQL and PgBouncer; the backup jobs' pod patch puts ``wal-push`` into the database pods."""
+        from components.database.component import Database
+        from components.database.config import DatabaseArgs
+
+        config = self.config
+        if config.database is None:
+            return None
+        jobs = config.backup_jobs
+        archiving = self.backup_jobs is not None and jobs is not None and jobs.wal_archive.mode == "archive_command"
+        args = DatabaseArgs(
+            settings=config.database,
+            namespace=config.namespace,
+            zones=tuple(config.cloud.kubernetes.zones),
+            fallback_storage_class=config.cloud.kubernetes.storage_class,
+            archive_conf_path=jobs.wal_archive.conf_path if archiving and jobs is not None else None,
+            protect=config.protect,
+        )
+        patch = self.backup_jobs.database_pod_patch() if archiving and self.backup_jobs is not None else None
+        deps = [self.backup_jobs] if archiving and self.backup_jobs is not None else []
+        return Database("database", args, patch, opts=self._opts("kubernetes", "random", "aws", depends_on=deps))
+
     def _monitoring(self) -> Monitoring | None:
         from components.monitoring.component import Monitoring, MonitoringArgs
 
@@ -280,6 +304,7 @@ class Platform(pulumi.ComponentResource):
 
         targets = [t for w in self.workloads.values() for t in w.scrape_targets()]
         targets += self.redis.scrape_targets() if self.redis is not None else []
+        targets += self.database.scrape_targets() if self.database is not None else []
         jobs: dict[str, list[str]] = {}
         for cronjob in self.backup_jobs.cronjob_names.values() if self.backup_jobs is not None else ():
             duty = next(
@@ -368,6 +393,7 @@ class Platform(pulumi.ComponentResource):
             "backup": self.backup_storage,
             "dr": self.disaster_recovery,
             "backup_jobs": self.backup_jobs,
+            "database": self.database,
             "optimizer": self.optimizer,
         }
         outputs.update({key: component.outputs() for key, component in sections.items() if component is not None})

@@ -25,6 +25,7 @@ from components.backup_jobs.config import BackupJobsField
 from components.budgets.config import BudgetSettings, split_problems
 from components.cdn.config import CdnSettings
 from components.content_optimizer.config import OptimizerSettings
+from components.database.config import DatabaseSettings, database_problems
 from components.disaster_recovery.config import DrSettings, edge_problems, recovery_target_problems
 from components.lib.settings import PROBLEM_SEPARATOR, DnsLabel, Settings, raise_problems
 from components.maintenance.config import MaintenanceSettings
@@ -66,6 +67,9 @@ class StackConfig(Settings):
     budgets: BudgetSettings = Field(default_factory=BudgetSettings, description="Cost budgets.")
     backup_jobs: BackupJobsField = Field(default=None, description="Backup CronJobs; absent: none.")
     optimizer: OptimizerSettings | None = Field(default=None, description="Content optimizer; absent: none.")
+    database: DatabaseSettings | None = Field(
+        default=None, description="Self-managed PostgreSQL 15 and the PgBouncer pooler; absent: none."
+    )
     alerting: AlertingSettings = Field(
         default_factory=AlertingSettings, description="SNS topic for cloud alarms, subscribed like Alertmanager."
     )
@@ -142,6 +146,8 @@ class StackConfig(Settings):
                 f"zones (a master and each replica in its own zone) but cloud.kubernetes.zones lists {zones}; "
                 "add zones, lower replicas_per_master or set redis.allow_replica_in_same_zone"
             )
+        wal_mode = self.backup_jobs.wal_archive.mode if self.backup_jobs is not None else None
+        problems += database_problems(self.database, len(self.cloud.kubernetes.zones), wal_mode)
         raise_problems(problems)
         return self
 

@@ -233,6 +233,32 @@ class OptimizerOutputs(Contract):
     )
 
 
+class DatabaseEndpoint(Contract):
+    host: str = Field(description="In-cluster DNS name of the Service.")
+    port: int = Field(description="Service port.")
+
+
+class DatabaseOutputs(Contract):
+    engine: str = Field(default="postgresql-15", description="Database engine and major version.")
+    writer: DatabaseEndpoint = Field(description="The primary (`<name>-rw` Service): writes; direct sessions.")
+    reader: DatabaseEndpoint = Field(
+        description="Streaming read replicas (`<name>-ro` Service); the writer when no replica is declared."
+    )
+    pooler: DatabaseEndpoint | None = Field(
+        default=None, description="PgBouncer (`<name>-pooler` Service): what services connect to; null without it."
+    )
+    databases: list[str] = Field(description="Application databases.")
+    user: str = Field(default="app", description="Application role.")
+    credentials_secret: str = Field(description="Secret with the passwords and the pooled URI (mount it; never copy).")
+    uri_key: str = Field(default="uri", description="Key of the pooled connection URI (TLS required) in that Secret.")
+    password_key: str = Field(default="app-password", description="Key of the application role's password.")
+    replicas: int = Field(default=0, description="Read replicas behind the reader endpoint.")
+    tls_required: bool = Field(default=True, description="TCP sessions must use TLS (pg_hba hostssl only).")
+    pool_mode: Literal["transaction", "session"] | None = Field(
+        default=None, description="PgBouncer pool mode (transaction: no session state across transactions)."
+    )
+
+
 class StackOutputs(Contract):
     """Every output the stack exports. Sections of disabled features are absent."""
 
@@ -270,6 +296,9 @@ class StackOutputs(Contract):
     )
     optimizer: OptimizerOutputs | None = Field(
         default=None, description="Content optimizer buckets, function, queues; absent when not configured."
+    )
+    database: DatabaseOutputs | None = Field(
+        default=None, description="PostgreSQL writer, reader and pooler endpoints and the credentials Secret."
     )
 
 

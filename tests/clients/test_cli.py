@@ -123,9 +123,9 @@ def test_a_missing_file_and_an_unknown_section_exit_2(tmp_path: Path) -> None:
     code, _, err = run(["check", str(tmp_path / "nope.json")])
     assert code == 2
     assert "nope.json: cannot read: No such file or directory" in err
-    code, _, err = run(["check", write(tmp_path, samples.redacted()), "--require", "database"])
+    code, _, err = run(["check", write(tmp_path, samples.redacted()), "--require", "message_queue"])
     assert code == 2
-    assert "cannot require database: not in contract v1" in err
+    assert "cannot require message_queue: not in contract v1" in err
 
 
 def test_compat_exits_1_on_a_breaking_change_and_0_on_an_addition(tmp_path: Path) -> None:

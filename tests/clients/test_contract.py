@@ -119,13 +119,13 @@ def test_another_major_version_is_one_problem_naming_both() -> None:
 def test_fields_of_a_newer_minor_version_are_ignored_and_reported() -> None:
     data = samples.outputs()
     data["redis"]["tls_port"] = 6380
-    data["database"] = {"endpoint": "db.platform.svc"}
+    data["message_queue"] = {"endpoint": "mq.platform.svc"}
     parsed = PlatformOutputs.parse(data)
-    assert not hasattr(parsed, "database")
+    assert not hasattr(parsed, "message_queue")
     report = check(data, model=PlatformOutputs)
     assert report.ok
-    assert report.unknown == ("redis.tls_port", "database")
-    assert "2 field(s) newer than this client ignored: redis.tls_port, database" in report.summary()
+    assert report.unknown == ("redis.tls_port", "message_queue")
+    assert "2 field(s) newer than this client ignored: redis.tls_port, message_queue" in report.summary()
 
 
 def test_required_sections_must_be_present() -> None:

@@ -13,9 +13,9 @@ from platform_outputs._base import Contract, Integer
 CONTRACT_VERSION = "1"
 """Major version of the contract these models were generated from."""
 SCHEMA_ID = "stack-outputs.v1.json"
-SCHEMA_SHA256 = "dfab83c6375b4623b82b0f2d583b325c39fcf1bde321fa1418cb2e38e28cd9ed"
+SCHEMA_SHA256 = "733abe44d091bcf50e64a04f4903db66fa47a28a34bd16b9da0873cc54a23005"
 """Fingerprint of the published schema (canonical JSON) the models were generated from."""
-__version__ = "1.120.0"
+__version__ = "1.135.0"
 """Package version: the contract's major version, then its property count (grows with each optional
 field a minor version adds; a major version starts again)."""
 __all__ = [
@@ -34,6 +34,8 @@ __all__ = [
     "CdnOutputs",
     "CdnRulesetIds",
     "CdnZoneOutputs",
+    "DatabaseEndpoint",
+    "DatabaseOutputs",
     "DrBoundsOutputs",
     "DrControllerOutputs",
     "DrLoadBalancerOutputs",
@@ -162,6 +164,36 @@ class CdnOutputs(Contract):
     purge_token_name: str = Field(
         description="Name of the CI secret holding a cache-purge token (the name only; purge on deploy is CI's job)."
     )
+
+
+class DatabaseEndpoint(Contract):
+    """The ``DatabaseEndpoint`` part of the outputs contract."""
+
+    host: str = Field(description="In-cluster DNS name of the Service.")
+    port: Integer = Field(description="Service port.")
+
+
+class DatabaseOutputs(Contract):
+    """The ``DatabaseOutputs`` part of the outputs contract."""
+
+    writer: DatabaseEndpoint = Field(description="The primary (`<name>-rw` Service): writes; direct sessions.")
+    reader: DatabaseEndpoint = Field(
+        description="Streaming read replicas (`<name>-ro` Service); the writer when no replica is declared."
+    )
+    databases: list[str] = Field(description="Application databases.")
+    credentials_secret: str = Field(description="Secret with the passwords and the pooled URI (mount it; never copy).")
+    engine: str = Field(default="postgresql-15", description="Database engine and major version.")
+    password_key: str = Field(default="app-password", description="Key of the application role's password.")
+    pool_mode: Literal["transaction", "session"] | None = Field(
+        default=None, description="PgBouncer pool mode (transaction: no session state across transactions)."
+    )
+    pooler: DatabaseEndpoint | None = Field(
+        default=None, description="PgBouncer (`<name>-pooler` Service): what services connect to; null without it."
+    )
+    replicas: Integer = Field(default=0, description="Read replicas behind the reader endpoint.")
+    tls_required: bool = Field(default=True, description="TCP sessions must use TLS (pg_hba hostssl only).")
+    uri_key: str = Field(default="uri", description="Key of the pooled connection URI (TLS required) in that Secret.")
+    user: str = Field(default="app", description="Application role.")
 
 
 class DrBoundsOutputs(Contract):
@@ -315,6 +347,9 @@ class StackOutputs(Contract):
     cdn: CdnOutputs | None = Field(
         default=None, description="Cloudflare zones, ruleset ids and purge token name; absent when off."
     )
+    database: DatabaseOutputs | None = Field(
+        default=None, description="PostgreSQL writer, reader and pooler endpoints and the credentials Secret."
+    )
     dr: DrOutputs | None = Field(
         default=None, description="DR region: replica bucket, failover DNS, database endpoints, RTO/RPO bounds."
     )
@@ -339,6 +374,7 @@ SECTION_MODELS: dict[str, type[Contract]] = {
     "backup_jobs": BackupJobsOutputs,
     "budgets": BudgetsOutputs,
     "cdn": CdnOutputs,
+    "database": DatabaseOutputs,
     "dr": DrOutputs,
     "maintenance": MaintenanceOutputs,
     "monitoring": MonitoringOutputs,
