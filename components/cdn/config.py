@@ -84,6 +84,25 @@ class ContentClass(Settings):
         description="Fingerprinted assets (names change with content): send `Cache-Control: public, "
         "max-age=<browser TTL>, immutable` so browsers never revalidate them.",
     )
+    origin_cache_control: bool = Field(
+        default=False,
+        description="Cache at the edge only when the origin's Cache-Control allows it, for as long as it says "
+        "(no header: not cached); browsers get the origin's header. The TTLs above are then what the content "
+        "optimizer writes as Cache-Control on its outputs. Documents (HTML, JSON) need it: a forced edge TTL "
+        "would serve one user's page to everyone.",
+    )
+
+
+DOCUMENT_EXTENSIONS = frozenset({"html", "htm", "json"})
+"""Extensions whose responses are often personalised: never given a forced edge TTL without an explicit allow."""
+
+#: Cookies that commonly carry a session or credentials (framework defaults); any of them bypasses the cache.
+DEFAULT_SESSION_COOKIES = (
+    "session", "sessionid", "session_id", "sid", "connect.sid", "auth_token", "access_token", "id_token",
+    "refresh_token", "jwt", "token", "remember_token", "remember_me", "PHPSESSID", "JSESSIONID",
+    "ASP.NET_SessionId", "laravel_session", "_session_id", "rack.session", "__Host-session", "__Secure-session",
+    "next-auth.session-token", "__Secure-next-auth.session-token", "csrftoken",
+)  # fmt: skip
 
 
 def _default_classes() -> tuple[ContentClass, ...]:
@@ -95,7 +114,7 @@ def _default_classes() -> tuple[ContentClass, ...]:
         ContentClass(name="videos", extensions=("mp4", "webm", "m3u8", "ts", "m4s", "mpd"),
                      edge_ttl_seconds=604_800, browser_ttl_seconds=604_800),
         ContentClass(name="text", extensions=("html", "txt", "xml", "json"),
-                     edge_ttl_seconds=86_400, browser_ttl_seconds=3_600),
+                     edge_ttl_seconds=86_400, browser_ttl_seconds=3_600, origin_cache_control=True),
     )  # fmt: skip
 
 
@@ -160,10 +179,27 @@ class SecurityHeaders(Settings):
     hsts_include_subdomains: bool = Field(default=True, description="HSTS includeSubDomains.")
     hsts_preload: bool = Field(default=False, description="HSTS preload; opt in deliberately, it is hard to undo.")
     frame_options: Literal["DENY", "SAMEORIGIN"] = Field(default="DENY", description="X-Frame-Options.")
-    content_security_policy: str = Field(
-        default="default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'self'",
-        description="Content-Security-Policy header.",
+    content_security_policy: str | None = Field(
+        default="frame-ancestors 'none'; object-src 'none'; base-uri 'self'",
+        description="Baseline Content-Security-Policy on every response: only directives no page needs relaxed "
+        "(no framing, no plugins, no base-tag hijack). Source lists such as default-src 'self' belong to the paths "
+        "whose pages are written for them (content_security_policies). None: no baseline header.",
     )
+    content_security_policies: tuple[PathPolicy, ...] = Field(
+        default=(),
+        description="Per path prefix, the CSP that replaces the baseline there (the longest matching prefix "
+        "wins), e.g. [{path_prefix: /app, policy: \"default-src 'self'; ...\"}].",
+    )
+
+    @field_validator("content_security_policies")
+    @classmethod
+    def _distinct_prefixes(cls, value: tuple[PathPolicy, ...]) -> tuple[PathPolicy, ...]:
+        prefixes = [p.path_prefix for p in value]
+        repeated = sorted({p for p in prefixes if prefixes.count(p) > 1})
+        if repeated:
+            raise ValueError(f"{repeated} listed more than once (one policy per prefix)")
+        return value
+
     referrer_policy: str = Field(default="strict-origin-when-cross-origin", description="Referrer-Policy header.")
     xss_protection: Literal["0", "1; mode=block"] = Field(
         default="0",
@@ -182,6 +218,17 @@ class SecurityHeaders(Settings):
         if self.hsts_preload:
             value += "; preload"
         return value
+
+
+class PathPolicy(Settings):
+    """A Content-Security-Policy for the responses under one path prefix."""
+
+    path_prefix: str = Field(
+        pattern=r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$", description="URI path prefix, e.g. '/app' ('/': every path)."
+    )
+    policy: str = Field(
+        min_length=1, pattern=r"^[^\r\n]+$", description="The Content-Security-Policy header value for those paths."
+    )
 
 
 class CdnZone(Settings):
@@ -228,7 +275,23 @@ class CdnSettings(Settings):
         description="Path-based cache rules (seed: /api/public for 5 minutes).",
     )
     bypass_cookies: tuple[str, ...] = Field(
-        default=("session", "auth_token"), description="Requests carrying these cookies are never cached."
+        default=DEFAULT_SESSION_COOKIES,
+        description="Requests carrying any of these cookies are never cached (default: common framework session "
+        "and token cookies; list your app's own).",
+    )
+    bypass_headers: tuple[str, ...] = Field(
+        default=("authorization",),
+        description="Requests carrying any of these headers (lowercase) are never cached; user_header is added.",
+    )
+    bypass_on_any_cookie: bool = Field(
+        default=False,
+        description="Never cache a request that carries any cookie at all (for apps whose session cookie names "
+        "are not known in advance).",
+    )
+    allow_forced_document_ttl: bool = Field(
+        default=False,
+        description="Allow a content class with html/htm/json to force an edge TTL (origin_cache_control: false); "
+        "only for sites whose documents are never personalised.",
     )
     user_header: str = Field(
         default="authorization",
@@ -275,6 +338,19 @@ class CdnSettings(Settings):
             )
         return value
 
+    @field_validator("bypass_headers")
+    @classmethod
+    def _lowercase_headers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [name for name in value if not _HEADER.match(name)]
+        if bad:
+            raise ValueError(f"{bad!r} must be lowercase header names (Cloudflare normalises header names)")
+        return value
+
+    @property
+    def bypass_header_names(self) -> tuple[str, ...]:
+        """The headers whose presence bypasses the cache (``bypass_headers`` plus ``user_header``)."""
+        return tuple(dict.fromkeys((*self.bypass_headers, self.user_header)))
+
     @field_validator("bypass_cookies")
     @classmethod
     def _cookie_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -295,7 +371,11 @@ class CdnSettings(Settings):
         return len(self.content_classes) + len(self.routes) + (1 if self.bypass_cookies or self.user_header else 0)
 
     def header_rule_count(self) -> int:
-        return 1 + sum(1 for c in self.content_classes if c.immutable)
+        return (
+            1
+            + sum(1 for c in self.content_classes if c.immutable)
+            + len(self.security_headers.content_security_policies)
+        )
 
     @model_validator(mode="after")
     def _consistent(self) -> CdnSettings:
@@ -328,6 +408,12 @@ class CdnSettings(Settings):
                 if ext in seen_ext:
                     problems.append(f"content_classes[{i}].extensions: {ext!r} is already in class {seen_ext[ext]!r}")
                 seen_ext[ext] = cls.name
+            documents = sorted(DOCUMENT_EXTENSIONS & set(cls.extensions))
+            if documents and not cls.origin_cache_control and not self.allow_forced_document_ttl:
+                problems.append(
+                    f"content_classes[{i}].origin_cache_control: false forces an edge TTL on {documents} (pages a "
+                    "session may personalise would be served to everyone); set it true, or allow_forced_document_ttl"
+                )
         return problems
 
     def _route_problems(self) -> list[str]:
@@ -383,7 +469,7 @@ class CdnSettings(Settings):
             if count > allowed:
                 problems.append(f"{key}: needs {count} {what}; {plan}, which allows {allowed}")
         for i, cls in enumerate(self.content_classes):
-            if cls.edge_ttl_seconds < limits.min_edge_ttl_seconds:
+            if not cls.origin_cache_control and cls.edge_ttl_seconds < limits.min_edge_ttl_seconds:
                 problems.append(
                     f"content_classes[{i}].edge_ttl_seconds: {cls.edge_ttl_seconds} is below the minimum edge TTL "
                     f"{limits.min_edge_ttl_seconds}; {plan}"

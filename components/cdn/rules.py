@@ -13,6 +13,7 @@ TTL, not the ``text`` class TTL), and the bypass for authenticated requests last
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,20 @@ def _browser_ttl(seconds: int) -> dict[str, Any]:
 
 
 def class_rule(cls: ContentClass) -> Rule:
+    if cls.origin_cache_control:
+        # Eligible for cache, but the origin decides: no Cache-Control -> not cached (bypass_by_default);
+        # private/no-store -> not cached; max-age/s-maxage -> that long. Browsers get the origin's header.
+        return {
+            "ref": ref("cache_class", cls.name),
+            "description": f"{cls.name}: cached only as the origin's Cache-Control allows ({', '.join(cls.extensions)})",
+            "expression": extension_in(cls.extensions),
+            "action": "set_cache_settings",
+            "action_parameters": {
+                "cache": True,
+                "edge_ttl": {"mode": "bypass_by_default"},
+                "browser_ttl": {"mode": "respect_origin"},
+            },
+        }
     return {
         "ref": ref("cache_class", cls.name),
         "description": f"{cls.name}: edge {cls.edge_ttl_seconds}s, browser {cls.browser_ttl_seconds}s "
@@ -113,12 +128,15 @@ def route_rule(route: CachedRoute, zone: CdnZone) -> Rule:
 
 
 def bypass_rule(settings: CdnSettings) -> Rule:
-    conditions = [cookie_present(name) for name in settings.bypass_cookies]
-    conditions.append(header_present(settings.user_header))
-    who = ", ".join([*(f"cookie {c}" for c in settings.bypass_cookies), f"header {settings.user_header}"])
+    """Last cache rule, so it wins: any session cookie or credential header and the response is never cached."""
+    conditions = ["len(http.cookie) > 0"] if settings.bypass_on_any_cookie else []
+    conditions += [cookie_present(name) for name in settings.bypass_cookies]
+    conditions += [header_present(name) for name in settings.bypass_header_names]
+    cookies = "any cookie" if settings.bypass_on_any_cookie else f"{len(settings.bypass_cookies)} session cookies"
+    who = f"{cookies}, headers {', '.join(settings.bypass_header_names)}"
     return {
         "ref": ref("cache_bypass", "authenticated"),
-        "description": f"never cache authenticated requests ({who})",
+        "description": f"never cache authenticated requests ({who})"[:500],
         "expression": " or ".join(conditions),
         "action": "set_cache_settings",
         "action_parameters": {"cache": False},
@@ -142,18 +160,34 @@ def security_headers(settings: CdnSettings) -> dict[str, dict[str, str]]:
         "Strict-Transport-Security": _set(h.hsts_value),
         "X-Content-Type-Options": _set("nosniff"),
         "X-Frame-Options": _set(h.frame_options),
-        "Content-Security-Policy": _set(h.content_security_policy),
+        **({"Content-Security-Policy": _set(h.content_security_policy)} if h.content_security_policy else {}),
         "Referrer-Policy": _set(h.referrer_policy),
         "X-XSS-Protection": _set(h.xss_protection),
         "Permissions-Policy": _set(h.permissions_policy),
     }
 
 
+def csp_rules(settings: CdnSettings) -> list[Rule]:
+    """One rule per configured path prefix, shortest first: later rewrite rules override earlier ones, so the
+    longest matching prefix's policy is the one a response gets."""
+    policies = sorted(settings.security_headers.content_security_policies, key=lambda p: len(p.path_prefix))
+    return [
+        {
+            "ref": ref("headers_csp", re.sub(r"[^A-Za-z0-9]+", "_", policy.path_prefix).strip("_") or "root"),
+            "description": f"Content-Security-Policy for {policy.path_prefix}",
+            "expression": path_under(policy.path_prefix),
+            "action": "rewrite",
+            "action_parameters": {"headers": {"Content-Security-Policy": _set(policy.policy)}},
+        }
+        for policy in policies
+    ]
+
+
 def header_rules(settings: CdnSettings) -> list[Rule]:
     rules: list[Rule] = [
         {
             "ref": ref("headers", "security"),
-            "description": "security headers on every response (HSTS, nosniff, framing, CSP, referrer, XSS)",
+            "description": "security headers on every response (HSTS, nosniff, framing, baseline CSP, referrer, XSS)",
             "expression": "true",
             "action": "rewrite",
             "action_parameters": {"headers": security_headers(settings)},
@@ -174,6 +208,7 @@ def header_rules(settings: CdnSettings) -> list[Rule]:
                 },
             }
         )
+    rules += csp_rules(settings)
     return rules
 
 

@@ -143,6 +143,11 @@ def test_every_content_class_gets_its_ttls_from_config(stack: str) -> None:
     for cls in classes:
         params = rule(plan, "http_request_cache_settings", f"cache_class_{cls.name}")["actionParameters"]
         assert params["cache"] is True
+        if cls.origin_cache_control:
+            # The origin decides: no Cache-Control, no edge copy; browsers get the origin's header.
+            assert params["edgeTtl"] == {"mode": "bypass_by_default"}
+            assert params["browserTtl"] == {"mode": "respect_origin"}
+            continue
         assert params["edgeTtl"] == {"mode": "override_origin", "default": cls.edge_ttl_seconds}
         if cls.browser_ttl_seconds:
             assert params["browserTtl"] == {"mode": "override_origin", "default": cls.browser_ttl_seconds}
@@ -263,17 +268,17 @@ def test_staging_and_prod_render_different_config_driven_values() -> None:
         return {
             r["ref"]: r["actionParameters"]["edgeTtl"]["default"]
             for r in ruleset(plan, "http_request_cache_settings")["rules"]
-            if "edgeTtl" in r["actionParameters"]
+            if "default" in r["actionParameters"].get("edgeTtl", {})
         }
 
     assert edge_ttls(staging) != edge_ttls(prod)
     assert (
-        edge_ttls(staging)["cache_class_text"]
-        == next(c for c in s_cfg.content_classes if c.name == "text").edge_ttl_seconds
+        edge_ttls(staging)["cache_class_images"]
+        == next(c for c in s_cfg.content_classes if c.name == "images").edge_ttl_seconds
     )
     assert (
-        edge_ttls(prod)["cache_class_text"]
-        == next(c for c in p_cfg.content_classes if c.name == "text").edge_ttl_seconds
+        edge_ttls(prod)["cache_class_images"]
+        == next(c for c in p_cfg.content_classes if c.name == "images").edge_ttl_seconds
     )
     s_limits = [r["ref"] for r in ruleset(staging, "http_ratelimit")["rules"]]
     p_limits = [r["ref"] for r in ruleset(prod, "http_ratelimit")["rules"]]
@@ -318,3 +323,68 @@ def test_disabled_cdn_declares_nothing_and_exports_no_section() -> None:
     plan = plan_with("staging", {"cdn": {"enabled": False}})
     assert not [r for r in plan.resources if r.type.startswith("cloudflare:")]
     assert "cdn" not in plan.outputs
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_documents_are_cached_only_as_the_origin_says(stack: str) -> None:
+    """HTML and JSON never get a forced edge TTL: a personalised page without Cache-Control stays uncached."""
+    plan = cdn_plan(stack)
+    text = rule(plan, "http_request_cache_settings", "cache_class_text")
+    assert '"html"' in text["expression"] and '"json"' in text["expression"]
+    assert text["actionParameters"]["edgeTtl"] == {"mode": "bypass_by_default"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_any_session_cookie_or_credential_header_bypasses_the_cache_last(stack: str) -> None:
+    rules = ruleset(cdn_plan(stack), "http_request_cache_settings")["rules"]
+    bypass = rules[-1]
+    assert bypass["ref"] == "cache_bypass_authenticated" and bypass["actionParameters"] == {"cache": False}
+    cdn = config_of(stack).cdn
+    assert len(cdn.bypass_cookies) >= 10, "common session cookie names by default"
+    for cookie in (*cdn.bypass_cookies, "PHPSESSID", "JSESSIONID", "connect.sid", "sessionid"):
+        assert f'len(http.request.cookies["{cookie}"]) > 0' in bypass["expression"]
+    assert 'len(http.request.headers["authorization"]) > 0' in bypass["expression"]
+    assert check(bypass["expression"]).fields
+
+
+def test_bypass_on_any_cookie() -> None:
+    from components.cdn.config import CdnSettings
+    from components.cdn.rules import bypass_rule
+
+    expression = bypass_rule(CdnSettings(bypass_on_any_cookie=True, bypass_cookies=()))["expression"]
+    assert expression.startswith("len(http.cookie) > 0 or ") and check(expression).fields
+
+
+def test_csp_is_set_per_path_not_blanket() -> None:
+    plan = cdn_plan("prod")
+    security = rule(plan, "http_response_headers_transform", "headers_security")["actionParameters"]["headers"]
+    baseline = security["Content-Security-Policy"]["value"]
+    assert "default-src" not in baseline and "frame-ancestors 'none'" in baseline
+    account = rule(plan, "http_response_headers_transform", "headers_csp_account")
+    assert (
+        account["expression"]
+        == '(http.request.uri.path eq "/account" or starts_with(http.request.uri.path, "/account/"))'
+    )
+    assert account["actionParameters"]["headers"]["Content-Security-Policy"]["value"].startswith("default-src 'self'")
+    assert check(account["expression"]).fields == {"http.request.uri.path"}
+
+
+def test_longest_csp_prefix_comes_last_and_baseline_can_be_dropped() -> None:
+    from components.cdn.config import CdnSettings
+    from components.cdn.rules import header_rules
+
+    settings = CdnSettings.model_validate(
+        {
+            "security_headers": {
+                "content_security_policy": None,
+                "content_security_policies": [
+                    {"path_prefix": "/app/admin", "policy": "default-src 'none'"},
+                    {"path_prefix": "/app", "policy": "default-src 'self'"},
+                ],
+            }
+        }
+    )
+    rules = header_rules(settings)
+    assert "Content-Security-Policy" not in rules[0]["action_parameters"]["headers"]
+    csp = [r["ref"] for r in rules if r["ref"].startswith("headers_csp")]
+    assert csp == ["headers_csp_app", "headers_csp_app_admin"]

@@ -195,6 +195,33 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("uppercase user header", {"user_header": "Authorization"}, "cdn.user_header: 'Authorization' must be a lowercase"),
     ("bad cookie name", {"bypass_cookies": ["my session"]}, "cdn.bypass_cookies: ['my session'] are not cookie names"),
+    (
+        "forced TTL on documents",
+        {
+            "content_classes": [
+                {"name": "pages", "extensions": ["html"], "edge_ttl_seconds": 3600, "browser_ttl_seconds": 0}
+            ]
+        },
+        "cdn.content_classes[0].origin_cache_control: false forces an edge TTL on ['html']",
+    ),
+    ("uppercase bypass header", {"bypass_headers": ["Cookie"]}, "cdn.bypass_headers: ['Cookie'] must be lowercase"),
+    (
+        "same CSP prefix twice",
+        {
+            "security_headers": {
+                "content_security_policies": [
+                    {"path_prefix": "/a", "policy": "default-src 'self'"},
+                    {"path_prefix": "/a", "policy": "default-src 'none'"},
+                ]
+            }
+        },
+        "cdn.security_headers.content_security_policies: ['/a'] listed more than once",
+    ),
+    (
+        "CSP with a line break",
+        {"security_headers": {"content_security_policies": [{"path_prefix": "/a", "policy": "a\nb"}]}},
+        "cdn.security_headers.content_security_policies[0].policy",
+    ),
     ("duplicate algorithm", {"compression": ["brotli", "brotli"]}, "cdn.compression: ['brotli', 'brotli'] lists"),
     ("no zones", {"zones": []}, "cdn.zones:"),
     (
