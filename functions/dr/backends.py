@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -71,6 +72,41 @@ def _env(name: str | None, key: str) -> str | None:
     return value
 
 
+def secret_dsn(secrets: Any, secret_id: str, key: str) -> str:
+    """A libpq connection string from a Secrets Manager secret: the URL itself, or RDS/operator-style JSON
+    (``host``, ``port``, ``username``/``user``, ``password``, ``dbname``/``database``)."""
+    from psycopg.conninfo import make_conninfo
+
+    if secrets is None:
+        raise UsageError(f"database.{key}: a Secrets Manager client is needed to read {secret_id!r}")
+    try:
+        text = secrets.get_secret_value(SecretId=secret_id).get("SecretString") or ""
+    except Exception as err:  # not found, access denied, throttled: say which secret and why
+        raise DrError(f"database.{key}: cannot read secret {secret_id!r}: {err}") from None
+    if text.startswith(("postgresql://", "postgres://")):
+        return text
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        raise UsageError(f"database.{key}: secret {secret_id!r} is neither a postgresql:// URL nor JSON") from None
+    if not isinstance(doc, dict) or "host" not in doc:
+        raise UsageError(f"database.{key}: secret {secret_id!r} has no 'host' key")
+    return make_conninfo(
+        host=str(doc["host"]),
+        port=str(doc.get("port", 5432)),
+        user=str(doc.get("username") or doc.get("user") or "postgres"),
+        password=str(doc.get("password", "")),
+        dbname=str(doc.get("dbname") or doc.get("database") or "postgres"),
+    )
+
+
+def resolve_dsn(secrets: Any, secret_id: str | None, env_name: str | None, key: str) -> str | None:
+    """The secret when one is named (it wins), else the environment variable, else None."""
+    if secret_id:
+        return secret_dsn(secrets, secret_id, key.replace("_env", "_secret"))
+    return _env(env_name, key)
+
+
 def write_check(dsn: str, database_id: str, timeout: float) -> tuple[bool, str]:
     """Commits one upsert. (False, why) while the server is still in recovery, read-only or unreachable (worth
     waiting for); a DrError for anything waiting cannot fix (missing privilege, bad SQL)."""
@@ -93,17 +129,21 @@ def write_check(dsn: str, database_id: str, timeout: float) -> tuple[bool, str]:
 class PostgresBackend:
     kind = "postgres"
 
-    def __init__(self, settings: PostgresDatabase, database_id: str, *, connect_timeout: float = 5) -> None:
+    def __init__(
+        self, settings: PostgresDatabase, database_id: str, *, connect_timeout: float = 5, secrets: Any = None
+    ) -> None:
         self.settings = settings
         self.database_id = database_id
         self.budget_seconds = settings.promotion_budget_seconds
         self.poll_seconds = settings.poll_seconds
         self.connect_timeout = connect_timeout
-        dsn = _env(settings.standby_dsn_env, "standby_dsn_env")
+        dsn = resolve_dsn(secrets, settings.standby_dsn_secret, settings.standby_dsn_env, "standby_dsn_env")
         if dsn is None:
             raise UsageError(f"database.standby_dsn_env: ${settings.standby_dsn_env} is unset or empty")
         self.standby_dsn = dsn
-        self.primary_dsn = _env(settings.primary_dsn_env, "primary_dsn_env")
+        self.primary_dsn = resolve_dsn(
+            secrets, settings.primary_dsn_secret, settings.primary_dsn_env, "primary_dsn_env"
+        )
 
     def _connect(self, dsn: str) -> Any:
         import psycopg
@@ -192,14 +232,16 @@ class PostgresBackend:
 class RdsBackend:
     """RDS read replica or Aurora global database, through boto3 in the DR region."""
 
-    def __init__(self, settings: RdsDatabase, database_id: str, rds: Any) -> None:
+    def __init__(self, settings: RdsDatabase, database_id: str, rds: Any, *, secrets: Any = None) -> None:
         self.settings = settings
         self.kind = settings.kind
         self.database_id = database_id
         self.rds = rds
         self.budget_seconds = settings.promotion_budget_seconds
         self.poll_seconds = settings.poll_seconds
-        self.writable_dsn = _env(settings.writable_dsn_env, "writable_dsn_env")
+        self.writable_dsn = resolve_dsn(
+            secrets, settings.writable_dsn_secret, settings.writable_dsn_env, "writable_dsn_env"
+        )
 
     def _instance(self) -> dict[str, Any]:
         try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from functions.dr.bounds import EXPORTED_NUMBERS, rto_bound
 from functions.dr.clock import RealClock
-from functions.dr.config import ControllerConfig, load_config
+from functions.dr.config import ControllerConfig, PostgresDatabase, load_config
 from functions.dr.controller import Controller
 from functions.dr.errors import DrError, UsageError
 from functions.dr.events import Events
@@ -64,10 +64,13 @@ def build_controller(config: ControllerConfig) -> Controller:
     session = boto3.session.Session(region_name=config.region)
     clock = RealClock()
     backend: Backend
-    if config.database.kind == "postgres":
-        backend = PostgresBackend(config.database, config.database_id)  # type: ignore[arg-type]
+    database = config.database
+    named = [getattr(database, k, None) for k in ("standby_dsn_secret", "primary_dsn_secret", "writable_dsn_secret")]
+    secrets = session.client("secretsmanager") if any(named) else None
+    if isinstance(database, PostgresDatabase):
+        backend = PostgresBackend(database, config.database_id, secrets=secrets)
     else:
-        backend = RdsBackend(config.database, config.database_id, session.client("rds"))  # type: ignore[arg-type]
+        backend = RdsBackend(database, config.database_id, session.client("rds"), secrets=secrets)
     metrics_settings = config.metrics
     return Controller(
         config,

@@ -90,6 +90,15 @@ class PostgresDatabase(_Model):
         description="Variable holding the old primary's URL, used to fence it read-only when it still answers; "
         "None (or the variable unset) skips fencing.",
     )
+    standby_dsn_secret: str | None = Field(
+        default=None,
+        description="Secrets Manager secret (name or ARN) with the standby's connection: a libpq URL, or JSON with "
+        "host, port, username, password, dbname. Takes precedence over standby_dsn_env (a Lambda environment "
+        "should hold no password).",
+    )
+    primary_dsn_secret: str | None = Field(
+        default=None, description="The same for the old primary (fencing); takes precedence over primary_dsn_env."
+    )
     writer_endpoint: str = Field(description="host:port consumers should use once the standby is the writer.")
     promotion_budget_seconds: int = Field(
         default=60,
@@ -129,6 +138,10 @@ class RdsDatabase(_Model):
         default=None,
         description="Variable holding a libpq URL of the promoted writer for the real-write check; None trusts the "
         "API's 'available' state alone.",
+    )
+    writable_dsn_secret: str | None = Field(
+        default=None,
+        description="Secrets Manager secret with that connection (URL or RDS-style JSON); takes precedence.",
     )
     promotion_budget_seconds: int = Field(
         default=600,

@@ -223,3 +223,28 @@ def test_aurora_global_failover_request_matches_the_service_model() -> None:
         backend.promote()
         assert backend.writable() == (True, "available (no write check: database.writable_dsn_env not set)")
         stub.assert_no_pending_responses()
+
+
+def test_connection_strings_from_secrets_manager(moto: Moto, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Lambda environment holds no password: the standby's and the old primary's connections come from
+    secrets (a URL, or RDS-style JSON) and win over the environment variables."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    from functions.dr.backends import PostgresBackend, secret_dsn
+    from functions.dr.config import PostgresDatabase
+    from functions.dr.errors import UsageError
+
+    secrets = moto.client("secretsmanager")
+    as_json = moto.secret(json.dumps({"host": "db-rw.dr", "port": 5433, "username": "dr", "password": "p w'x"}))
+    as_url = moto.secret("postgresql://fence@db-rw.primary:5432/postgres")
+    parsed = conninfo_to_dict(secret_dsn(secrets, as_json, "standby_dsn_secret"))
+    assert parsed == {"host": "db-rw.dr", "port": "5433", "user": "dr", "password": "p w'x", "dbname": "postgres"}
+    monkeypatch.setenv("DR_STANDBY_DSN", "postgresql://ignored@elsewhere/postgres")
+    settings = PostgresDatabase(writer_endpoint="db-rw.dr:5433", standby_dsn_secret=as_json, primary_dsn_secret=as_url)
+    backend = PostgresBackend(settings, "prod-main", secrets=secrets)
+    assert conninfo_to_dict(backend.standby_dsn)["host"] == "db-rw.dr"
+    assert backend.primary_dsn == "postgresql://fence@db-rw.primary:5432/postgres"
+    with pytest.raises(DrError, match="cannot read secret 'missing'"):
+        secret_dsn(secrets, "missing", "standby_dsn_secret")
+    with pytest.raises(UsageError, match="neither a postgresql:// URL nor JSON"):
+        secret_dsn(secrets, moto.secret("just words"), "standby_dsn_secret")
