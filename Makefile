@@ -10,7 +10,8 @@ STAMP := $(VENV)/.requirements-installed
 # Create the virtualenv and install the pinned dependencies (re-run when requirements.txt changes).
 $(STAMP): requirements.txt
 	@echo "== Python packages from requirements.txt into $(VENV)"
-	@test -x $(PY) || python3 -m venv $(VENV)
+	@test -x $(PY) || python3 -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "python3 -m venv failed: run make deps (it installs python3-venv), then make again" >&2; exit 1; }
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	@touch $@
 
