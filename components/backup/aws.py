@@ -80,7 +80,7 @@ def lifecycle_rules(backup: BackupSettings) -> list[dict[str, Any]]:
                 "id": f"{prefix}-retention",
                 "status": "Enabled",
                 "filter": {"prefix": f"{prefix}/"},
-                "expiration": {"days": settings.retention_days},
+                "expiration": {"days": settings.expiry_days},
                 "noncurrent_version_expiration": {"noncurrent_days": settings.noncurrent_days},
                 "abort_incomplete_multipart_upload": {"days_after_initiation": 2},
             }

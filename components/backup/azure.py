@@ -2,7 +2,8 @@
 
 Each container has version-level immutability enabled and a default time-based policy of the class's lock
 days (every blob version is WORM for that long), and a lifecycle rule deleting base blobs after the class's
-retention. Shared-key access is off: writers authenticate with Entra ID (a managed identity holding a custom
+retention plus its chain length (``expiry_days``: an incremental still within retention references its chain's
+full backup). Shared-key access is off: writers authenticate with Entra ID (a managed identity holding a custom
 role that can create and read blobs but has no delete, immutability or management permission).
 """
 
@@ -64,10 +65,10 @@ def management_policy(backup: BackupSettings) -> dict[str, Any]:
                 "definition": {
                     "filters": {"blob_types": ["blockBlob"], "prefix_match": [f"{container_name(data_class)}/"]},
                     "actions": {
-                        "base_blob": {"delete": {"days_after_modification_greater_than": settings.retention_days}},
+                        "base_blob": {"delete": {"days_after_modification_greater_than": settings.expiry_days}},
                         "version": {
                             "delete": {
-                                "days_after_creation_greater_than": settings.retention_days + settings.noncurrent_days
+                                "days_after_creation_greater_than": settings.expiry_days + settings.noncurrent_days
                             }
                         },
                     },

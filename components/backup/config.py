@@ -17,12 +17,31 @@ DataClass = Literal["db", "chain", "state"]
 
 
 class DataClassSettings(Settings):
-    retention_days: int = Field(ge=1, le=3650, description="Lifecycle expiry of current versions.")
+    retention_days: int = Field(
+        ge=1,
+        le=3650,
+        description="How long every backup of the class stays restorable (prune's --keep-days); the lifecycle expires "
+        "current versions after retention_days + full_interval_days.",
+    )
     lock_days: int = Field(
         ge=0, le=3650, description="Object-lock (WORM) retention; must not exceed retention_days or objects outlive it."
     )
     schedule: CronExpression = Field(description="When the backup job runs (UTC).")
     noncurrent_days: int = Field(default=7, ge=1, le=365, description="Days a superseded version is kept.")
+    full_interval_days: int = Field(
+        default=0,
+        ge=0,
+        le=365,
+        description="Incremental classes: the longest a chain builds on its full backup before the job starts a new "
+        "full one (`incremental --max-chain-days`). Objects a kept backup references are then at most retention_days "
+        "+ this old, so the lifecycle expires objects after that sum. 0: every run is a full backup (no chains).",
+    )
+
+    @property
+    def expiry_days(self) -> int:
+        """Lifecycle expiry of the class's objects: retention plus the chain length, so the oldest object a backup
+        still within retention references (written by its chain's full backup) outlives that backup."""
+        return self.retention_days + self.full_interval_days
 
     @model_validator(mode="after")
     def _lock_within_retention(self) -> DataClassSettings:
@@ -39,7 +58,7 @@ class DataClassSettings(Settings):
 def _default_classes() -> dict[DataClass, DataClassSettings]:
     return {
         "db": DataClassSettings(retention_days=30, lock_days=30, schedule="0 */6 * * *"),
-        "chain": DataClassSettings(retention_days=90, lock_days=90, schedule="*/5 * * * *"),
+        "chain": DataClassSettings(retention_days=90, lock_days=90, schedule="*/5 * * * *", full_interval_days=7),
         "state": DataClassSettings(retention_days=7, lock_days=7, schedule="0 * * * *"),
     }
 

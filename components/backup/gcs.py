@@ -2,7 +2,7 @@
 
 Why a bucket per class: a GCS retention policy is bucket-wide, and it is the only retention that GCS
 enforces without per-object calls; one bucket per class gives each class its own lock (= ``lock_days``)
-and lifecycle (= ``retention_days``). Object Versioning stays off: GCS refuses it together with a
+and lifecycle (= ``expiry_days``: retention plus the chain length). Object Versioning stays off: GCS refuses it together with a
 retention policy, and the retention policy already forbids overwrite and delete. The writer gets a custom
 role with create/get/list only (GCS needs ``storage.objects.delete`` to overwrite, so it cannot do that
 either).
@@ -47,10 +47,10 @@ def storage_service_agent(project_number: str) -> str:
     return f"service-{project_number}@gs-project-accounts.iam.gserviceaccount.com"
 
 
-def lifecycle_rules(retention_days: int) -> list[dict[str, Any]]:
-    """Delete after the class retention; drop multipart uploads a crashed writer left behind."""
+def lifecycle_rules(expiry_days: int) -> list[dict[str, Any]]:
+    """Delete after the class expiry (retention + chain length); drop multipart uploads a crashed writer left."""
     return [
-        {"action": {"type": "Delete"}, "condition": {"age": retention_days}},
+        {"action": {"type": "Delete"}, "condition": {"age": expiry_days}},
         {"action": {"type": "AbortIncompleteMultipartUpload"}, "condition": {"age": 2}},
     ]
 
@@ -133,7 +133,7 @@ class GcsVault(pulumi.ComponentResource):
                 versioning=gcp.storage.BucketVersioningArgs(enabled=False),
                 retention_policy=retention,
                 encryption=gcp.storage.BucketEncryptionArgs(default_kms_key_name=self.key.id),
-                lifecycle_rules=cast(Any, lifecycle_rules(settings.retention_days)),
+                lifecycle_rules=cast(Any, lifecycle_rules(settings.expiry_days)),
                 soft_delete_policy=gcp.storage.BucketSoftDeletePolicyArgs(retention_duration_seconds=7 * DAY_SECONDS),
                 force_destroy=False,
                 # CMEK: the service agent must hold the key role before the bucket names the key.

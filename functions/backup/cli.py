@@ -14,7 +14,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from functions.backup.defaults import CLASSES, DEFAULT_CHUNK, KEY_FILE_ENV, KINDS, LOCK_MODES, ZSTD_LEVEL
+from functions.backup.defaults import (
+    CLASSES,
+    DEFAULT_CHUNK,
+    DEFAULT_MAX_CHAIN_DAYS,
+    KEY_FILE_ENV,
+    KINDS,
+    LOCK_MODES,
+    ZSTD_LEVEL,
+)
 from functions.backup.errors import BackupError, UsageError
 from functions.backup.report import Reporter, write_metrics
 
@@ -113,6 +121,13 @@ def _add_backup_commands(sub: Any) -> None:
         )
         if name == "incremental":
             p.add_argument("--parent", help="backup id to diff against (default: newest dir backup)")
+            p.add_argument(
+                "--max-chain-days",
+                type=_positive_int,
+                default=DEFAULT_MAX_CHAIN_DAYS,
+                help=f"take a full backup instead once the oldest object the chain references is older than this "
+                f"(default {DEFAULT_MAX_CHAIN_DAYS}; 0: never). Keep the vault lifecycle >= retention + this",
+            )
         _writer_options(p)
         _common(p)
         _metrics(p)
@@ -354,7 +369,9 @@ def _run_backup(
             **common,
         )
     else:
-        result = commands.incremental(source_dir=ns.source_dir, parent_id=ns.parent, **common)
+        result = commands.incremental(
+            source_dir=ns.source_dir, parent_id=ns.parent, max_chain_days=ns.max_chain_days, **common
+        )
     reporter.event("backup_finished", **{k: result[k] for k in ("backup_id", "duration_s", "sizes")})
     return result
 

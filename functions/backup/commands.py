@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from functions.backup import fmt, retention, sources
-from functions.backup.defaults import CLASSES, KINDS
+from functions.backup import clock, fmt, retention, sources
+from functions.backup.defaults import CLASSES, DEFAULT_MAX_CHAIN_DAYS, KINDS
 from functions.backup.errors import BackupError, IntegrityError, UsageError
 from functions.backup.keys import KeyRing, KeyWrapper, as_ring, recipients_of
 from functions.backup.reader import (
@@ -18,6 +18,7 @@ from functions.backup.reader import (
     OpenBackup,
     StreamDecoder,
     find_backup,
+    id_time,
     load_manifest,
     parse_time,
     scan,
@@ -107,7 +108,7 @@ def backup(
         raise UsageError("give exactly one of --source postgresql://… or --source-dir PATH")
     need_versioning = retention.REQUIRES_VERSIONING[backup_class] if require_versioning is None else require_versioning
     _check_targets(stores, backup_class, need_versioning, lock_days)
-    lock_until = dt.datetime.now(dt.UTC) + dt.timedelta(days=lock_days) if lock_days > 0 else None
+    lock_until = clock.now() + dt.timedelta(days=lock_days) if lock_days > 0 else None
     root = Path(source_dir or "")
     if source_url:
         sources.check_pg_url(source_url, "--source")
@@ -153,41 +154,78 @@ def incremental(
     backup_class: str,
     source_dir: str,
     parent_id: str | None = None,
+    max_chain_days: int = DEFAULT_MAX_CHAIN_DAYS,
     lock_days: int = 0,
     lock_mode: str = "COMPLIANCE",
     require_versioning: bool | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     level: int = ZSTD_LEVEL,
 ) -> dict[str, Any]:
-    """A files-layout backup that re-uploads only the pieces whose keyed MAC changed since the parent."""
+    """A files-layout backup that re-uploads only the pieces whose keyed MAC changed since the parent.
+
+    ``max_chain_days`` (0: no limit) rebases the chain: once the oldest object the parent still references is
+    that old, this run is a full backup instead. Bucket lifecycles expire objects by age, so without it a chunk
+    written by the chain's first backup and never changed since is deleted while every newer manifest still
+    points at it; with it nothing a kept backup references is older than retention + ``max_chain_days``.
+    """
     root = Path(source_dir)
     if not root.is_dir():
         raise UsageError(f"--source-dir {root}: not a directory")
+    if max_chain_days < 0:
+        raise UsageError(f"--max-chain-days {max_chain_days}: allowed 0 (no limit) or more days")
+    full = {
+        "stores": stores,
+        "wrapper": wrapper,
+        "reporter": reporter,
+        "backup_class": backup_class,
+        "source_url": None,
+        "source_dir": source_dir,
+        "lock_days": lock_days,
+        "lock_mode": lock_mode,
+        "require_versioning": require_versioning,
+        "chunk_size": chunk_size,
+        "level": level,
+    }
     try:
         parent_info = find_backup(stores[:1], backup_class, parent_id, kind="dir")
     except BackupError:
         if parent_id:
             raise
         reporter.event("incremental_without_parent", note="no previous dir backup: taking a full one")
-        return backup(
-            stores=stores,
-            wrapper=wrapper,
-            reporter=reporter,
-            backup_class=backup_class,
-            source_url=None,
-            source_dir=source_dir,
-            lock_days=lock_days,
-            lock_mode=lock_mode,
-            require_versioning=require_versioning,
-            chunk_size=chunk_size,
-            level=level,
+        return {**backup(**full), "chain": "new"}
+    oldest = oldest_reference(parent_info.manifest or {})
+    if max_chain_days and oldest is not None and clock.now() - oldest > dt.timedelta(days=max_chain_days):
+        reporter.event(
+            "chain_rebased",
+            parent=parent_info.backup_id,
+            oldest_reference=oldest.isoformat(),
+            max_chain_days=max_chain_days,
         )
+        return {**backup(**full), "chain": "rebased", "previous_oldest_reference": oldest.isoformat()}
+    return _incremental_on(parent_info, root, full)
+
+
+def oldest_reference(manifest: dict[str, Any]) -> dt.datetime | None:
+    """When the oldest object a files-layout manifest points at was written: the earliest of its chain base and
+    the origin backups of its chunk references (a backup id carries its start time, which is never later than
+    the object's own creation, so ages measured from it are never understated)."""
+    origins = {manifest.get("chain_base") or manifest.get("backup_id") or ""}
+    origins |= {ref["b"] for entry in manifest.get("files", []) for ref in entry.get("chunks", [])}
+    times = [t for t in (id_time(origin) for origin in origins if origin) if t is not None]
+    return min(times, default=None)
+
+
+def _incremental_on(parent_info: BackupInfo, root: Path, full: dict[str, Any]) -> dict[str, Any]:
+    """The incremental proper: the parent's chain, extended by the pieces that changed since it."""
+    stores, wrapper, reporter = full["stores"], full["wrapper"], full["reporter"]
+    backup_class, chunk_size, level = full["backup_class"], full["chunk_size"], full["level"]
+    lock_days, lock_mode, require_versioning = full["lock_days"], full["lock_mode"], full["require_versioning"]
     parent = OpenBackup(parent_info.store, backup_class, parent_info.backup_id, wrapper)
     if parent.manifest["chunk_size"] != chunk_size:
         chunk_size = parent.manifest["chunk_size"]
     need_versioning = retention.REQUIRES_VERSIONING[backup_class] if require_versioning is None else require_versioning
     _check_targets(stores, backup_class, need_versioning, lock_days)
-    lock_until = dt.datetime.now(dt.UTC) + dt.timedelta(days=lock_days) if lock_days > 0 else None
+    lock_until = clock.now() + dt.timedelta(days=lock_days) if lock_days > 0 else None
     opts = WriteOptions(
         backup_class,
         "dir",
@@ -221,6 +259,7 @@ def incremental(
     result["parent"] = parent.backup_id
     result["reused_chunks"] = manifest["reused_chunks"]
     result["new_chunks"] = manifest["sizes"]["chunks"]
+    result["chain"] = "extended"
     return result
 
 

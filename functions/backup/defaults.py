@@ -16,3 +16,6 @@ DEFAULT_CHUNK = 4 << 20
 # 147 MB dump) and needs about a third of level 3's CPU, which on 2 cores competes with pg_dump and its
 # server backend. The BackupJobs component deploys level 1 too (backup_jobs.classes.<class>.level).
 ZSTD_LEVEL = 1
+DEFAULT_MAX_CHAIN_DAYS = 7
+"""``incremental --max-chain-days``: a chain older than this starts over with a full backup. The vault
+lifecycle must keep objects retention + this many days (the infrastructure program adds it)."""

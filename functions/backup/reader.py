@@ -52,8 +52,11 @@ def parse_time(text: str) -> dt.datetime:
 
 
 def id_time(backup_id: str) -> dt.datetime | None:
+    """The start time a backup id carries (``YYYYMMDDTHHMMSSmmmZ-<hex>``), or None for other names (WAL files)."""
+    if len(backup_id) < 19 or backup_id[18] != "Z":
+        return None
     try:
-        return dt.datetime.strptime(backup_id[:19], "%Y%m%dT%H%M%S%f").replace(tzinfo=dt.UTC)
+        return dt.datetime.strptime(backup_id[:18], "%Y%m%dT%H%M%S%f").replace(tzinfo=dt.UTC)
     except ValueError:
         return None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from functions.backup import clock
 from functions.backup.reader import BackupInfo, id_time, scan
 from functions.backup.stores import ObjectStore
 from functions.backup.writer import manifest_key
@@ -142,7 +143,7 @@ def plan(
     now: dt.datetime | None = None,
 ) -> list[PruneDecision]:
     """Class by class (in the order given), then the WAL the kept db base backups no longer need."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     decisions: list[PruneDecision] = []
     oldest_base_kept: dt.datetime | None = None
     for cls in classes:

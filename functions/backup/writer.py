@@ -23,7 +23,7 @@ from typing import IO, Any
 
 import zstandard
 
-from functions.backup import fmt
+from functions.backup import clock, fmt
 from functions.backup.defaults import DEFAULT_CHUNK, ZSTD_LEVEL
 from functions.backup.errors import BackupError
 from functions.backup.keys import KeyRing, KeyWrapper, as_ring, new_data_key
@@ -32,7 +32,7 @@ from functions.backup.stores import ObjectStore
 
 
 def new_backup_id(now: dt.datetime | None = None) -> str:
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z-" + secrets.token_hex(3)
 
 
@@ -124,7 +124,7 @@ class BackupWriter:
     ) -> None:
         self.opts = opts
         self.reporter = reporter
-        self.started = dt.datetime.now(dt.UTC)
+        self.started = clock.now()
         self.t0 = time.monotonic()
         self.backup_id = opts.backup_id or new_backup_id(self.started)
         self.data_key = new_data_key()
@@ -159,7 +159,7 @@ class BackupWriter:
     def finish(self, body: dict[str, Any], source_bytes: int, compressed_bytes: int) -> dict[str, Any]:
         """Waits for every chunk upload, then writes SHA256SUMS and the manifest (last) to live targets."""
         self.fanout.drain()
-        finished = dt.datetime.now(dt.UTC)
+        finished = clock.now()
         manifest: dict[str, Any] = {
             "format": fmt.MANIFEST_FORMAT,
             "backup_id": self.backup_id,

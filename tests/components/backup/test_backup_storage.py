@@ -17,6 +17,9 @@ from tests.plans import REPO, deep_merge, named, of_type, plan_of, stack_values
 
 DAY = 86400
 PROD_RETENTION = {"db": 30, "chain": 90, "state": 7}
+PROD_EXPIRY = {"db": 30, "chain": 97, "state": 7}
+"""Lifecycle expiry = retention + full_interval_days (chain: a full backup weekly), so a chain's first chunks
+outlive every incremental still within retention that references them."""
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +64,7 @@ def test_s3_vault_versioned_and_object_locked(prod: PlanResult) -> None:
 
 def test_s3_lifecycle_days_per_class(prod: PlanResult) -> None:
     rules = {r["id"]: r for r in named(prod, "backup-s3-lifecycle").inputs["rules"]}
-    for data_class, days in {**PROD_RETENTION, WAL_PREFIX: PROD_RETENTION["db"]}.items():
+    for data_class, days in {**PROD_EXPIRY, WAL_PREFIX: PROD_EXPIRY["db"]}.items():
         rule = rules[f"{data_class}-retention"]
         assert rule["filter"] == {"prefix": f"{data_class}/"}
         assert rule["expiration"] == {"days": days}
@@ -209,7 +212,7 @@ def test_azure_lifecycle_days_per_class(prod: PlanResult) -> None:
     rules = {r["name"]: r["definition"] for r in named(prod, "backup-azure-lifecycle").inputs["policy"]["rules"]}
     assert rules, "the prod Azure lifecycle policy declares no rules"
     assert PROD_RETENTION, "no prod retention classes to check the Azure lifecycle against"
-    for data_class, days in PROD_RETENTION.items():
+    for data_class, days in PROD_EXPIRY.items():
         rule = rules[f"{data_class}-retention"]
         assert rule["filters"]["prefixMatch"] == [f"backup-{data_class}/"]
         assert rule["actions"]["baseBlob"]["delete"]["daysAfterModificationGreaterThan"] == days
@@ -246,7 +249,7 @@ def test_gcs_buckets_per_class(prod: PlanResult) -> None:
         assert bucket["versioning"] == {"enabled": False}  # GCS refuses versioning with a retention policy
         assert "/cryptoKeys/" in bucket["encryption"]["defaultKmsKeyName"]
         delete = next(r for r in bucket["lifecycleRules"] if r["action"]["type"] == "Delete")
-        assert delete["condition"]["age"] == days
+        assert delete["condition"]["age"] == PROD_EXPIRY[data_class]
         assert int(bucket["retentionPolicy"]["retentionPeriod"]) <= delete["condition"]["age"] * DAY
 
 
