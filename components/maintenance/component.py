@@ -1,7 +1,8 @@
 """Scheduled database maintenance as Kubernetes CronJobs (seed: daily 02:00, weekly Sunday 03:00, monthly
-1st 04:00 UTC: cleanup of expired sessions and old logs, VACUUM/ANALYZE, REINDEX, archiving).
+1st 04:00 UTC): VACUUM/ANALYZE, REINDEX CONCURRENTLY, FREEZE, log retention by config, and the application's
+own SQL only where the config gives it.
 
-Each SQL job's statements go into one ConfigMap file run with ``psql -X -v ON_ERROR_STOP=1 -f``: psql
+Each SQL job's statements (built-in tasks first, then the app's SQL) go into one ConfigMap file run with ``psql -X -v ON_ERROR_STOP=1 -f``: psql
 sends each statement in its own autocommit transaction (VACUUM and REINDEX CONCURRENTLY refuse to run in
 a transaction block, which a single ``-c "a; b"`` would create), stops at the first error so a failed
 cleanup fails the Job, and interpolates psql variables such as ``:"DBNAME"``. The database URL comes from a
@@ -20,16 +21,56 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.lib.k8s import SECURE_CONTAINER_CONTEXT, app_labels, declare, pod_security_context
-from components.maintenance.config import MaintenanceJob, MaintenanceSettings
+from components.maintenance.config import MaintenanceJob, MaintenanceSettings, RetentionRule
 
 SQL_CONFIGMAP = "maintenance-sql"
 SQL_MOUNT = "/etc/maintenance"
 DATABASE_URL_ENV = "DATABASE_URL"
 
+#: psql sets :DBNAME to the connected database; REINDEX DATABASE must name it (PostgreSQL 15).
+TASK_SQL: dict[str, tuple[str, ...]] = {
+    "vacuum_analyze": ("VACUUM (ANALYZE)",),
+    "vacuum_freeze": ("VACUUM (FREEZE, ANALYZE)",),
+    "analyze": ("ANALYZE",),
+    # System catalogs cannot be reindexed concurrently: PostgreSQL skips them with a warning, the rest is online.
+    "reindex_concurrently": ('REINDEX (VERBOSE) DATABASE CONCURRENTLY :"DBNAME"',),
+    "reindex": ('REINDEX (VERBOSE) DATABASE :"DBNAME"',),
+}
 
-def sql_script(job: MaintenanceJob) -> str:
+
+def quote_ident(name: str) -> str:
+    """A PostgreSQL identifier, quoted (``schema.table`` quoted part by part)."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in name.split("."))
+
+
+def retention_sql(rule: RetentionRule) -> str:
+    """Delete rows older than ``keep_days`` in batches, each its own transaction (a procedure may COMMIT)."""
+    table, column = quote_ident(rule.table), quote_ident(rule.timestamp_column)
+    return (
+        "DO $retention$ DECLARE deleted bigint; BEGIN LOOP "
+        f"DELETE FROM {table} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {table} "
+        f"WHERE {column} < now() - interval '{rule.keep_days} days' LIMIT {rule.batch_size})); "
+        "GET DIAGNOSTICS deleted = ROW_COUNT; "
+        f"RAISE NOTICE 'retention {rule.table}: % rows', deleted; "
+        "EXIT WHEN deleted = 0; COMMIT; END LOOP; END $retention$"
+    )
+
+
+def job_statements(job: MaintenanceJob, settings: MaintenanceSettings) -> list[str]:
+    """Built-in tasks in their order (retention expands to one statement per rule), then the app's SQL."""
+    statements: list[str] = []
+    for task in job.tasks:
+        if task == "retention":
+            statements += [retention_sql(rule) for rule in settings.retention]
+        else:
+            statements += TASK_SQL[task]
+    return statements + [s.strip() for s in job.sql]
+
+
+def sql_script(job: MaintenanceJob, settings: MaintenanceSettings | None = None) -> str:
     """The file psql runs: one statement per line-terminated ``;``, stopping at the first error."""
-    return "".join(f"{statement.strip()};\n" for statement in job.sql)
+    statements = job_statements(job, settings or MaintenanceSettings(jobs=(job,)))
+    return "".join(f"{statement};\n" for statement in statements) or "SELECT 1;\n"
 
 
 def job_argv(job: MaintenanceJob) -> list[str]:
@@ -54,7 +95,7 @@ def sql_configmap_manifest(settings: MaintenanceSettings, namespace: str) -> dic
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": SQL_CONFIGMAP, "namespace": namespace, "labels": app_labels("maintenance", "sql")},
-        "data": {f"{job.name}.sql": sql_script(job) for job in settings.jobs if job.sql},
+        "data": {f"{job.name}.sql": sql_script(job, settings) for job in settings.jobs if job.runs_sql},
     }
 
 
@@ -82,7 +123,7 @@ def cronjob_manifest(settings: MaintenanceSettings, job: MaintenanceJob, namespa
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
-    if job.sql:
+    if job.runs_sql:
         container["volumeMounts"].append({"name": "sql", "mountPath": SQL_MOUNT, "readOnly": True})
         volumes.append(
             {
@@ -146,7 +187,7 @@ class Maintenance(pulumi.ComponentResource):
         settings = args.settings
         self.sql = None
         depends: list[pulumi.Resource] = []
-        if any(job.sql for job in settings.jobs):
+        if any(job.runs_sql for job in settings.jobs):
             self.sql = declare(
                 k8s.core.v1.ConfigMap, f"{name}-sql", sql_configmap_manifest(settings, args.namespace), child
             )

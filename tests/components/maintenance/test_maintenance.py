@@ -59,10 +59,10 @@ def test_sql_configmap_holds_each_jobs_statements() -> None:
         m for m in manifests_of_kind(plan_of("prod"), "ConfigMap") if m["metadata"]["name"] == "maintenance-sql"
     ]
     kubernetes_validate.validate(configmap, "1.30.0", strict=True)
-    daily = configmap["data"]["daily.sql"]
-    assert "DELETE FROM sessions" in daily and "app_logs" in daily and daily.rstrip().endswith("VACUUM (ANALYZE);")
-    assert 'REINDEX DATABASE CONCURRENTLY :"DBNAME";' in configmap["data"]["weekly.sql"]
-    assert "archive_records" in configmap["data"]["monthly.sql"]
+    # Nothing of the application: prod configures no retention rule and no app SQL.
+    assert configmap["data"]["daily.sql"] == "VACUUM (ANALYZE);\n"
+    assert configmap["data"]["weekly.sql"] == 'REINDEX (VERBOSE) DATABASE CONCURRENTLY :"DBNAME";\n'
+    assert configmap["data"]["monthly.sql"] == "VACUUM (FREEZE, ANALYZE);\n"
     for manifest in _cronjobs("prod").values():
         (container,) = manifest["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
         script = container["command"][-1].rsplit("/", 1)[1]
@@ -111,8 +111,26 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
     ("cron that does not parse", _job(schedule="0 25 * * *"), "maintenance.jobs[0].schedule: '0 25 * * *' is not"),
     ("cron with six fields", _job(schedule="0 0 2 * * *"), "maintenance.jobs[0].schedule"),
     ("unknown time zone", _job(timezone="Mars/Olympus"), "maintenance.jobs[0].timezone: 'Mars/Olympus'"),
-    ("neither sql nor command", _job(sql=[]), "maintenance.jobs[0].sql: give either sql statements or a command"),
-    ("both sql and command", _job(command=["true"]), "maintenance.jobs[0].sql: give either"),
+    ("neither sql nor command", _job(sql=[]), "maintenance.jobs[0].tasks: give tasks and/or sql statements"),
+    ("both sql and command", _job(command=["true"]), "maintenance.jobs[0].tasks: give tasks"),
+    ("unknown task", _job(tasks=["vacuum_full"]), "maintenance.jobs[0].tasks[0]: 'vacuum_full' is not allowed"),
+    ("task twice", _job(tasks=["analyze", "analyze"]), "maintenance.jobs[0].tasks: ['analyze', 'analyze'] lists"),
+    ("both reindexes", _job(tasks=["reindex", "reindex_concurrently"]), "maintenance.jobs[0].tasks: reindex and"),
+    (
+        "retention nobody runs",
+        {"maintenance": {**_job(tasks=["analyze"])["maintenance"], "retention": [{"table": "logs", "keep_days": 7}]}},
+        "maintenance.retention: rules given but no job runs the retention task",
+    ),
+    (
+        "retention table not an identifier",
+        {"maintenance": {"retention": [{"table": "logs; DROP TABLE x", "keep_days": 7}]}},
+        "maintenance.retention[0].table",
+    ),
+    (
+        "retention keep 0 days",
+        {"maintenance": {"retention": [{"table": "logs", "keep_days": 0}]}},
+        "maintenance.retention[0].keep_days",
+    ),
     ("trailing semicolon", _job(sql=["VACUUM;"]), "maintenance.jobs[0].sql[0]: one statement per entry"),
     ("deadline out of range", _job(deadline_seconds=5), "maintenance.jobs[0].deadline_seconds: 5 is below"),
     ("unpinned image", {"maintenance": {"image": "postgres:latest"}}, "maintenance.image: 'postgres:latest'"),
@@ -135,3 +153,14 @@ def test_bad_maintenance_config_names_the_key(case: str, changes: dict[str, Any]
     with pytest.raises(ConfigError) as caught:
         parse_config(deep_merge(stack_values("prod"), changes))
     assert any(p.startswith(expected) for p in caught.value.problems), caught.value.problems
+
+
+def test_retention_statement_quotes_identifiers_and_batches() -> None:
+    from components.maintenance.component import retention_sql
+    from components.maintenance.config import RetentionRule
+
+    sql = retention_sql(
+        RetentionRule(table="app.request_log", timestamp_column="logged_at", keep_days=14, batch_size=500)
+    )
+    assert 'DELETE FROM "app"."request_log"' in sql and "\"logged_at\" < now() - interval '14 days'" in sql
+    assert "LIMIT 500" in sql and "COMMIT" in sql

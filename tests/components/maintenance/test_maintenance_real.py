@@ -1,8 +1,9 @@
 """The maintenance jobs' SQL, run the way the CronJob runs it, against a real PostgreSQL 15.
 
 The container command and the ConfigMap script come from the prod plan; ``$(DATABASE_URL)`` is expanded
-the way the kubelet expands it from the Secret-backed env var. The database carries the schema the
-default jobs expect (sessions, app_logs, archive_records()).
+the way the kubelet expands it from the Secret-backed env var. The default jobs assume nothing about the
+application: they run on a database whose tables they have never heard of, and the retention rule and the
+app's SQL hook come from config.
 """
 
 from __future__ import annotations
@@ -19,25 +20,21 @@ from typing import Any
 
 import pytest
 
-from tests.plans import manifests_of_kind, plan_of
+from components.maintenance.component import sql_configmap_manifest
+from components.platform.config import parse_config
+from tests.plans import manifests_of_kind, plan_of, stack_values
 
 pytestmark = pytest.mark.real
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 SCHEMA = """
+CREATE SCHEMA app;
+CREATE TABLE app.request_log (id serial PRIMARY KEY, logged_at timestamptz NOT NULL, line text);
+CREATE INDEX request_log_logged ON app.request_log (logged_at);
 CREATE TABLE sessions (id serial PRIMARY KEY, expires_at timestamptz NOT NULL);
-CREATE TABLE app_logs (id serial PRIMARY KEY, created_at timestamptz NOT NULL, line text);
-CREATE INDEX app_logs_created ON app_logs (created_at);
-CREATE TABLE records (id serial PRIMARY KEY, created_at timestamptz NOT NULL);
-CREATE TABLE records_archive (LIKE records);
-CREATE PROCEDURE archive_records(older_than interval) LANGUAGE sql AS $$
-  WITH moved AS (DELETE FROM records WHERE created_at < now() - older_than RETURNING *)
-  INSERT INTO records_archive SELECT * FROM moved;
-$$;
+INSERT INTO app.request_log (logged_at, line) SELECT now() - i * interval '1 hour', 'x' FROM generate_series(1, 2400) i;
 INSERT INTO sessions (expires_at) SELECT now() + (i - 50) * interval '1 hour' FROM generate_series(1, 100) i;
-INSERT INTO app_logs (created_at, line) SELECT now() - i * interval '1 day', 'x' FROM generate_series(1, 60) i;
-INSERT INTO records (created_at) SELECT now() - i * interval '1 month' FROM generate_series(1, 24) i;
 """
 
 
@@ -122,42 +119,75 @@ def run_job(
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
-def test_daily_job_cleans_sessions_and_logs_then_vacuums(database_url: str, tmp_path: Path) -> None:
-    assert _scalar(database_url, "SELECT count(*) FROM sessions WHERE expires_at < now()") != "0"
+def _configured_sql(changes: dict[str, Any]) -> dict[str, str]:
+    """The ConfigMap data the prod stack would render with ``changes`` to its maintenance section."""
+    values = stack_values("prod")
+    values["maintenance"] = {**values["maintenance"], **changes}
+    settings = parse_config(values).maintenance
+    return sql_configmap_manifest(settings, "platform")["data"]
+
+
+def test_default_jobs_name_no_application_table() -> None:
+    (configmap,) = [
+        m for m in manifests_of_kind(plan_of("prod"), "ConfigMap") if m["metadata"]["name"] == "maintenance-sql"
+    ]
+    text = "\n".join(configmap["data"].values()).lower()
+    assert configmap["data"], "the prod plan renders maintenance SQL"
+    for assumed in ("sessions", "app_logs", "archive_records", "delete from"):
+        assert assumed not in text
+
+
+def test_daily_job_vacuums_analyzes_on_any_database(database_url: str, tmp_path: Path) -> None:
     result = run_job("daily", database_url, tmp_path)
     assert result.returncode == 0, result.stderr
+    # VACUUM (ANALYZE) ran outside a transaction block and reached tables the stack knows nothing of.
+    stats = "SELECT last_vacuum IS NOT NULL AND last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = '{}'"
+    assert _scalar(database_url, stats.format("request_log")) == "t"
+    assert _scalar(database_url, stats.format("sessions")) == "t"
+    assert _scalar(database_url, "SELECT count(*) FROM sessions") == "100"  # no app cleanup unless configured
+
+
+def test_retention_and_app_hook_from_config(database_url: str, tmp_path: Path) -> None:
+    old = "SELECT count(*) FROM app.request_log WHERE logged_at < now() - interval '30 days'"
+    assert int(_scalar(database_url, old)) > 1000
+    kept = _scalar(database_url, "SELECT count(*) FROM app.request_log WHERE logged_at >= now() - interval '30 days'")
+    data = _configured_sql(
+        {
+            "retention": [{"table": "app.request_log", "timestamp_column": "logged_at", "keep_days": 30, "batch_size": 500}],
+            "jobs": [
+                {"name": "daily", "schedule": "0 2 * * *", "tasks": ["retention", "vacuum_analyze"],
+                 "sql": ["DELETE FROM sessions WHERE expires_at < now()"]},
+            ],
+        }
+    )  # fmt: skip
+    result = run_job("daily", database_url, tmp_path, data=data)
+    assert result.returncode == 0, result.stderr
+    assert _scalar(database_url, old) == "0"
+    assert _scalar(database_url, "SELECT count(*) FROM app.request_log") == kept  # newer rows untouched
+    assert "retention app.request_log: 500 rows" in result.stderr  # batched: one NOTICE per committed batch
     assert _scalar(database_url, "SELECT count(*) FROM sessions WHERE expires_at < now()") == "0"
-    assert _scalar(database_url, "SELECT count(*) FROM sessions") == "50"
-    assert _scalar(database_url, "SELECT count(*) FROM app_logs WHERE created_at < now() - interval '30 days'") == "0"
-    # VACUUM (ANALYZE) ran outside a transaction block and updated the statistics.
-    assert (
-        _scalar(
-            database_url,
-            "SELECT last_vacuum IS NOT NULL AND last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'app_logs'",
-        )
-        == "t"
-    )
 
 
-def test_weekly_job_reindexes_the_connected_database(database_url: str, tmp_path: Path) -> None:
-    before = _scalar(database_url, "SELECT relfilenode FROM pg_class WHERE relname = 'app_logs_created'")
+def test_weekly_job_reindexes_the_connected_database_concurrently(database_url: str, tmp_path: Path) -> None:
+    before = _scalar(database_url, "SELECT relfilenode FROM pg_class WHERE relname = 'request_log_logged'")
     result = run_job("weekly", database_url, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "REINDEX DATABASE CONCURRENTLY" in result.stdout + result.stderr  # --echo-queries
-    after = _scalar(database_url, "SELECT relfilenode FROM pg_class WHERE relname = 'app_logs_created'")
+    assert "REINDEX (VERBOSE) DATABASE CONCURRENTLY" in result.stdout + result.stderr  # --echo-queries
+    after = _scalar(database_url, "SELECT relfilenode FROM pg_class WHERE relname = 'request_log_logged'")
     assert after != before  # a concurrent reindex builds a new file
 
 
-def test_monthly_job_archives_old_records(database_url: str, tmp_path: Path) -> None:
+def test_monthly_job_freezes(database_url: str, tmp_path: Path) -> None:
     result = run_job("monthly", database_url, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert _scalar(database_url, "SELECT count(*) FROM records WHERE created_at < now() - interval '1 year'") == "0"
-    assert int(_scalar(database_url, "SELECT count(*) FROM records_archive")) >= 12
+    # FREEZE: every row of the table is frozen, so its relfrozenxid caught up with the current xid horizon.
+    age = _scalar(database_url, "SELECT age(relfrozenxid) FROM pg_class WHERE relname = 'request_log'")
+    assert int(age) < 50
 
 
 def test_a_failing_statement_fails_the_run_and_stops_it(database_url: str, tmp_path: Path) -> None:
-    before = _scalar(database_url, "SELECT count(*) FROM records")
-    broken = {"daily.sql": "DELETE FROM no_such_table;\nDELETE FROM records;\n"}
+    before = _scalar(database_url, "SELECT count(*) FROM sessions")
+    broken = {"daily.sql": "DELETE FROM no_such_table;\nDELETE FROM sessions;\n"}
     result = run_job("daily", database_url, tmp_path, data=broken)
     assert result.returncode != 0 and "no_such_table" in result.stderr
-    assert _scalar(database_url, "SELECT count(*) FROM records") == before
+    assert _scalar(database_url, "SELECT count(*) FROM sessions") == before
