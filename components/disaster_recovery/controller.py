@@ -316,38 +316,37 @@ def declare_watchdog(name: str, dr: DrSettings, function: Any, topic: Any, in_dr
     import pulumi_aws as aws
 
     actions = [topic.arn]
-    aws.cloudwatch.MetricAlarm(
-        f"{name}-controller-silent",
-        alarm_description="The DR failover controller has reported no probe for 5 minutes: failover would not happen",
-        namespace=METRICS_NAMESPACE,
-        metric_name="dr_controller_primary_up",
-        dimensions={"DatabaseId": name},
-        statistic="SampleCount",
-        period=60,
-        evaluation_periods=5,
-        threshold=1,
-        comparison_operator="LessThanThreshold",
-        treat_missing_data="breaching",
-        alarm_actions=actions,
-        ok_actions=actions,
-        opts=in_dr,
-    )
-    aws.cloudwatch.MetricAlarm(
-        f"{name}-controller-errors",
-        alarm_description="The DR failover controller's function failed (see its log group)",
-        namespace="AWS/Lambda",
-        metric_name="Errors",
-        dimensions={"FunctionName": function.name},
-        statistic="Sum",
-        period=300,
-        evaluation_periods=1,
-        threshold=0,
-        comparison_operator="GreaterThanThreshold",
-        treat_missing_data="notBreaching",
-        alarm_actions=actions,
-        ok_actions=actions,
-        opts=in_dr,
-    )
+    alarms: dict[str, dict[str, Any]] = {
+        "silent": {
+            "alarm_description": "The DR failover controller has reported no probe for 5 minutes: failover would "
+            "not happen",
+            "namespace": METRICS_NAMESPACE,
+            "metric_name": "dr_controller_primary_up",
+            "dimensions": {"DatabaseId": name},
+            "statistic": "SampleCount",
+            "period": 60,
+            "evaluation_periods": 5,
+            "threshold": 1,
+            "comparison_operator": "LessThanThreshold",
+            "treat_missing_data": "breaching",
+        },
+        "errors": {
+            "alarm_description": "The DR failover controller's function failed (see its log group)",
+            "namespace": "AWS/Lambda",
+            "metric_name": "Errors",
+            "dimensions": {"FunctionName": function.name},
+            "statistic": "Sum",
+            "period": 300,
+            "evaluation_periods": 1,
+            "threshold": 0,
+            "comparison_operator": "GreaterThanThreshold",
+            "treat_missing_data": "notBreaching",
+        },
+    }
+    for role, alarm in alarms.items():
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-controller-{role}", alarm_actions=actions, ok_actions=actions, **alarm, opts=in_dr
+        )
 
 
 def declare_webhook(
