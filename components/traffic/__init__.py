@@ -1,0 +1,1 @@
+"""Traffic policy between services (Istio DestinationRules and VirtualServices)."""
