@@ -49,6 +49,7 @@ PACKAGES: dict[str, Package] = {
     "monitoring": Package(("monitoring",), ("monitoring",)),
     "maintenance": Package(("maintenance",), ("maintenance",)),
     "budgets": Package(("budgets",), ("budgets",)),
+    "network": Package(("network",), ()),
     "database": Package(("database",), ("database",)),
     "alerting": Package(("alerting",), ()),
 }

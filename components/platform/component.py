@@ -29,8 +29,10 @@ if TYPE_CHECKING:
     from components.disaster_recovery.component import DisasterRecovery
     from components.maintenance.component import Maintenance
     from components.monitoring.component import Monitoring
+    from components.network.component import NetworkPolicies
     from components.redis.component import RedisCluster
     from components.services.autoscaling import Autoscaling, PrometheusAdapterRules
+    from components.services.config import ServiceSettings
     from components.services.workload import Workload
 
 
@@ -65,6 +67,7 @@ class Platform(pulumi.ComponentResource):
         self.maintenance = self._maintenance()
         self.snapshots = self._snapshots()
         self.monitoring = self._monitoring()  # last of the workloads: it alerts on the others' Jobs and scrapes them
+        self.network = self._network()
         self.budgets = self._budgets()
         self.outputs = self._outputs()
         self.register_outputs({})
@@ -93,11 +96,24 @@ class Platform(pulumi.ComponentResource):
         return {
             service.name: Workload(
                 service.name,
-                WorkloadArgs(service=service, namespace=config.namespace, autoscaled=True),
+                WorkloadArgs(
+                    service=service,
+                    namespace=config.namespace,
+                    autoscaled=True,
+                    pod_labels=self._client_labels(service),
+                ),
                 opts=self._opts("kubernetes"),
             )
             for service in config.services
         }
+
+    def _client_labels(self, service: ServiceSettings) -> dict[str, str]:
+        """Labels a provider's own NetworkPolicy admits, for the providers the service uses (Redis's client label)."""
+        from components.redis.network import client_pod_labels
+
+        redis = self.config.redis
+        labels = client_pod_labels(redis) if redis.enabled and "redis" in service.uses else None
+        return labels or {}
 
     def _redis(self) -> RedisCluster | None:
         from components.redis.component import RedisCluster, RedisClusterArgs
@@ -346,6 +362,24 @@ class Platform(pulumi.ComponentResource):
             schedule=backup.velero_schedule, ttl_hours=backup.velero_ttl_hours, namespaces=backup.velero_namespaces
         )
         return Snapshots("snapshots", args, opts=self._opts("kubernetes"))
+
+    def _network(self) -> NetworkPolicies | None:
+        """Default deny plus one allow per declared edge: services' `uses`, each section's jobs, Redis's pods."""
+        from components.network.component import NetworkPolicies, NetworkPoliciesArgs
+        from components.network.stack import database_declarations, stack_wiring
+        from components.redis.network import network_declarations
+
+        config = self.config
+        if config.network.allow_unrestricted_traffic:
+            return None
+        redis = network_declarations(self.redis.args) if self.redis is not None else None
+        database = None
+        if self.database is not None:
+            jobs = config.backup_jobs
+            archiving = self.backup_jobs is not None and jobs is not None and jobs.wal_archive.mode == "archive_command"
+            database = database_declarations(self.database.args, archiving)
+        args = NetworkPoliciesArgs(wiring=stack_wiring(config, redis, database))
+        return NetworkPolicies("network", args, opts=self._opts("kubernetes"))
 
     def _budgets(self) -> Budgets | None:
         from components.budgets.component import Budgets, BudgetsArgs

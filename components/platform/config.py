@@ -30,6 +30,8 @@ from components.disaster_recovery.config import DrSettings, edge_problems, recov
 from components.lib.settings import PROBLEM_SEPARATOR, DnsLabel, Settings, raise_problems
 from components.maintenance.config import MaintenanceSettings
 from components.monitoring.config import MonitoringSettings
+from components.network.config import NetworkSettings
+from components.network.stack import wiring_problems
 from components.platform.cloud import CloudSettings
 from components.redis.config import RedisSettings
 from components.services.config import ServiceSettings
@@ -67,6 +69,9 @@ class StackConfig(Settings):
     budgets: BudgetSettings = Field(default_factory=BudgetSettings, description="Cost budgets.")
     backup_jobs: BackupJobsField = Field(default=None, description="Backup CronJobs; absent: none.")
     optimizer: OptimizerSettings | None = Field(default=None, description="Content optimizer; absent: none.")
+    network: NetworkSettings = Field(
+        default_factory=NetworkSettings, description="NetworkPolicies from declared uses; endpoints outside the plan."
+    )
     database: DatabaseSettings | None = Field(
         default=None, description="Self-managed PostgreSQL 15 and the PgBouncer pooler; absent: none."
     )
@@ -148,6 +153,7 @@ class StackConfig(Settings):
             )
         wal_mode = self.backup_jobs.wal_archive.mode if self.backup_jobs is not None else None
         problems += database_problems(self.database, len(self.cloud.kubernetes.zones), wal_mode)
+        problems += wiring_problems(self)
         raise_problems(problems)
         return self
 

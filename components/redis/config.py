@@ -81,8 +81,14 @@ class RedisSettings(Settings):
         description="NetworkPolicy peers admitted to the Redis port (and the sentinel port in sentinel mode).",
     )
     metrics_clients: tuple[AllowedClient, ...] = Field(
-        default=(AllowedClient(namespace_labels={"kubernetes.io/metadata.name": "monitoring"}),),
-        description="NetworkPolicy peers admitted to the redis_exporter metrics port (Prometheus).",
+        default=(
+            AllowedClient(
+                namespace_labels={"kubernetes.io/metadata.name": "monitoring"},
+                pod_labels={"app.kubernetes.io/name": "prometheus"},
+            ),
+        ),
+        description="NetworkPolicy peers admitted to the redis_exporter metrics port: Prometheus pods only (the "
+        "same peer as network.scraper), not every pod of the monitoring namespace.",
     )
     cluster_require_full_coverage: bool = Field(
         default=False,

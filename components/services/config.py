@@ -369,6 +369,16 @@ class ServiceSettings(Settings):
     allow_writable_root_filesystem: bool = Field(
         default=False, description="Opt out of the read-only root filesystem (a /tmp emptyDir is always mounted)."
     )
+    uses: tuple[DnsLabel, ...] = Field(
+        default=(),
+        description="What the service connects to: `redis`, other services by name, or a `network.endpoints` name "
+        "(`database`, `cloud-apis`, ...). NetworkPolicies allow exactly these (plus DNS); anything else is denied.",
+    )
+    exposure: Literal["internal", "public"] = Field(
+        default="internal",
+        description="public: the ingress controller (network.ingress_controller) may reach the service's port; "
+        "internal: only the services that declare it in `uses`.",
+    )
 
     @model_validator(mode="after")
     def _names_fit(self) -> ServiceSettings:

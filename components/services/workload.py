@@ -33,6 +33,10 @@ class WorkloadArgs(BaseModel):
     zones_topology_key: str = Field(
         default="topology.kubernetes.io/zone", description="Node label replicas are spread over."
     )
+    pod_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra pod labels a provider's own NetworkPolicy admits (e.g. Redis's client label).",
+    )
 
 
 #: Port of every service's ClusterIP Service (the container port is the service's own ``port``).
@@ -60,7 +64,7 @@ def deployment_manifest(args: WorkloadArgs) -> dict[str, Any]:
         "revisionHistoryLimit": 5,
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
         "template": {
-            "metadata": {"labels": app_labels(svc.name, svc.tier)},
+            "metadata": {"labels": {**args.pod_labels, **app_labels(svc.name, svc.tier)}},
             "spec": {
                 "automountServiceAccountToken": False,
                 "securityContext": pod_security_context(),

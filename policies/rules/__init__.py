@@ -40,6 +40,7 @@ from . import (
     wiring_alarm_receivers,
     wiring_identity_federated,
     wiring_metric_provenance,
+    wiring_reachability,
 )
 
 _MODULES = (
@@ -78,6 +79,7 @@ _MODULES = (
     wiring_alarm_receivers,
     wiring_identity_federated,
     wiring_metric_provenance,
+    wiring_reachability,
 )
 
 ALL_POLICIES: tuple[ResourceValidationPolicy | StackValidationPolicy, ...] = tuple(m.POLICY for m in _MODULES)

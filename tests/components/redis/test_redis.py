@@ -207,7 +207,10 @@ def test_network_policy_admits_only_the_configured_peers() -> None:
 
 
 def test_disabled_redis_declares_nothing_and_has_no_outputs_section() -> None:
-    plan = plan_with("staging", {"redis": {"enabled": False}})
+    services = [
+        {**s, "uses": [u for u in s.get("uses", []) if u != "redis"]} for s in stack_values("staging")["services"]
+    ]
+    plan = plan_with("staging", {"redis": {"enabled": False}, "services": services})
     assert not of_type(plan, "platform:redis:RedisCluster")
     assert "redis" not in plan.outputs
 

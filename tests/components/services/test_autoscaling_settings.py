@@ -101,12 +101,22 @@ def test_query_problem_says_how_to_write_braces() -> None:
     assert "{service}" in problem and "{{ and }}" in problem
 
 
+def _renamed_backend(changes: dict[str, Any]) -> dict[str, Any]:
+    """Prod with the backend changed, and the services that use it following its new name."""
+    values = _prod_with(BACKEND, changes)
+    name = values["services"][BACKEND]["name"]
+    values["services"] = [
+        {**s, "uses": [name if u == "backend" else u for u in s.get("uses", [])]} for s in values["services"]
+    ]
+    return values
+
+
 def test_service_name_too_long_for_the_forecaster_cronjob() -> None:
     long_name = "a" * 42  # + "-forecaster" = 53 > 52
-    [problem] = problems_of(_prod_with(BACKEND, {"name": long_name}))
+    [problem] = problems_of(_renamed_backend({"name": long_name}))
     assert problem.startswith("services[0].name: ") and "52" in problem and "at most 41" in problem
     # Without prediction the same name is fine (no CronJob).
-    values = _prod_with(BACKEND, {"name": long_name, "scaling": {"prediction": {"enabled": False}}})
+    values = _renamed_backend({"name": long_name, "scaling": {"prediction": {"enabled": False}}})
     assert parse_config(values).services[0].name == long_name
 
 

@@ -1,0 +1,1 @@
+"""Declared dependencies rendered into NetworkPolicies."""
