@@ -11,9 +11,11 @@ Tuning set (where the loop's timing was checked): prod's numbers, the promotion 
 outages starting at 20 phases of one probe interval. Evaluation set: prod's numbers with seeded random phases
 and promotion times, and another legal config (30 s x 2, TTL 30 s, budget 120 s) the loop was never tuned on.
 
-RPO: per destination (S3, Azure Blob, GCS, the DR database) from the WAL mechanism the stack file declares
-(backup_jobs.wal_archive.mode): archive_command ships every segment to the three clouds within
-archive_timeout; rds leaves the clouds to the periodic dumps and S3 to RDS's own log upload (5 minutes).
+RPO: per destination (S3, Azure Blob, GCS, the DR database) and per failure (region loss, cloud loss,
+corruption) from the WAL mechanism the stack file declares (backup_jobs.wal_archive.mode), computed by the same
+function as the stack outputs (components.disaster_recovery.rpo through recovery_bounds): archive_command ships
+every segment to the three clouds within archive_timeout + the wal-push bound; rds leaves the clouds to the
+periodic dumps and S3 to RDS's own log upload (5 minutes).
 
 Writes build/bench/dr.json. Runs in about a second.
 """
@@ -31,14 +33,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import yaml  # noqa: E402
-from croniter import croniter  # noqa: E402
 
 from functions.dr.config import ControllerConfig, parse_config  # noqa: E402
 from functions.dr.sim import simulate_rto  # noqa: E402
 
 OUT = REPO / "build/bench/dr.json"
-RDS_LOG_UPLOAD_SECONDS = 300
-"""RDS copies transaction logs to S3 every five minutes (its latest restorable time trails by up to that)."""
 
 
 def stack(name: str) -> dict[str, Any]:
@@ -117,48 +116,40 @@ def rto_runs(config: ControllerConfig, cases: list[tuple[float, float]]) -> dict
     return result
 
 
-def _cron_gap_seconds(expr: str) -> int:
-    it = croniter(expr, 0)
-    first = it.get_next(float)
-    return int(it.get_next(float) - first)
-
-
 def rpo_by_destination(sections: dict[str, Any]) -> dict[str, Any]:
-    backup = sections.get("backup") or {}
-    jobs = sections.get("backup_jobs") or {}
-    dr = sections.get("dr") or {}
-    target = int(dr.get("rpo_target_seconds", 60))
-    mode = ((jobs.get("wal_archive") or {}).get("mode")) or "archive_command"
-    archive_timeout = int(backup.get("wal_archive_timeout_seconds", 30))
-    dump_gap = _cron_gap_seconds(((backup.get("classes") or {}).get("db") or {}).get("schedule", "0 */6 * * *"))
-    clouds = {"s3": "aws", "azure_blob": "azure", "gcs": "gcs"}
-    result: dict[str, Any] = {"wal_mode": mode}
-    for destination, section in clouds.items():
-        if not (backup.get(section) or {}).get("enabled", section == "aws"):
-            continue
-        if mode == "archive_command":
-            rpo, how = archive_timeout, "archive_command pushes each WAL segment to every cloud; archive_timeout"
-        elif destination == "s3":
-            rpo, how = RDS_LOG_UPLOAD_SECONDS, "RDS uploads transaction logs to S3 every 5 minutes"
-        else:
-            rpo, how = dump_gap, "only the scheduled dumps reach this cloud (backup.classes.db.schedule)"
-        result[destination] = {
-            "rpo_seconds": rpo,
+    """The RPO per destination and per failure beside the target, computed by the function the stack outputs use
+    (components.disaster_recovery.config.recovery_bounds over the WAL mechanism the stack file declares)."""
+    from components.platform.config import parse_config
+
+    config = parse_config(sections)
+    from components.disaster_recovery.config import recovery_bounds
+    from components.disaster_recovery.rpo import rpo_by_destination as by_destination
+    from components.disaster_recovery.rpo import rpo_by_failure, wal_mechanism
+
+    wal = wal_mechanism(config.backup, config.backup_jobs)
+    target = config.dr.rpo_target_seconds
+    destinations = by_destination(wal, config.dr)
+    rtc = config.dr.enabled and config.dr.replication_time_control  # the DR bucket exists only with dr.enabled
+    failures = rpo_by_failure(destinations, replication_time_control=rtc)
+    if config.dr.enabled:
+        bounds = recovery_bounds(config.dr, config.backup.wal_archive_timeout_seconds, wal)
+        assert bounds.rpo_destinations == destinations and bounds.rpo_failures == failures  # the outputs' figures
+    result: dict[str, Any] = {"wal_mode": wal.mode, "rpo_target_seconds": target}
+    for name, rpo in destinations.items():
+        result[name] = {
+            "rpo_seconds": rpo.seconds,
             "rpo_target_seconds": target,
-            "meets_target": rpo <= target,
-            "mechanism": how,
+            "meets_target": rpo.seconds is not None and rpo.seconds <= target,
+            "mechanism": rpo.mechanism,
         }
-    if not dr.get("enabled", False):
-        return result
-    lag = int((dr.get("database") or {}).get("replication_lag_bound_seconds", 5))
-    standby = archive_timeout if mode == "archive_command" else lag
-    result["dr_database"] = {
-        "rpo_seconds": standby,
-        "rpo_target_seconds": target,
-        "meets_target": standby <= target,
-        "mechanism": "warm standby replaying the archive (archive_timeout)"
-        if mode == "archive_command"
-        else "RDS cross-region replica (alerted lag bound)",
+    result["by_failure"] = {
+        failure: {
+            "rpo_seconds": rpo.seconds,
+            "via": rpo.via,
+            "rpo_target_seconds": target,
+            "meets_target": rpo.seconds is not None and rpo.seconds <= target,
+        }
+        for failure, rpo in failures.items()
     }
     return result
 
@@ -231,11 +222,16 @@ def main() -> None:
             )
     for name, destinations in report["rpo"].items():
         for destination, figures in destinations.items():
-            if isinstance(figures, dict):
+            if isinstance(figures, dict) and "mechanism" in figures:
                 print(
                     f"RPO {name:12} {destination:20} {figures['rpo_seconds']} s (target {figures['rpo_target_seconds']}): "
                     f"{figures['mechanism']}"
                 )
+        for failure, figures in destinations["by_failure"].items():
+            print(
+                f"RPO {name:12} {failure:20} {figures['rpo_seconds']} s via {figures['via']} "
+                f"(target {figures['rpo_target_seconds']})"
+            )
     print(f"wrote {OUT.relative_to(REPO)}")
 
 

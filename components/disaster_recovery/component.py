@@ -23,9 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components.backup.aws import S3Vault, vault_bucket_spec
 from components.backup.config import BackupSettings
+from components.backup_jobs.config import BackupJobsSettings
 from components.disaster_recovery.config import S3_RTC_THRESHOLD_MINUTES, DrSettings, RecoveryBounds, recovery_bounds
 from components.disaster_recovery.controller import Controller, ControllerDatabase, declare_controller
 from components.disaster_recovery.edge import Edge, declare_edge, notification_args
+from components.disaster_recovery.rpo import wal_mechanism
 from components.lib.aws_s3 import declare_private_bucket
 from components.lib.tagging import aws_provider
 
@@ -47,10 +49,16 @@ class DisasterRecoveryArgs(BaseModel):
         "alarms go to (alerting), so a held promotion or a silent controller reaches on-call.",
     )
     protect: bool = Field(default=False, description="Protect data-holding resources (prod).")
+    backup_jobs: BackupJobsSettings | None = Field(
+        default=None,
+        description="Validated backup_jobs settings: the WAL mechanism (archive_command, rds, off) that bounds the RPO "
+        "of every copy; None: no jobs, nothing leaves the database.",
+    )
 
     @property
     def bounds(self) -> RecoveryBounds:
-        return recovery_bounds(self.dr, self.backup.wal_archive_timeout_seconds)
+        wal = wal_mechanism(self.backup, self.backup_jobs)
+        return recovery_bounds(self.dr, self.backup.wal_archive_timeout_seconds, wal)
 
 
 def replication_role_policy(
@@ -550,5 +558,9 @@ class DisasterRecovery(pulumi.ComponentResource):
                 "replica_lag_seconds": b.replica_lag_seconds,
                 "wal_archive_seconds": b.wal_archive_seconds,
                 "backup_copy_rpo_seconds": b.backup_copy_rpo_seconds,
+                "rpo_by_destination": {
+                    d: {"seconds": r.seconds, "mechanism": r.mechanism} for d, r in (b.rpo_destinations or {}).items()
+                },
+                "rpo_by_failure": {f: {"seconds": r.seconds, "via": r.via} for f, r in (b.rpo_failures or {}).items()},
             },
         }

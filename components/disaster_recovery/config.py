@@ -10,12 +10,23 @@ instead of a discovery during an outage.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.disaster_recovery.rpo import (
+    RDS_LOG_UPLOAD_SECONDS,
+    Destination,
+    Failure,
+    FailureRpo,
+    Rpo,
+    WalMechanism,
+    rpo_by_destination,
+    rpo_by_failure,
+    worst,
+)
 from components.lib.settings import AWS_REGION, Settings, raise_problems
 from functions.dr.bounds import rto_bound
 
@@ -284,6 +295,10 @@ class RecoveryBounds:
 
     interval_seconds: int
     failure_threshold: int
+    rpo_destinations: Mapping[Destination, Rpo] | None = None
+    """Per destination, from the WAL mechanism the plan declares (``rpo.rpo_by_destination``)."""
+    rpo_failures: Mapping[Failure, FailureRpo] | None = None
+    """Per failure, the freshest surviving copy (``rpo.rpo_by_failure``)."""
 
     @property
     def rto_seconds(self) -> int:
@@ -296,22 +311,52 @@ class RecoveryBounds:
 
     @property
     def rpo_seconds(self) -> int:
+        """The worst recovery point over the failures (region, cloud, corruption) when the WAL mechanism is known;
+        otherwise the older two-term bound max(replica lag, archive_timeout)."""
+        if self.rpo_failures is not None:
+            bounded = worst([f.seconds for f in self.rpo_failures.values()])
+            if bounded is not None:
+                return bounded
         return max(self.replica_lag_seconds, self.wal_archive_seconds)
 
 
-def recovery_bounds(dr: DrSettings, wal_archive_timeout_seconds: int) -> RecoveryBounds:
-    """The bounds of ``dr`` with the WAL archive timeout of ``backup`` (pure arithmetic, no cloud)."""
+def recovery_bounds(
+    dr: DrSettings, wal_archive_timeout_seconds: int, wal: WalMechanism | None = None
+) -> RecoveryBounds:
+    """The bounds of ``dr`` with the WAL archive timeout of ``backup`` (pure arithmetic, no cloud); with ``wal``
+    (``rpo.wal_mechanism``: what the plan declares) also the RPO per destination and per failure."""
     copy_rpo = wal_archive_timeout_seconds + S3_RTC_THRESHOLD_MINUTES * 60 if dr.replication_time_control else None
+    destinations = rpo_by_destination(wal, dr) if wal is not None else None
+    failures = (
+        rpo_by_failure(destinations, replication_time_control=dr.replication_time_control)
+        if destinations is not None
+        else None
+    )
+    if wal is not None and wal.mode == "archive_command" and copy_rpo is not None:
+        copy_rpo += wal.push_bound_seconds
     return RecoveryBounds(
         detection_seconds=dr.health_check.detection_seconds,
         ttl_seconds=dr.rto_ttl_seconds,
         promotion_seconds=dr.database.promotion_seconds,
         replica_lag_seconds=dr.database.replication_lag_bound_seconds,
-        wal_archive_seconds=wal_archive_timeout_seconds,
+        wal_archive_seconds=_wal_interval(wal_archive_timeout_seconds, wal),
         backup_copy_rpo_seconds=copy_rpo,
         interval_seconds=dr.health_check.interval_seconds,
         failure_threshold=dr.health_check.failure_threshold,
+        rpo_destinations=destinations,
+        rpo_failures=failures,
     )
+
+
+def _wal_interval(archive_timeout_seconds: int, wal: WalMechanism | None) -> int:
+    """How often committed data leaves the database: archive_timeout only where archive_command uses it; RDS's
+    log upload with ``rds``; the dump schedule's gap with ``off``; without backup jobs nothing leaves, reported as
+    ten years so every check against a target fails."""
+    if wal is None or wal.mode == "archive_command":
+        return archive_timeout_seconds
+    if wal.mode == "rds":
+        return RDS_LOG_UPLOAD_SECONDS
+    return wal.dump_gap_seconds if wal.dump_gap_seconds is not None else 10 * 365 * 86_400
 
 
 def edge_zone(record_name: str, zones: Sequence[tuple[str, str, str]]) -> tuple[str, str, str] | None:
@@ -342,10 +387,18 @@ def edge_problems(dr: DrSettings, zones: Sequence[tuple[str, str, str]], cdn_ena
 
 
 def recovery_target_problems(dr: DrSettings, wal_archive_timeout_seconds: int) -> list[str]:
-    """``path: message`` problems when the declared settings cannot meet the stack's own RTO/RPO targets."""
+    """``path: message`` problems when the declared settings cannot meet the stack's own RTO/RPO targets.
+
+    The RPO here is the two-term bound (replica lag, archive_timeout); the per-destination and per-failure RPO of
+    the declared WAL mechanism is exported (``dr.bounds.rpo_by_destination``/``rpo_by_failure``) and checked by
+    the policy pack, so a stack that keeps RDS on purpose still plans and the gate names what exceeds the target.
+    """
     if not dr.enabled:
         return []
-    bounds = recovery_bounds(dr, wal_archive_timeout_seconds)
+    return _legacy_target_problems(dr, recovery_bounds(dr, wal_archive_timeout_seconds))
+
+
+def _legacy_target_problems(dr: DrSettings, bounds: RecoveryBounds) -> list[str]:
     hc = dr.health_check
     problems: list[str] = []
     if bounds.rto_seconds > dr.rto_target_seconds:

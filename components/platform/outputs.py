@@ -132,6 +132,18 @@ class BackupOutputs(Contract):
     gcs: BackupGcsOutputs | None = Field(default=None, description="GCS vault; absent when disabled.")
 
 
+class DrRpoOutputs(Contract):
+    seconds: int | None = Field(description="Committed data the copy can miss; null: no declared mechanism bounds it.")
+    mechanism: str = Field(description="What bounds it (or why nothing does).")
+
+
+class DrFailureRpoOutputs(Contract):
+    seconds: int | None = Field(
+        description="Data lost recovering from the freshest surviving copy; null: none survives."
+    )
+    via: str | None = Field(description="That copy (s3, azure_blob, gcs, dr_replica, s3_dr_copy).")
+
+
 class DrBoundsOutputs(Contract):
     detection_seconds: int = Field(description="Health-check interval x failure threshold.")
     ttl_seconds: int = Field(description="DNS TTL term of the RTO: 0 when Cloudflare proxies the hostname.")
@@ -146,6 +158,16 @@ class DrBoundsOutputs(Contract):
     )
     failure_threshold: int | None = Field(
         default=None, description="Failed probes in a row before the primary counts as down (both detectors)."
+    )
+    rpo_by_destination: dict[str, DrRpoOutputs] | None = Field(
+        default=None,
+        description="RPO of each copy (s3, azure_blob, gcs, dr_replica) from the WAL mechanism the plan declares "
+        "(archive_command: archive_timeout + wal-push bound); seconds null where no declared mechanism copies the live "
+        "database there.",
+    )
+    rpo_by_failure: dict[str, DrFailureRpoOutputs] | None = Field(
+        default=None,
+        description="RPO per failure (region_loss, cloud_loss, corruption): the freshest copy that survives it.",
     )
 
 
@@ -174,7 +196,9 @@ class DrOutputs(Contract):
     replica_db_endpoint: str = Field(description="Cross-region replica endpoint (DR region).")
     promotion_command: str = Field(description="CLI equivalent of `dr.database.promote: true`, for the runbook.")
     rto_seconds_bound: int = Field(description="Detection + TTL + promotion, from the declared settings.")
-    rpo_seconds_bound: int = Field(description="max(replica lag bound, WAL archive timeout).")
+    rpo_seconds_bound: int = Field(
+        description="The worst RPO over bounds.rpo_by_failure (older stacks: max(replica lag bound, WAL archive timeout))."
+    )
     bounds: DrBoundsOutputs = Field(description="The terms of both bounds.")
     load_balancer: DrLoadBalancerOutputs | None = Field(default=None, description="Edge failover (Cloudflare).")
     controller: DrControllerOutputs | None = Field(

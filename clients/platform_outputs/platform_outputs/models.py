@@ -13,9 +13,9 @@ from platform_outputs._base import Contract, Integer
 CONTRACT_VERSION = "1"
 """Major version of the contract these models were generated from."""
 SCHEMA_ID = "stack-outputs.v1.json"
-SCHEMA_SHA256 = "733abe44d091bcf50e64a04f4903db66fa47a28a34bd16b9da0873cc54a23005"
+SCHEMA_SHA256 = "297e108defc814f2f1f3d0271898078bc588e207680c2a829541d612226bb15b"
 """Fingerprint of the published schema (canonical JSON) the models were generated from."""
-__version__ = "1.135.0"
+__version__ = "1.141.0"
 """Package version: the contract's major version, then its property count (grows with each optional
 field a minor version adds; a major version starts again)."""
 __all__ = [
@@ -38,8 +38,10 @@ __all__ = [
     "DatabaseOutputs",
     "DrBoundsOutputs",
     "DrControllerOutputs",
+    "DrFailureRpoOutputs",
     "DrLoadBalancerOutputs",
     "DrOutputs",
+    "DrRpoOutputs",
     "MaintenanceOutputs",
     "MonitoringOutputs",
     "OptimizerOutputs",
@@ -196,6 +198,24 @@ class DatabaseOutputs(Contract):
     user: str = Field(default="app", description="Application role.")
 
 
+class DrFailureRpoOutputs(Contract):
+    """The ``DrFailureRpoOutputs`` part of the outputs contract."""
+
+    seconds: Integer | None = Field(
+        description="Data lost recovering from the freshest surviving copy; null: none survives."
+    )
+    via: str | None = Field(description="That copy (s3, azure_blob, gcs, dr_replica, s3_dr_copy).")
+
+
+class DrRpoOutputs(Contract):
+    """The ``DrRpoOutputs`` part of the outputs contract."""
+
+    seconds: Integer | None = Field(
+        description="Committed data the copy can miss; null: no declared mechanism bounds it."
+    )
+    mechanism: str = Field(description="What bounds it (or why nothing does).")
+
+
 class DrBoundsOutputs(Contract):
     """The ``DrBoundsOutputs`` part of the outputs contract."""
 
@@ -212,6 +232,14 @@ class DrBoundsOutputs(Contract):
     )
     interval_seconds: Integer | None = Field(
         default=None, description="Probe interval of the edge monitor and the failover controller."
+    )
+    rpo_by_destination: dict[str, DrRpoOutputs] | None = Field(
+        default=None,
+        description="RPO of each copy (s3, azure_blob, gcs, dr_replica) from the WAL mechanism the plan declares (archive_command: archive_timeout + wal-push bound); seconds null where no declared mechanism copies the live database there.",
+    )
+    rpo_by_failure: dict[str, DrFailureRpoOutputs] | None = Field(
+        default=None,
+        description="RPO per failure (region_loss, cloud_loss, corruption): the freshest copy that survives it.",
     )
 
 
@@ -246,7 +274,9 @@ class DrOutputs(Contract):
     replica_db_endpoint: str = Field(description="Cross-region replica endpoint (DR region).")
     promotion_command: str = Field(description="CLI equivalent of `dr.database.promote: true`, for the runbook.")
     rto_seconds_bound: Integer = Field(description="Detection + TTL + promotion, from the declared settings.")
-    rpo_seconds_bound: Integer = Field(description="max(replica lag bound, WAL archive timeout).")
+    rpo_seconds_bound: Integer = Field(
+        description="The worst RPO over bounds.rpo_by_failure (older stacks: max(replica lag bound, WAL archive timeout))."
+    )
     bounds: DrBoundsOutputs = Field(description="The terms of both bounds.")
     controller: DrControllerOutputs | None = Field(
         default=None, description="Failover controller; absent when dr.controller.enabled is false."
