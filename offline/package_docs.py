@@ -50,6 +50,7 @@ PACKAGES: dict[str, Package] = {
     "maintenance": Package(("maintenance",), ("maintenance",)),
     "budgets": Package(("budgets",), ("budgets",)),
     "network": Package(("network",), ()),
+    "traffic": Package(("traffic",), ()),
     "database": Package(("database",), ("database",)),
     "alerting": Package(("alerting",), ()),
 }

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from components.services.autoscaling import Autoscaling, PrometheusAdapterRules
     from components.services.config import ServiceSettings
     from components.services.workload import Workload
+    from components.traffic.component import Traffic
 
 
 #: Provider packages of the storage clouds; Azure and GCP are skipped where the stack disables them.
@@ -68,6 +69,7 @@ class Platform(pulumi.ComponentResource):
         self.snapshots = self._snapshots()
         self.monitoring = self._monitoring()  # last of the workloads: it alerts on the others' Jobs and scrapes them
         self.network = self._network()
+        self.traffic = self._traffic()
         self.budgets = self._budgets()
         self.outputs = self._outputs()
         self.register_outputs({})
@@ -205,7 +207,6 @@ class Platform(pulumi.ComponentResource):
             edge_zone_id=zone[1],
             event_subscriptions=self._alarm_receivers(),
             protect=config.protect,
-            backup_jobs=config.backup_jobs,
         )
         # The edge failover (Cloudflare) and the controller's webhook secret (random) come through opts too.
         return DisasterRecovery(
@@ -381,6 +382,27 @@ class Platform(pulumi.ComponentResource):
             database = database_declarations(self.database.args, archiving)
         args = NetworkPoliciesArgs(wiring=stack_wiring(config, redis, database))
         return NetworkPolicies("network", args, opts=self._opts("kubernetes"))
+
+    def _traffic(self) -> Traffic | None:
+        """Istio DestinationRule + VirtualService per service; callers are the services that `use` it."""
+        from components.services.workload import SERVICE_PORT
+        from components.traffic.component import Traffic
+        from components.traffic.config import TrafficArgs, TrafficService
+
+        config = self.config
+        if not config.traffic.enabled:
+            return None
+        services = tuple(
+            TrafficService(
+                name=s.name,
+                port=SERVICE_PORT,
+                traffic=s.traffic,
+                callers=tuple(c.name for c in config.services if s.name in c.uses),
+            )
+            for s in config.services
+        )
+        args = TrafficArgs(settings=config.traffic, namespace=config.namespace, services=services)
+        return Traffic("traffic", args, opts=self._opts("kubernetes", depends_on=list(self.workloads.values())))
 
     def _budgets(self) -> Budgets | None:
         from components.budgets.component import Budgets, BudgetsArgs

@@ -35,6 +35,7 @@ from components.network.stack import wiring_problems
 from components.platform.cloud import CloudSettings
 from components.redis.config import RedisSettings
 from components.services.config import ServiceSettings
+from components.traffic.config import TrafficSettings
 
 PROJECT = "platform"
 """Pulumi project name; also the stack-config namespace (``platform:<key>``)."""
@@ -77,6 +78,9 @@ class StackConfig(Settings):
     )
     alerting: AlertingSettings = Field(
         default_factory=AlertingSettings, description="SNS topic for cloud alarms, subscribed like Alertmanager."
+    )
+    traffic: TrafficSettings = Field(
+        default_factory=TrafficSettings, description="Istio traffic policy per service (services[].traffic)."
     )
 
     @property

@@ -27,6 +27,7 @@ from components.lib.settings import (
     minutes_of_day,
     raise_problems,
 )
+from components.traffic.config import ServiceTraffic
 
 FORECASTER_SUFFIX = "-forecaster"
 """The predictive scaler's CronJob is named ``<service>-forecaster`` (components/services/autoscaling.py)."""
@@ -373,6 +374,10 @@ class ServiceSettings(Settings):
         default=(),
         description="What the service connects to: `redis`, other services by name, or a `network.endpoints` name "
         "(`database`, `cloud-apis`, ...). NetworkPolicies allow exactly these (plus DNS); anything else is denied.",
+    )
+    traffic: ServiceTraffic = Field(
+        default_factory=ServiceTraffic,
+        description="How callers reach this service: weights, circuit breaker, retries, timeouts (Istio).",
     )
     exposure: Literal["internal", "public"] = Field(
         default="internal",
