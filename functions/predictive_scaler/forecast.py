@@ -126,7 +126,9 @@ def forecast_paths(values: Array, horizon: int, day: int, params: ModelParams, f
     observed = _windowed_sum(values, params.level_window)
     expected = _windowed_sum(profile[: len(values)], params.level_window)
     pad = params.level_window * floor
-    ratio = (observed + pad) / (expected + pad)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # A week without traffic leaves no floor: nothing observed against nothing expected is the usual level.
+        ratio = np.where(expected + pad > 0, (observed + pad) / (expected + pad), np.where(observed > 0, np.inf, 1.0))
     gain = np.clip(1 + params.level_gain * (ratio - 1), 0.0, MAX_LEVEL_FACTOR)
     return np.maximum(profile[_ahead(horizon, len(values))] * gain[:, None], 0.0)
 

@@ -86,10 +86,11 @@ class Delays:
     def summary(self) -> dict[str, Any]:
         data = np.asarray(self.seconds)
         if not len(data):
-            return {"episodes": 0, "absorbed": self.absorbed, "p50_s": 0.0, "p95_s": 0.0, "max_s": 0.0}
+            return {"episodes": 0, "absorbed": self.absorbed, "p50_s": 0.0, "p95_s": 0.0, "max_s": 0.0, "over_60_s": 0}
         return {
             "episodes": len(data),
             "absorbed": self.absorbed,
+            "over_60_s": int((data > 60).sum()),
             "p50_s": round(float(np.percentile(data, 50)), 1),
             "p95_s": round(float(np.percentile(data, 95)), 1),
             "max_s": round(float(data.max()), 1),

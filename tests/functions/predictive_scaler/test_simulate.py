@@ -117,6 +117,10 @@ def test_cli_json_and_plot(tmp_path: Path, stack_file: Path, capsys: pytest.Capt
     comparison = out["comparison"]
     assert comparison["predictive_acted_fraction"] > 0.3
     assert 0.7 <= comparison["interval_coverage"] <= 0.9
+    # The platform's default behaviour has no scale-up window: more replicas at the sync that needs them.
+    for name in ("reactive", "predictive"):
+        delays = out[name]["time_to_scale_up"]
+        assert delays["episodes"] > 0 and delays["p95_s"] <= 60, (name, delays)
     assert out["predictive"]["underprovisioned_minutes"] < out["reactive"]["underprovisioned_minutes"]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     assert main(["--trace", str(trace), "--stack", str(stack_file), "--service", "frontend"]) == 0
