@@ -83,3 +83,18 @@ def test_service_lookup(stack_file: Path) -> None:
     assert load_service(str(stack_file), "frontend").name == "frontend"
     with pytest.raises(ProfileError, match=r"'nope' is not a service in .* choose one of frontend, backend"):
         load_service(str(stack_file), "nope")
+
+
+def test_the_package_never_imports_the_platform() -> None:
+    # The CronJob image carries functions/ only: an import of components/ would fail there at start-up.
+    import ast
+
+    package = Path(__file__).resolve().parents[3] / "functions" / "predictive_scaler"
+    modules = sorted(package.glob("*.py"))
+    assert len(modules) > 5
+    for module in modules:
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not [n for n in names if n == "components" or n.startswith("components.")], module.name
