@@ -80,6 +80,12 @@ unit: venv
 test: deps lint typecheck
 	$(PY) -m pytest
 
+## Observability cell: the plan's monitors, rules and routing around real Redis, PostgreSQL, exporters, Pushgateway,
+## Prometheus and Alertmanager on loopback; steady state, then real faults -> build/cell/$(STACK).json
+.PHONY: cell
+cell: plan
+	$(PY) -m offline.cell --stack $(STACK)
+
 ## Policy pack against the offline plan of $(STACK).
 policy: plan
 	$(PY) -m policies.check build/$(STACK)/resources.json --stack-config policies/config/$(STACK).json
