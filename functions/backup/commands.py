@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from functions.backup import clock, fmt, retention, sources
+from functions.backup import checksums, clock, fmt, retention, sources
 from functions.backup.defaults import CLASSES, DEFAULT_MAX_CHAIN_DAYS, KINDS
 from functions.backup.errors import BackupError, IntegrityError, UsageError
 from functions.backup.keys import KeyRing, KeyWrapper, as_ring, recipients_of
@@ -99,9 +101,14 @@ def backup(
     threads: int = 0,
     level: int = ZSTD_LEVEL,
     child: sources.Child | None = None,
+    table_checksums: bool = False,
 ) -> dict[str, Any]:
     """A full backup. ``child``: the pg_dump / pg_basebackup the CLI already started for ``source_url``
-    (so its start-up overlapped ours); started here when not given."""
+    (so its start-up overlapped ours); started here when not given. ``table_checksums`` (pg_dump only): the dump
+    runs on an exported snapshot that a second session checksums meanwhile (``checksums.table_checksums``), and the
+    manifest records them, the reference a restore drill compares with."""
+    if table_checksums and (not source_url or pg_kind != "dump"):
+        raise UsageError("--table-checksums needs --source postgresql://… with --pg-kind dump")
     if backup_class not in CLASSES:
         raise UsageError(f"--class {backup_class}: allowed: {', '.join(CLASSES)}")
     if bool(source_url) == bool(source_dir):
@@ -109,41 +116,93 @@ def backup(
     need_versioning = retention.REQUIRES_VERSIONING[backup_class] if require_versioning is None else require_versioning
     _check_targets(stores, backup_class, need_versioning, lock_days)
     lock_until = clock.now() + dt.timedelta(days=lock_days) if lock_days > 0 else None
-    root = Path(source_dir or "")
-    if source_url:
-        sources.check_pg_url(source_url, "--source")
-        kind = "pg_basebackup" if pg_kind == "base" else "pg_dump"
-        source_info = sources.pg_source_info(source_url, kind)
-        shown = source_info["url"]  # password redacted
-    else:
-        if not root.is_dir():
-            raise UsageError(f"--source-dir {root}: not a directory")
-        kind, source_info, shown = "dir", {"kind": "dir", "path": str(root.resolve())}, str(root)
+    kind, source_info, shown = _describe_source(source_url, source_dir, pg_kind)
     opts = WriteOptions(
         backup_class, kind, source_info, chunk_size, threads, lock_until, level=level, lock_mode=lock_mode
     )
     writer = BackupWriter(stores, wrapper, opts, reporter)
     reporter.event("backup_started", backup_id=writer.backup_id, source=shown, kind=kind)
+    session = SnapshotChecksums(source_url) if source_url and table_checksums else None
     try:
         if source_url:
-            if child is None:
+            if session is not None:
+                child = sources.pg_dump(source_url, session.snapshot)
+                session.start()
+            elif child is None:
                 child = sources.pg_basebackup(source_url) if kind == "pg_basebackup" else sources.pg_dump(source_url)
-            manifest = write_stream(writer, child.stdout, before_final=child.finish)
+            extra = session.result if session is not None else None
+            manifest = write_stream(writer, child.stdout, before_final=child.finish, extra_body=extra)
         else:
-            manifest = write_files(
-                writer,
-                root,
-                parent=None,
-                dedup_key=fmt.derive(writer.data_key, "dedup"),
-                keys={},
-                chain_base=writer.backup_id,
-            )
+            root = Path(str(source_dir))
+            dedup = fmt.derive(writer.data_key, "dedup")
+            manifest = write_files(writer, root, parent=None, dedup_key=dedup, keys={}, chain_base=writer.backup_id)
     except BaseException:
         if child is not None:
             child.kill()
         writer.abort()
         raise
-    return _public(manifest)
+    finally:
+        if session is not None:
+            session.close()
+    result = _public(manifest)
+    if "table_checksums" in manifest:
+        result["tables"] = len(manifest["table_checksums"])
+    return result
+
+
+def _describe_source(source_url: str | None, source_dir: str | None, pg_kind: str) -> tuple[str, dict[str, Any], str]:
+    """(manifest kind, manifest source, what the log shows: the URL without its password)."""
+    if source_url:
+        sources.check_pg_url(source_url, "--source")
+        kind = "pg_basebackup" if pg_kind == "base" else "pg_dump"
+        info = sources.pg_source_info(source_url, kind)
+        return kind, info, str(info["url"])
+    root = Path(source_dir or "")
+    if not root.is_dir():
+        raise UsageError(f"--source-dir {root}: not a directory")
+    return "dir", {"kind": "dir", "path": str(root.resolve())}, str(root)
+
+
+class SnapshotChecksums:
+    """A read-only REPEATABLE READ transaction on the source: pg_dump dumps its exported snapshot while this
+    session checksums every table in the same snapshot (one thread), so the recorded checksums describe exactly
+    the dumped data."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        try:
+            self.conn = psycopg.connect(url, autocommit=False, connect_timeout=30)
+            self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            self.conn.read_only = True
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT pg_export_snapshot()")
+                row = cur.fetchone()
+        except psycopg.Error as err:
+            raise BackupError(f"table checksums on {sources.redact(url)}: {str(err).strip()}") from None
+        self.snapshot = str(row[0]) if row else ""
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="checksums")
+        self._future: Future[dict[str, Any]] | None = None
+
+    def start(self) -> None:
+        self._future = self._pool.submit(checksums.table_checksums, self.conn)
+
+    def result(self) -> dict[str, Any]:
+        """``{"table_checksums": ...}`` once the checksum pass is done (called when the dump has ended)."""
+        import psycopg
+
+        if self._future is None:
+            raise BackupError("table checksums were never started")
+        try:
+            return {"table_checksums": self._future.result()}
+        except psycopg.Error as err:
+            raise BackupError(f"table checksums failed: {str(err).strip()}") from None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        with contextlib.suppress(Exception):
+            self.conn.rollback()
+        self.conn.close()
 
 
 def incremental(

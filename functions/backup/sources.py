@@ -110,8 +110,11 @@ class Child:
             self.proc.wait()
 
 
-def pg_dump(url: str) -> Child:
-    return Child([pg_tool("pg_dump"), "-Fc", "-Z0", "--no-password", "-d", url], role="pg_dump")
+def pg_dump(url: str, snapshot: str | None = None) -> Child:
+    """``pg_dump -Fc`` to stdout; with ``snapshot`` (``pg_export_snapshot()`` of a transaction kept open) it dumps
+    exactly what that transaction sees."""
+    extra = [f"--snapshot={snapshot}"] if snapshot else []
+    return Child([pg_tool("pg_dump"), "-Fc", "-Z0", "--no-password", *extra, "-d", url], role="pg_dump")
 
 
 def pg_basebackup(url: str) -> Child:

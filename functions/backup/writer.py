@@ -250,12 +250,14 @@ def write_stream(
     *,
     before_final: Callable[[], None],
     total_hint: int | None = None,
+    extra_body: Callable[[], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Stream layout: one zstd frame over the whole source, cut into fixed-size encrypted chunks.
 
     ``before_final`` runs after the source hit EOF and before the last chunk is sealed: it is where a
     failed pg_dump raises, so a failed dump never gets a final chunk, let alone a manifest. A chunk is
-    emitted only once more compressed bytes exist beyond it, so the final one is never empty.
+    emitted only once more compressed bytes exist beyond it, so the final one is never empty. ``extra_body``
+    (called after ``before_final``) adds fields to the manifest, inside its MAC.
     """
     threads = writer.opts.threads or auto_threads()
     size = writer.opts.chunk_size
@@ -286,7 +288,8 @@ def write_stream(
     cut()
     compressed += len(pending)
     chunks.append(writer.emit(bytes(pending), final=True))
-    return writer.finish({"layout": "stream", "chunks": chunks}, source_bytes, compressed)
+    extra = extra_body() if extra_body is not None else {}
+    return writer.finish({"layout": "stream", "chunks": chunks, **extra}, source_bytes, compressed)
 
 
 def _entry_for(path: Path, rel: str) -> dict[str, Any]:
