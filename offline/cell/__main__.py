@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({k: v for k, v in report.items() if k not in ("faults", "monitors")}, indent=2))
     for fault in report["faults"]:
         alerts = ", ".join(f"{e['alert']}: {'ok' if e['ok'] else 'NOT OK'}" for e in fault["expected"]) or fault["gap"]
+        if not alerts:
+            alerts = f"no alert expected; observed {json.dumps(fault['observed'])}"
         print(f"fault {fault['name']}: {alerts}")
     print(f"wrote {out}")
     return 0 if not report["series"]["missing"] and report["faults_delivered"] else 1

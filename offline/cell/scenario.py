@@ -64,7 +64,7 @@ def inject(cell: Cell) -> list[Fault]:
     else:
         redis.gap = (
             "no alerting rule of the plan reads redis_up (or any per-node Redis health series): the exporter reports "
-            "redis_up 0 for the killed master, the cluster fails over, and no one is told"
+            "redis_up 0 for the killed master, Redis fails over, and no one is told"
         )
     faults.append(redis)
     # A backup that cannot reach its target, and one that succeeds.
@@ -126,6 +126,7 @@ def follow(cell: Cell, faults: list[Fault], injected: float) -> None:
                 mine = [a for a in active if _matches(a["labels"], e["alert"], e["matchers"])]
                 if mine and "pending_after_s" not in e:
                     e["pending_after_s"] = round(now, 1)
+                    e["pending_after_intervals"] = round(now / INTERVAL_S, 1)
                     e["live_labels"] = mine[0]["labels"]
                 if any(a["state"] == "firing" for a in mine) and "firing_after_s" not in e:
                     e["firing_after_s"] = round(now, 1)

@@ -62,6 +62,14 @@ def test_every_fault_with_a_rule_reaches_its_receivers(report: dict[str, Any]) -
     assert all(f["observed"].get("ok", True) for f in report["faults"])
 
 
+def test_alertmanager_delivers_only_what_the_faults_raise_and_routes_everything(report: dict[str, Any]) -> None:
+    delivered = report["delivered_per_receiver"]
+    assert delivered, "nothing reached any receiver"
+    assert "unrouted" not in delivered, delivered
+    expected = {e["alert"] for f in report["faults"] for e in f["expected"]}
+    assert {name for names in delivered.values() for name in names} <= expected
+
+
 def test_backup_runs_change_what_prometheus_sees(report: dict[str, Any]) -> None:
     by_name = {f["name"]: f for f in report["faults"]}
     assert by_name["backup-failed"]["observed"]["exit_status"] != 0
