@@ -76,6 +76,11 @@ class Postgres:
             self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop")
             self.running = False
 
+    def psql(self, sql: str) -> str:
+        argv = [str(PG_BIN / "psql"), "-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port)]
+        done = subprocess.run([*argv, "-U", "postgres", "-c", sql], capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
     @property
     def dsn(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres?sslmode=disable"

@@ -43,6 +43,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 def test_every_queried_series_exists_and_nothing_fires_at_steady_state(report: dict[str, Any]) -> None:
     assert len(report["series"]["queried"]) > 0, "the plan names no series"
+    assert all(rc == 0 for rc in report["steady_backups"].values()), report["steady_backups"]
     assert report["series"]["missing"] == []
     assert "timeout" not in report["steady_state"], report["steady_state"]
     assert report["steady_state"]["alerts"] == []
