@@ -31,6 +31,8 @@ KEY_SUPERUSER = "superuser-password"
 KEY_REPLICATION = "replication-password"
 KEY_APP = "app-password"
 KEY_EXPORTER = "exporter-password"
+#: The data tier is not one of the web platform's services: nothing autoscales it or routes public traffic to it.
+PART_OF = "data-tier"
 KEY_STATS = "stats-password"
 KEY_URI = "uri"
 PASSWORD_KEYS = (KEY_SUPERUSER, KEY_REPLICATION, KEY_APP, KEY_EXPORTER, KEY_STATS)
@@ -115,7 +117,7 @@ def primary_pod_dns(args: DatabaseArgs) -> str:
 
 
 def data_labels(args: DatabaseArgs, role: str) -> dict[str, str]:
-    return {**app_labels(args.name, "database"), ROLE_LABEL: role}
+    return {**app_labels(args.name, "database", part_of=PART_OF), ROLE_LABEL: role}
 
 
 def data_selector(args: DatabaseArgs) -> dict[str, str]:
@@ -161,7 +163,7 @@ def configmap_manifest(args: DatabaseArgs) -> dict[str, Any]:
         "metadata": {
             "name": config_name(args),
             "namespace": args.namespace,
-            "labels": app_labels(args.name, "database"),
+            "labels": app_labels(args.name, "database", part_of=PART_OF),
         },
         "data": config_files(args),
     }
@@ -174,7 +176,7 @@ def pooler_configmap_manifest(args: DatabaseArgs) -> dict[str, Any]:
         "metadata": {
             "name": pooler_config_name(args),
             "namespace": args.namespace,
-            "labels": app_labels(pooler_name(args), "pooler"),
+            "labels": app_labels(pooler_name(args), "pooler", part_of=PART_OF),
         },
         "data": pooler_files(args),
     }
@@ -200,7 +202,7 @@ def secret_manifest(args: DatabaseArgs, passwords: dict[str, Any]) -> dict[str, 
         "metadata": {
             "name": secret_name(args),
             "namespace": args.namespace,
-            "labels": app_labels(args.name, "database"),
+            "labels": app_labels(args.name, "database", part_of=PART_OF),
         },
         "type": "Opaque",
         "stringData": {**passwords, KEY_URI: pooled_uri(args, passwords[KEY_APP])},
@@ -219,7 +221,7 @@ def certificate_manifest(args: DatabaseArgs) -> dict[str, Any]:
         "metadata": {
             "name": tls_secret_name(args),
             "namespace": args.namespace,
-            "labels": app_labels(args.name, "database"),
+            "labels": app_labels(args.name, "database", part_of=PART_OF),
         },
         "spec": {
             "secretName": tls_secret_name(args),
@@ -240,7 +242,7 @@ def storage_class_manifest(args: DatabaseArgs, kms_key_arn: Any) -> dict[str, An
     return {
         "apiVersion": "storage.k8s.io/v1",
         "kind": "StorageClass",
-        "metadata": {"name": storage_class_name(args), "labels": app_labels(args.name, "database")},
+        "metadata": {"name": storage_class_name(args), "labels": app_labels(args.name, "database", part_of=PART_OF)},
         "provisioner": s.provisioner,
         "parameters": {
             "type": s.volume_type,
@@ -324,6 +326,14 @@ def postgres_container(args: DatabaseArgs, role: str) -> dict[str, Any]:
     }
 
 
+#: Both exporters answer on / once listening: ready when they do, restarted when they stop (the probes rule
+#: asks every container for both; an exporter that cannot reach its target still serves `*_up 0`).
+EXPORTER_PROBES: dict[str, Any] = {
+    "readinessProbe": {"httpGet": {"path": "/", "port": "metrics"}, "periodSeconds": 15, "timeoutSeconds": 3},
+    "livenessProbe": {"httpGet": {"path": "/", "port": "metrics"}, "periodSeconds": 15, "timeoutSeconds": 3},
+}
+
+
 def postgres_exporter_container(args: DatabaseArgs) -> dict[str, Any]:
     return {
         "name": "exporter",
@@ -336,7 +346,7 @@ def postgres_exporter_container(args: DatabaseArgs) -> dict[str, Any]:
             secret_env(args, "DATA_SOURCE_PASS", KEY_EXPORTER),
         ],
         "resources": EXPORTER_RESOURCES,
-        "livenessProbe": {"httpGet": {"path": "/", "port": "metrics"}, "periodSeconds": 15, "timeoutSeconds": 3},
+        **EXPORTER_PROBES,
         "securityContext": dict(SECURE_CONTAINER_CONTEXT),
     }
 
@@ -437,7 +447,11 @@ def _service(args: DatabaseArgs, name: str, selector: dict[str, str], component:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": name, "namespace": args.namespace, "labels": app_labels(args.name, component)},
+        "metadata": {
+            "name": name,
+            "namespace": args.namespace,
+            "labels": app_labels(args.name, component, part_of=PART_OF),
+        },
         "spec": {
             "type": "ClusterIP",
             "selector": selector,
@@ -471,7 +485,7 @@ def pdb_manifest(args: DatabaseArgs) -> dict[str, Any]:
         "metadata": {
             "name": f"{args.name}-pdb",
             "namespace": args.namespace,
-            "labels": app_labels(args.name, "database"),
+            "labels": app_labels(args.name, "database", part_of=PART_OF),
         },
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": data_selector(args)}},
     }
@@ -518,7 +532,7 @@ def pooler_containers(args: DatabaseArgs) -> list[dict[str, Any]]:
         "ports": [{"name": "metrics", "containerPort": conf.POOLER_METRICS_PORT, "protocol": "TCP"}],
         "env": [secret_env(args, conf.ENV_STATS_PASSWORD, KEY_STATS)],
         "resources": EXPORTER_RESOURCES,
-        "livenessProbe": {"httpGet": {"path": "/", "port": "metrics"}, "periodSeconds": 15, "timeoutSeconds": 3},
+        **EXPORTER_PROBES,
         "securityContext": dict(SECURE_CONTAINER_CONTEXT),
     }
     return [pooler, exporter]
@@ -527,7 +541,7 @@ def pooler_containers(args: DatabaseArgs) -> list[dict[str, Any]]:
 def pooler_deployment_manifest(args: DatabaseArgs) -> dict[str, Any]:
     p = args.settings.pooler
     selector = pooler_selector(args)
-    labels = app_labels(pooler_name(args), "pooler")
+    labels = app_labels(pooler_name(args), "pooler", part_of=PART_OF)
     spread = [
         {
             "maxSkew": 1,
@@ -571,7 +585,7 @@ def pooler_deployment_manifest(args: DatabaseArgs) -> dict[str, Any]:
 
 def pooler_service_manifest(args: DatabaseArgs) -> dict[str, Any]:
     manifest = _service(args, pooler_name(args), pooler_selector(args), "pooler", "postgres")
-    manifest["metadata"]["labels"] = app_labels(pooler_name(args), "pooler")
+    manifest["metadata"]["labels"] = app_labels(pooler_name(args), "pooler", part_of=PART_OF)
     return manifest
 
 
@@ -582,7 +596,7 @@ def pooler_pdb_manifest(args: DatabaseArgs) -> dict[str, Any]:
         "metadata": {
             "name": f"{pooler_name(args)}-pdb",
             "namespace": args.namespace,
-            "labels": app_labels(pooler_name(args), "pooler"),
+            "labels": app_labels(pooler_name(args), "pooler", part_of=PART_OF),
         },
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": pooler_selector(args)}},
     }
