@@ -155,6 +155,33 @@ class WalArchive(Settings):
     )
 
 
+class DrillSettings(Settings):
+    """The weekly restore drill (``python -m functions.backup drill``): dump and point-in-time restore, checked."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Run the drill CronJob (staging stacks turn it on; prod may). It also makes the db dumps record "
+        "per-table checksums (`--table-checksums`, a second read of every table while the dump runs).",
+    )
+    schedule: CronExpression = Field(default="0 6 * * 1", description="When the drill runs (weekly, UTC).")
+    pitr_age_seconds: int = Field(
+        default=300, ge=0, le=86_400, description="The point-in-time target: this long before the drill starts."
+    )
+    max_age_days: int = Field(
+        default=8, ge=1, le=60, description="Alert (DrillStale) when the last successful drill is older than this."
+    )
+    pg_user: str = Field(
+        default="postgres", pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="Superuser role of the restored cluster."
+    )
+    work_volume_size: MemoryQuantity = Field(
+        default="20Gi", description="emptyDir for the restored data directory (base backup + replayed WAL)."
+    )
+    startup_timeout_seconds: int = Field(
+        default=1800, ge=60, le=86_400, description="Replay and promotion limit of the point-in-time restore."
+    )
+    deadline_seconds: int = Field(default=4 * 3600, ge=600, le=86_400, description="activeDeadlineSeconds of a run.")
+
+
 class WorkloadIdentity(Settings):
     """How the job pods obtain each cloud's writer identity (no static credentials anywhere)."""
 
@@ -310,6 +337,7 @@ class BackupJobsSettings(Settings):
         default_factory=_default_classes, description="Per data class (db, chain, state): source and limits."
     )
     wal_archive: WalArchive = Field(default_factory=WalArchive, description="Continuous database backup (WAL).")
+    drill: DrillSettings = Field(default_factory=DrillSettings, description="Weekly restore drill.")
     scratch_database_url_secret: SecretRef = Field(
         default_factory=lambda: SecretRef(name="backup-scratch-db"),
         description="Secret with the *scratch* server URL (postgresql://user:pw@host:port/) the restore test "

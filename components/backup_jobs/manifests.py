@@ -184,6 +184,8 @@ def backup_argv(ctx: JobsContext, data_class: str, pg_kind: str = "dump") -> lis
             "--class",
             "db",
         ]
+        if pg_kind == "dump" and ctx.settings.drill.enabled:
+            head.append("--table-checksums")  # the reference the drill checks its restore against
     elif job.incremental:
         # The chain starts over with a full backup after backup.classes.<class>.full_interval_days, which the
         # vaults' lifecycle adds to the retention: no object a kept backup references expires under it.
@@ -539,6 +541,10 @@ def cronjob_manifests(ctx: JobsContext) -> dict[str, dict[str, Any]]:
             deadline_seconds=s.restore_test_deadline_seconds,
             starting_deadline_seconds=3600,
         )
+    if s.drill.enabled:
+        from components.backup_jobs.drill import drill_cronjob
+
+        jobs["drill"] = drill_cronjob(ctx)
     if s.wal_archive.mode == "archive_command":
         db = s.classes["db"]
         jobs["backup-db-base"] = cronjob_manifest(

@@ -35,7 +35,7 @@ from components.monitoring.config import MonitoringSettings, Receiver
 from components.monitoring.coverage import CoverageInputs, all_alert_rules
 from components.monitoring.dashboards import dashboards
 from components.monitoring.monitors import exporter_deployment_manifest, metric_sources_manifest, monitor_manifest
-from components.monitoring.rules import AlertRule, prometheus_rule_manifests
+from components.monitoring.rules import AlertRule, prometheus_rule_manifests, recovery_duty_rules
 from components.monitoring.sources import exporter_name, external_targets
 
 
@@ -144,6 +144,12 @@ class MonitoringArgs(BaseModel):
         default_factory=dict, description="Job-name patterns (RE2) per group, for the failed-Job alerts."
     )
     velero: bool = Field(default=False, description="The stack schedules Velero backups: scrape Velero.")
+    drill_max_age_seconds: int | None = Field(
+        default=None, description="Restore drill scheduled: alert when its last success is older (None: no drill)."
+    )
+    wal_push_bound_seconds: int | None = Field(
+        default=None, description="archive_command's alerted wal-push bound (None: no WAL archiving to alert on)."
+    )
 
     @model_validator(mode="after")
     def _unique_monitors(self) -> MonitoringArgs:
@@ -163,7 +169,10 @@ class MonitoringArgs(BaseModel):
 
     def alert_rules(self) -> list[AlertRule]:
         inputs = CoverageInputs(namespace=self.namespace, targets=self.all_targets(), batch_jobs=self.batch_jobs)
-        return all_alert_rules(self.settings, self.backup_classes, inputs)
+        duties = recovery_duty_rules(
+            drill_max_age_seconds=self.drill_max_age_seconds, wal_push_bound_seconds=self.wal_push_bound_seconds
+        )
+        return [*all_alert_rules(self.settings, self.backup_classes, inputs), *duties]
 
 
 class Monitoring(pulumi.ComponentResource):

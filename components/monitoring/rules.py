@@ -38,6 +38,7 @@ METRICS: dict[str, str] = {
     "backup_failures_total": "backup function (counter; label class)",
     "backup_duration_seconds": "backup function (gauge; label class)",
     "backup_bytes_total": "backup function (counter; label class)",
+    "dr_drill_last_success_timestamp_seconds": "restore drill (gauge, unix seconds of the last passing drill)",
     "velero_backup_last_successful_timestamp": "velero (label schedule)",
     "velero_backup_failure_total": "velero (label schedule)",
     "kube_deployment_status_replicas_available": "kube-state-metrics",
@@ -271,6 +272,51 @@ def _backup_rules(t: Thresholds, backup_classes: Mapping[DataClass, DataClassSet
                 description=(
                     f"The last successful backup of class {name} is older than {t.backup_missed_runs} runs of "
                     f"its schedule ({data_class.schedule}), {max_age}s."
+                ),
+            )
+        )
+    return rules
+
+
+def recovery_duty_rules(*, drill_max_age_seconds: int | None, wal_push_bound_seconds: int | None) -> list[AlertRule]:
+    """What the recovery figures assume: a drill that passed recently, and WAL pushes within the bound the
+    exported RPO adds to archive_timeout. Either is None when the stack has no drill / no archive_command."""
+    rules: list[AlertRule] = []
+    if drill_max_age_seconds is not None:
+        days = drill_max_age_seconds // 86_400
+        rules += [
+            AlertRule(
+                group="platform-backup",
+                alert="DrillStale",
+                expr=f"time() - max(dr_drill_last_success_timestamp_seconds) > {drill_max_age_seconds}",
+                severity="high",
+                summary=f"No successful restore drill for {days} days",
+                description=(
+                    f"The last restore drill that passed every check is older than {days} days; the restore time "
+                    "and data age are unproven since. See the backup-drill CronJob's logs."
+                ),
+            ),
+            AlertRule(
+                group="platform-backup",
+                alert="DrillNeverSucceeded",
+                expr="absent(dr_drill_last_success_timestamp_seconds)",
+                for_=f"{days * 24}h",
+                severity="high",
+                summary=f"No restore drill has passed in {days} days",
+                description="The Pushgateway holds no successful drill at all; the drill has never passed here.",
+            ),
+        ]
+    if wal_push_bound_seconds is not None:
+        rules.append(
+            AlertRule(
+                group="platform-backup",
+                alert="WalPushSlow",
+                expr=f'backup_duration_seconds{{class="wal"}} > {wal_push_bound_seconds}',
+                severity="high",
+                summary=f"A WAL segment took more than {wal_push_bound_seconds}s to reach the vaults",
+                description=(
+                    f"The last wal-push took longer than the {wal_push_bound_seconds}s the exported RPO of every "
+                    "vault assumes (archive_timeout + push bound); the copies are staler than the outputs say."
                 ),
             )
         )

@@ -65,6 +65,25 @@ METRIC_SOURCES_CONFIGMAP = "metric-sources"
 METRIC_SOURCES_LABEL = "platform.example.com/metric-sources"
 
 
+#: What the restore drill pushes (``functions/backup/drill.py`` METRICS; a test keeps the two equal).
+DRILL_PUSHED_METRICS = (
+    "dr_drill_last_success_timestamp_seconds",
+    "dr_drill_last_run_timestamp_seconds",
+    "dr_drill_success",
+    "dr_drill_duration_seconds",
+    "dr_drill_restore_seconds",
+    "dr_drill_data_age_seconds",
+)
+
+
+def drill_pushed_job() -> PushedJob:
+    return PushedJob(
+        job="dr_drill",
+        producer="restore drill CronJob (python -m functions.backup drill)",
+        metrics=DRILL_PUSHED_METRICS,
+    )
+
+
 def backup_pushed_job() -> PushedJob:
     return PushedJob(
         job="backup", producer="backup CronJobs (python -m functions.backup)", metrics=BACKUP_PUSHED_METRICS

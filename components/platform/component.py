@@ -343,6 +343,23 @@ class Platform(pulumi.ComponentResource):
             "pushed": (backup_pushed_job(),) if self.backup_jobs is not None else (),
             "batch_jobs": {group: tuple(names) for group, names in jobs.items() if names},
             "velero": bool(self.config.backup.velero_namespaces),
+            **self._recovery_duties(),
+        }
+
+    def _recovery_duties(self) -> dict[str, Any]:
+        """The restore drill's pushed series and staleness bound, and the WAL push bound the RPO assumes."""
+        from components.monitoring.sources import backup_pushed_job, drill_pushed_job
+
+        jobs = self.config.backup_jobs
+        if jobs is None or self.backup_jobs is None:
+            return {}
+        drill = jobs.drill.enabled
+        return {
+            "pushed": (backup_pushed_job(), drill_pushed_job()) if drill else (backup_pushed_job(),),
+            "drill_max_age_seconds": jobs.drill.max_age_days * 86_400 if drill else None,
+            "wal_push_bound_seconds": (
+                jobs.wal_archive.push_bound_seconds if jobs.wal_archive.mode == "archive_command" else None
+            ),
         }
 
     def _maintenance(self) -> Maintenance | None:

@@ -236,6 +236,33 @@ def _case_job_failed(rule: AlertRule, config: StackConfig, steps: int) -> Case:
     return case
 
 
+def _case_drill_stale(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """No drill succeeds during the test: the last success ages past the bound ten steps in."""
+    bound = int(rule.expr.rsplit(">", 1)[1])
+    case = Case(series=[("dr_drill_last_success_timestamp_seconds", _gauge(-(bound - 10 * STEP), steps))])
+    case.checks = [(5 * STEP, []), (12 * STEP, [{}])]
+    return case
+
+
+def _case_drill_never(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """An unlabelled absence: any series of the metric counts, so the case has only the one that goes away."""
+    case = _case_metric_absent(rule, config, steps)
+    case.series = case.series[:1]
+    return case
+
+
+def _case_wal_push_slow(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """A WAL push within the bound, then one over it; a slow dump of another class never counts."""
+    bound = int(rule.expr.rsplit(">", 1)[1])
+    case = Case()
+    case.series.append(
+        ('backup_duration_seconds{class="wal",instance="db-0"}', f"{bound - 1}x10 {bound + 1}x{steps - 10}")
+    )
+    case.series.append(('backup_duration_seconds{class="db",instance="job"}', _gauge(10 * bound, steps)))
+    case.checks = [(5 * STEP, []), (15 * STEP, [{"class": "wal", "instance": "db-0"}])]
+    return case
+
+
 _CASES: dict[str, Callable[[AlertRule, StackConfig, int], Case]] = {
     "HighErrorRate": _case_high_error_rate,
     "HighResponseTime": _case_high_response_time,
@@ -248,6 +275,9 @@ _CASES: dict[str, Callable[[AlertRule, StackConfig, int], Case]] = {
     "BackupStale": _case_backup_stale,
     "MetricAbsent": _case_metric_absent,
     "JobFailed": _case_job_failed,
+    "DrillStale": _case_drill_stale,
+    "DrillNeverSucceeded": _case_drill_never,
+    "WalPushSlow": _case_wal_push_slow,
 }
 
 
