@@ -254,7 +254,8 @@ class Platform(pulumi.ComponentResource):
         if not config.alerting.enabled:
             return None
         receivers = {r.name: (r.kind, r.to) for r in config.monitoring.receivers}
-        found, _ = subscriptions(config.alerting, receivers, dict(config.monitoring.routes))
+        routes = {str(severity): names for severity, names in config.monitoring.routes.items()}
+        found, _ = subscriptions(config.alerting, receivers, routes)
         args = AlertingTopicArgs(
             environment=config.environment,
             subscriptions=tuple(Subscription(receiver=r, protocol=p, endpoint=e) for r, p, e in found),

@@ -141,7 +141,7 @@ class StackConfig(Settings):
                 "budgets.gcp_billing_account: required when cloud.gcp.enabled (a GCP budget belongs to a billing "
                 "account; find it with `gcloud billing accounts list`)"
             )
-        budget_clouds = ("aws",) + tuple(c for c in ("azure", "gcp") if getattr(self.cloud, c).enabled)
+        budget_clouds = ("aws", *(c for c in ("azure", "gcp") if getattr(self.cloud, c).enabled))
         problems += split_problems(self.budgets, budget_clouds)
         problems += self._alerting_problems()
         if self.is_prod and self.redis.enabled and self.redis.replicas_per_master < 1:

@@ -23,7 +23,11 @@ def test_prod_carries_the_seed_figures() -> None:
     backend = next(s for s in prod.services if s.name == "backend")
     assert (backend.scaling.min_replicas, backend.scaling.max_replicas) == (5, 100)
     assert backend.scaling.target_cpu_utilization == 60 and backend.scaling.target_rps_per_pod == 50
-    assert backend.scaling.scale_up.stabilization_window_seconds == 300
+    # The seed's 300 s scale-up cooldown is a step period, not a stabilization window (which would delay
+    # every scale-up by up to 5 minutes; seed 004 wants scale-up under 60 s).
+    assert backend.scaling.scale_up.stabilization_window_seconds == 0
+    assert backend.scaling.scale_up.policies
+    assert {p.period_seconds for p in backend.scaling.scale_up.policies} == {300}
     assert backend.scaling.scale_down.stabilization_window_seconds == 600
     assert backend.scaling.prediction.enabled and backend.scaling.prediction.confidence_threshold == 0.8
     frontend = next(s for s in prod.services if s.name == "frontend")
