@@ -207,6 +207,7 @@ class Platform(pulumi.ComponentResource):
             edge_zone_id=zone[1],
             event_subscriptions=self._alarm_receivers(),
             protect=config.protect,
+            backup_jobs=config.backup_jobs,
         )
         # The edge failover (Cloudflare) and the controller's webhook secret (random) come through opts too.
         return DisasterRecovery(
