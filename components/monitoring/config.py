@@ -48,6 +48,11 @@ class Thresholds(Settings):
     cache_memory_for: AlertDelay = Field(
         default="2m", description="Memory alert delay (the seed gives none; 2 m rides out a burst)."
     )
+    cache_down_for: AlertDelay = Field(
+        default="1m",
+        description="How long a Redis node may be unreachable to its exporter (redis_up == 0) before alerting; a "
+        "cluster fails over in seconds, so a node still down after a minute needs a person.",
+    )
     cache_hit_rate_min: float = Field(
         default=0.70, gt=0, lt=1, description="Redis keyspace hit ratio floor (seed: 70 %)."
     )

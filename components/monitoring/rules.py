@@ -184,8 +184,20 @@ def _http_rules(t: Thresholds) -> list[AlertRule]:
 
 
 def _cache_rules(t: Thresholds) -> list[AlertRule]:
-    """Redis memory near maxmemory (evictions next) and a hit rate too low to shield the database."""
+    """A Redis node down, memory near maxmemory (evictions next), a hit rate too low to shield the database."""
     return [
+        _sustained(
+            "platform-cache",
+            "CacheNodeDown",
+            # Per node (the exporter's pod label stays): a master lost to a crash is failed over by the cluster,
+            # but until someone replaces it the shard runs without a replica.
+            "redis_up == 0",
+            t.cache_down_for,
+            "high",
+            summary="Redis {{ $labels.instance }}: node down",
+            condition="Redis node {{ $labels.instance }} does not answer its exporter",
+            consequence="; its shard has lost a copy",
+        ),
         _sustained(
             "platform-cache",
             "CacheMemoryCritical",

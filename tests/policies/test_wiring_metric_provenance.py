@@ -117,8 +117,16 @@ def test_a_monitor_that_stops_declaring_a_series_fails() -> None:
         annotations["platform.example.com/metrics"] = ",".join(n for n in names if n != "pg_up")
 
     records = records_of(plan_of("prod"))
-    for monitor in ("monitoring-monitor-postgres-exporter-primary", "monitoring-monitor-postgres-exporter-dr-replica"):
-        records, _ = mutate(records, ":PodMonitor", drop_pg_up, name=monitor)
+    # Every monitor that declares pg_up (the database's own exporters and the standalone ones) stops declaring it.
+    producers = [
+        r["name"]
+        for r in records
+        if r["type"].endswith(("PodMonitor", "ServiceMonitor"))
+        and "pg_up" in r["inputs"]["metadata"].get("annotations", {}).get("platform.example.com/metrics", "").split(",")
+    ]
+    assert producers, "no monitor of the prod plan declares pg_up"
+    for monitor in producers:
+        records, _ = mutate(records, "Monitor", drop_pg_up, name=monitor)
     found = _found(records)
     assert found and all("'pg_up'" in v.message for v in found)
 

@@ -141,6 +141,15 @@ def _case_database_down(rule: AlertRule, config: StackConfig, steps: int) -> Cas
     return case
 
 
+def _case_cache_node_down(rule: AlertRule, config: StackConfig, steps: int) -> Case:
+    """One Redis node up, one down."""
+    case = Case()
+    case.series.append(('redis_up{instance="safe",job="redis"}', _gauge(1, steps)))
+    case.series.append(('redis_up{instance="breach",job="redis"}', _gauge(0, steps)))
+    case.checks = _delay_checks(rule, {"instance": "breach", "job": "redis"}, onset=0)
+    return case
+
+
 def _case_replication_lag(rule: AlertRule, config: StackConfig, steps: int) -> Case:
     """Replication lag just under and just over the threshold."""
     t = config.monitoring.thresholds
@@ -270,6 +279,7 @@ _CASES: dict[str, Callable[[AlertRule, StackConfig, int], Case]] = {
     "CacheMemoryCritical": _case_cache_memory,
     "CacheHitRateLow": _case_cache_hit_rate,
     "DatabaseConnectionFailure": _case_database_down,
+    "CacheNodeDown": _case_cache_node_down,
     "ReplicationLagHigh": _case_replication_lag,
     "BackupFailed": _case_backup_failed,
     "BackupStale": _case_backup_stale,
@@ -516,6 +526,7 @@ DASHBOARD_SERIES: dict[str, list[tuple[str, Callable[[int], str]]]] = {
     "backup_failures_total": [('{class="db"}', lambda n: _gauge(0, n))],
     "backup_duration_seconds": [('{class="db"}', lambda n: _gauge(42, n))],
     "backup_bytes_total": [('{class="db"}', lambda n: _counter(1e6, n))],
+    "dr_drill_last_success_timestamp_seconds": [('{job="dr_drill"}', lambda n: _counter(1, n, -3600))],
     "velero_backup_last_successful_timestamp": [('{schedule="app-state-hourly"}', lambda n: _counter(1, n, -60))],
     "velero_backup_failure_total": [('{schedule="app-state-hourly"}', lambda n: _gauge(0, n))],
     "kube_deployment_status_replicas_available": [('{deployment="backend"}', lambda n: _gauge(5, n))],

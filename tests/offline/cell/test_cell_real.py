@@ -79,10 +79,5 @@ def test_backup_runs_change_what_prometheus_sees(report: dict[str, Any]) -> None
     assert succeeded["completion_time_after"] != succeeded["completion_time_before"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the plan has no alert on a Redis node going down (no rule reads redis_up): the killed master is seen "
-    "(redis_up 0) but reaches no receiver; remove this marker when components/monitoring adds one",
-)
 def test_every_fault_has_an_alerting_rule(report: dict[str, Any]) -> None:
     assert report["faults_without_rule"] == []
