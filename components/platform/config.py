@@ -161,7 +161,6 @@ class StackConfig(Settings):
         raise_problems(problems)
         return self
 
-
     def _alerting_problems(self) -> list[str]:
         receivers = {r.name: (r.kind, r.to) for r in self.monitoring.receivers}
         routes = {severity: tuple(names) for severity, names in self.monitoring.routes.items()}
