@@ -23,6 +23,8 @@ DNS = "dns"
 METRICS = "metrics"
 #: The Redis tier's name as a use (present when ``redis.enabled``).
 REDIS = "redis"
+#: Istio's control plane: every meshed pod's sidecar fetches its config (xDS) and certificate (CA) there.
+ISTIOD = "istiod"
 #: Use names a stack cannot give to an endpoint (they name edges the stack renders itself).
 RESERVED_USES = (DNS, METRICS, REDIS)
 
@@ -101,6 +103,11 @@ def _default_endpoints() -> dict[str, Endpoint]:
         "cloud-apis": Endpoint(cidrs=("0.0.0.0/0",), ports=(Port(port=443),)),
         # EKS places the API server's ENIs in the cluster VPC; narrow this to the VPC CIDR.
         "kube-api": Endpoint(cidrs=("10.0.0.0/8",), ports=(Port(port=443),)),
+        # Sidecars of meshed services (traffic.enabled) reach istiod for xDS and certificates on 15012.
+        ISTIOD: Endpoint(
+            peer=Peer(namespace_labels={"kubernetes.io/metadata.name": "istio-system"}, pod_labels={"app": "istiod"}),
+            ports=(Port(port=15012),),
+        ),
     }
 
 
@@ -138,8 +145,10 @@ class NetworkSettings(Settings):
     endpoints: dict[DnsLabel, Endpoint] = Field(
         default_factory=_default_endpoints,
         description="Things outside the plan that workloads use, by name. Merged over the defaults `prometheus`, "
-        "`pushgateway` (kube-prometheus-stack in `monitoring`), `cloud-apis` (any address on 443) and `kube-api` "
-        "(10.0.0.0/8 on 443); add `database` (the database subnet and port) where the database is not in-cluster.",
+        "`pushgateway` (kube-prometheus-stack in `monitoring`), `cloud-apis` (any address on 443), `kube-api` "
+        "(10.0.0.0/8 on 443) and `istiod` (`app: istiod` in `istio-system`, TCP 15012: every meshed service uses it "
+        "when traffic is enabled); add `database` (the database subnet and port) where the database is not "
+        "in-cluster.",
     )
 
     @field_validator("endpoints", mode="before")

@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from components.lib.k8s import selector_labels
-from components.network.config import REDIS, uses_problems
+from components.network.config import ISTIOD, REDIS, uses_problems
 from components.network.model import Client, PortRef, Provider, Target, Wiring, WorkloadRef
 from components.services.config import FORECASTER_SUFFIX, ServiceSettings
+from components.traffic.config import meshed
 
 if TYPE_CHECKING:
     from components.database.config import DatabaseArgs
@@ -33,12 +34,14 @@ VIDEO_WORKER = ("content-optimizer-video", "video-worker")
 Declarations = tuple[dict[str, Provider], tuple[Client, ...]]
 
 
-def service_client(service: ServiceSettings) -> Client:
+def service_client(service: ServiceSettings, mesh: bool = False) -> Client:
+    """A service uses what it declares; a meshed one's sidecar also uses istiod (config and certificates)."""
+    implied = (ISTIOD,) if mesh and ISTIOD not in service.uses else ()
     return Client(
         service.name,
         selector_labels(service.name, service.tier),
         (WorkloadRef("Deployment", service.name),),
-        tuple(service.uses),
+        (*service.uses, *implied),
     )
 
 
@@ -80,6 +83,10 @@ def backup_clients(config: StackConfig) -> list[Client]:
         ]
     if jobs.wal_archive.mode == "archive_command":
         clients.append(_cronjob("backup-db-base", "backup", (database, CLOUD_APIS, PUSHGATEWAY)))
+    if jobs.drill.enabled:
+        # The restore drill reads the db vaults, restores into the scratch server (same tier as the restore
+        # test's) and pushes its dr_drill_* metrics.
+        clients.append(_cronjob("backup-drill", "backup-drill", (database, CLOUD_APIS, PUSHGATEWAY)))
     return clients
 
 
@@ -160,7 +167,7 @@ def stack_wiring(config: StackConfig, *offered: Declarations | None) -> Wiring:
     """The namespace's wiring: services and jobs as clients; services and what components offer (Redis, the
     database tier) as providers and clients."""
     providers: dict[str, Provider] = {s.name: service_provider(s) for s in config.services}
-    clients = [service_client(s) for s in config.services]
+    clients = [service_client(s, meshed(config.traffic, s.traffic)) for s in config.services]
     for declared in offered:
         if declared is not None:
             providers.update(declared[0])

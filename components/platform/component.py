@@ -102,12 +102,19 @@ class Platform(pulumi.ComponentResource):
                     service=service,
                     namespace=config.namespace,
                     autoscaled=True,
-                    pod_labels=self._client_labels(service),
+                    pod_labels=self._pod_labels(service),
                 ),
                 opts=self._opts("kubernetes"),
             )
             for service in config.services
         }
+
+    def _pod_labels(self, service: ServiceSettings) -> dict[str, str]:
+        """The client labels plus Istio's per-pod sidecar opt-in when the service's traffic objects are rendered."""
+        from components.traffic.config import INJECT_LABELS, meshed
+
+        mesh = INJECT_LABELS if meshed(self.config.traffic, service.traffic) else {}
+        return {**self._client_labels(service), **mesh}
 
     def _client_labels(self, service: ServiceSettings) -> dict[str, str]:
         """Labels a provider's own NetworkPolicy admits, for the providers the service uses (Redis's client label)."""

@@ -35,7 +35,8 @@ class WorkloadArgs(BaseModel):
     )
     pod_labels: dict[str, str] = Field(
         default_factory=dict,
-        description="Extra pod labels a provider's own NetworkPolicy admits (e.g. Redis's client label).",
+        description="Extra pod labels: those a provider's own NetworkPolicy admits (e.g. Redis's client label) "
+        "and Istio's sidecar opt-in when the service is meshed.",
     )
 
 

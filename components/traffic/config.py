@@ -102,7 +102,11 @@ class Retries(Settings):
 class ServiceTraffic(Settings):
     """``services[].traffic``: how callers reach this service."""
 
-    enabled: bool = Field(default=True, description="Render this service's DestinationRule and VirtualService.")
+    enabled: bool = Field(
+        default=True,
+        description="Render this service's DestinationRule and VirtualService, and opt its pods into the Istio "
+        "sidecar (with egress to istiod).",
+    )
     load_balancer: Literal["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM"] = Field(
         default="ROUND_ROBIN", description="Balancing among a subset's hosts (seed: round-robin)."
     )
@@ -181,6 +185,17 @@ class TrafficSettings(Settings):
         description="Namespaces whose proxies see the policies (`.`: the services' own namespace only).",
     )
     cluster_domain: str = Field(default="cluster.local", description="Cluster DNS domain of the service hosts.")
+
+
+#: Istio's per-pod opt-in to sidecar injection: works without the namespace label `istio-injection=enabled`
+#: (the namespace belongs to the cluster's owners, not this stack) and leaves the jobs' pods out.
+INJECT_LABELS = {"sidecar.istio.io/inject": "true"}
+
+
+def meshed(settings: TrafficSettings, service: ServiceTraffic) -> bool:
+    """A service runs a sidecar when its traffic objects are rendered: only then does a proxy act on them, and
+    only its pods need the proxy (and the proxy's egress to istiod)."""
+    return settings.enabled and service.enabled
 
 
 class TrafficService(BaseModel):

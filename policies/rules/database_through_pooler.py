@@ -23,7 +23,15 @@ from ._netpol import Cluster, ContainerPort, Pod, parse_policy, selector_matches
 from ._support import Report, dig, is_kind, is_mapping, metadata_name, pod_spec, stack_rule
 
 POSTGRES_PORT = 5432
-DEFAULT_DIRECT = ["database", "pooler", "database-exporter", "backup", "backup-restore-test", "maintenance"]
+DEFAULT_DIRECT = [
+    "database",
+    "pooler",
+    "database-exporter",
+    "backup",
+    "backup-restore-test",
+    "backup-drill",
+    "maintenance",
+]
 
 
 def _pods(resources: Iterable[PolicyResource]) -> dict[str, tuple[PolicyResource, Pod]]:

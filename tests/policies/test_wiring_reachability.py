@@ -50,6 +50,21 @@ def test_a_removed_port_breaks_the_declared_use() -> None:
     assert any(v.urn == backend and "uses redis, but the NetworkPolicies deny" in v.message for v in found), found
 
 
+def test_a_removed_istiod_egress_breaks_the_sidecars_use() -> None:
+    def drop_istiod(inputs: dict[str, Any]) -> None:
+        rules = inputs["spec"]["egress"]
+        kept = [r for r in rules if {"protocol": "TCP", "port": 15012} not in r["ports"]]
+        assert len(kept) == len(rules) - 1
+        inputs["spec"]["egress"] = kept
+
+    records, _ = mutate(records_of(plan_of("prod")), "NetworkPolicy", drop_istiod, "network-backend-egress")
+    found = _violations(records)
+    backend = _urn(records, "backend-deployment")
+    assert any(
+        v.urn == backend and "Deployment/backend uses istiod, but the NetworkPolicies deny" in v.message for v in found
+    ), found
+
+
 def test_a_removed_label_breaks_the_declared_use() -> None:
     def drop_label(inputs: dict[str, Any]) -> None:
         del inputs["spec"]["template"]["metadata"]["labels"]["redis-client"]

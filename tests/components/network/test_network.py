@@ -39,8 +39,8 @@ def test_a_typo_in_uses_names_the_key_and_the_choices() -> None:
     match = [p for p in problems if p.startswith(expected)]
     assert match, problems
     assert (
-        "api-gateway, backend, cloud-apis, database, database-dr-replica, kube-api, prometheus, pushgateway, redis"
-        in match[0]
+        "api-gateway, backend, cloud-apis, database, database-dr-replica, istiod, kube-api, prometheus, pushgateway, "
+        "redis" in match[0]
     )
 
 
@@ -129,6 +129,7 @@ def test_prod_services_reach_exactly_what_they_use() -> None:
     assert [r["ports"] for r in backend] == [
         [{"protocol": "TCP", "port": "redis"}],
         [{"protocol": "TCP", "port": "postgres"}],
+        [{"protocol": "TCP", "port": 15012}],  # the sidecar's istiod (traffic enabled)
     ]
     assert backend[1]["to"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "database-pooler", "app.kubernetes.io/component": "pooler"}}}]  # fmt: skip
     gateway_in = policies["api-gateway-ingress"]["spec"]["ingress"][0]["from"]
@@ -144,6 +145,11 @@ def test_services_that_use_redis_carry_the_label_its_policy_admits() -> None:
     for name in ("backend", "api-gateway"):
         assert deployments[name]["spec"]["template"]["metadata"]["labels"]["redis-client"] == "true"
     assert "redis-client" not in deployments["frontend"]["spec"]["template"]["metadata"]["labels"]
+
+
+def test_the_staging_restore_drill_gets_its_egress() -> None:
+    drill = _policies("staging")["backup-drill-egress"]["spec"]["egress"]
+    assert [r["ports"][0]["port"] for r in drill] == ["postgres", 443, 9091]
 
 
 def test_jobs_get_their_egress() -> None:
