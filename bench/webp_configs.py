@@ -1,17 +1,15 @@
 """WebP: bytes saved vs libjpeg-turbo q75 at equal SSIM for libwebp configurations libvips cannot express.
 
-Run: ``.venv/bin/python bench/webp_configs.py`` -> ``build/bench/webp_configs.json``.
+Run: ``.venv/bin/python bench/webp_configs.py`` -> ``build/bench/webp_configs.json`` (about 1-2 minutes).
 
-Why this exists: issue 8 asks for a median >= 25 % saved by WebP vs a libjpeg-turbo q75 progressive JPEG at
-equal SSIM, and ``bench/optimizer.py`` measures ~18 % with our encoder settings. libvips exposes only part of
-libwebp's ``WebPConfig`` (quality, method, presets, smart_deblock = autofilter, smart_subsample = sharp YUV),
-so to know whether the target is reachable at all this sweep drives libwebp's full config directly (ctypes
-against the libwebp that Pillow's wheel bundles, the same 1.x encoder libvips uses) and measures, per config,
-with the method of ``bench/optimizer.py``: photo resized to 1024 px (or its width when narrower), baseline
-``calibrate.jpeg_turbo_q75``, SSIM = ``ssim.py`` (BT.601 luma), and the lowest quality reaching the
-baseline's SSIM, found by bisection over libwebp's *float* quality (finer than libvips' integer Q, so these
-figures are a little kinder to WebP than the main benchmark's). Encode CPU time per config is relative to
-the default config on the same images.
+Why this exists: libvips exposes only part of libwebp's ``WebPConfig`` (quality, method, presets,
+smart_deblock = autofilter, smart_subsample = sharp YUV), so to know what WebP can reach at all this sweep
+drives libwebp's full config directly (ctypes against the libwebp that Pillow's wheel bundles, the same 1.x
+encoder libvips uses) with the method of ``bench/optimizer.py`` (``equal_quality.py``: photo resized to
+1024 px or its width when narrower, libjpeg-turbo q75 baseline, SSIM on luma, lowest integer quality reaching
+the baseline's SSIM). It reports the tuning and the evaluation photos separately (``calibrate.photo_split``);
+``bench/optimizer.py`` compares our WebP with the best configuration on the evaluation photos. Encode CPU
+per config is relative to the default config on the same images.
 """
 
 from __future__ import annotations
@@ -20,18 +18,18 @@ import ctypes
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyvips
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from functions.optimizer.calibrate import jpeg_turbo_q75, photo_set, resized  # noqa: E402
-from functions.optimizer.images import _measure_ssim  # noqa: E402
+from functions.optimizer.calibrate import photo_set, photo_split, resized  # noqa: E402
+from functions.optimizer.equal_quality import Encoder, Reference, equal_quality  # noqa: E402
 
 OUT = ROOT / "build" / "bench" / "webp_configs.json"
 WIDTH = 1024
@@ -44,12 +42,17 @@ CONFIGS: dict[str, dict[str, int]] = {
     "sharp_yuv": {"use_sharp_yuv": 1},
     "filter0": {"filter_strength": 0},
     "sns0": {"sns_strength": 0},
+    "sns10": {"sns_strength": 10},
     "autofilter": {"autofilter": 1},
     "sns0_autofilter (= libvips preset=icon smart_deblock)": {"sns_strength": 0, "filter_strength": 0, "autofilter": 1},
     "sns10_autofilter": {"sns_strength": 10, "autofilter": 1},
     "sns10_autofilter_method6": {"sns_strength": 10, "autofilter": 1, "method": 6},
     "sns10_autofilter_segments3": {"sns_strength": 10, "autofilter": 1, "segments": 3},
 }
+
+# The configurations the encoder search tries per width class (the sweep's informative ones: the control, each
+# change alone that helped, and the two best combinations).
+LIBWEBP_CANDIDATES = ("default", "sns0", "sns10", "autofilter", "sns10_autofilter", "sns10_autofilter_segments3")
 
 
 class WebPConfig(ctypes.Structure):
@@ -186,65 +189,62 @@ def encode(rgb: npt.NDArray[np.uint8], quality: float, fields: dict[str, int]) -
         LIB.WebPPictureFree(ctypes.byref(picture))
 
 
-def lowest_size(
-    image: Any, rgb: npt.NDArray[np.uint8], target: float, fields: dict[str, int]
-) -> tuple[float, int, float]:
-    """(quality, bytes, encode seconds) of the smallest encode whose SSIM >= target; bisection to 0.2 quality."""
-    low, high = 0.0, 100.0
-    best: tuple[float, int] | None = None
-    spent = 0.0
-    for _ in range(9):
-        quality = (low + high) / 2
-        started = time.perf_counter()
-        blob = encode(rgb, quality, fields)
-        spent += time.perf_counter() - started
-        if _measure_ssim(image, blob) >= target:
-            best, high = (quality, len(blob)), quality
-        else:
-            low = quality
-    if best is None:
-        best = (100.0, len(encode(rgb, 100.0, fields)))
-    return best[0], best[1], spent
+def config_encoder(fields: dict[str, int]) -> Encoder:
+    """An ``equal_quality`` encoder: libwebp defaults plus ``fields`` at an integer quality."""
+
+    def encode_image(image: pyvips.Image, quality: int) -> bytes:
+        return encode(image.numpy(), float(quality), fields)
+
+    return encode_image
 
 
-def main() -> int:
-    photos = photo_set()
-    cases = []
-    for photo in photos:
-        image = resized(photo, WIDTH)
-        baseline = jpeg_turbo_q75(image)
-        cases.append((photo.name, image, image.numpy(), len(baseline), _measure_ssim(image, baseline)))
+def sweep(references: list[Reference], configs: dict[str, dict[str, int]] = CONFIGS) -> dict[str, dict[str, Any]]:
+    """Per config: median and mean bytes saved at equal SSIM over ``references``, encode CPU, per-photo rows."""
     results: dict[str, dict[str, Any]] = {}
-    for name, fields in CONFIGS.items():
-        saved, seconds = [], 0.0
-        for _, image, rgb, baseline_bytes, target in cases:
-            _, size, spent = lowest_size(image, rgb, target, fields)
-            saved.append(1 - size / baseline_bytes)
-            seconds += spent
+    starts: dict[str, int] = {}
+    for name, fields in configs.items():
+        rows = {}
+        for ref in references:
+            found = equal_quality(ref, config_encoder(fields), start=starts.get(ref.name, 75))
+            starts.setdefault(ref.name, found.matches["ssim"].quality)
+            rows[ref.name] = found.as_dict()
+        saved = [r["ssim"]["saved"] for r in rows.values()]
         results[name] = {
             "fields": fields,
             "median_saved": round(statistics.median(saved), 4),
             "mean_saved": round(statistics.mean(saved), 4),
-            "encode_seconds": round(seconds, 2),
+            "encode_cpu_seconds": round(sum(r["encode_cpu_seconds"] for r in rows.values()), 3),
+            "per_photo": rows,
         }
-        print(f"{name:56} median saved {statistics.median(saved):6.1%}  encode {seconds:6.1f} s", flush=True)
-    default_seconds = results["default"]["encode_seconds"]
+    default_seconds = results["default"]["encode_cpu_seconds"] if "default" in results else None
     for row in results.values():
-        row["encode_cpu_vs_default"] = round(row["encode_seconds"] / default_seconds, 2)
-    best = max(results, key=lambda n: results[n]["median_saved"])
-    report = {
+        row["encode_cpu_vs_default"] = (
+            round(row["encode_cpu_seconds"] / default_seconds, 2) if default_seconds else None
+        )
+    return results
+
+
+def main() -> int:
+    tuning, evaluation = photo_split(photo_set())
+    report: dict[str, Any] = {
         "command": ".venv/bin/python bench/webp_configs.py",
         "libwebp_version": hex(LIB.WebPGetEncoderVersion()),
-        "photos": len(photos),
         "width": f"{WIDTH} px or the photo's width when narrower",
-        "baseline": "libjpeg-turbo q75 progressive, optimized Huffman (calibrate.jpeg_turbo_q75)",
-        "configs": results,
-        "best": best,
-        "target_median_saved_ge_0.25_reachable": results[best]["median_saved"] >= 0.25,
+        "baseline": "libjpeg-turbo q75 progressive, optimized Huffman (equal_quality.jpeg_turbo)",
+        "sets": {},
     }
+    for label, photos in (("tuning", tuning), ("evaluation", evaluation)):
+        references = [Reference.of(p.name, resized(p, WIDTH), butteraugli=False) for p in photos]
+        results = sweep(references)
+        best = max(results, key=lambda n: results[n]["median_saved"])
+        report["sets"][label] = {"photos": [p.name for p in photos], "configs": results, "best": best}
+        print(f"== {label} ({len(photos)} photos)")
+        for name, row in results.items():
+            print(f"  {name:56} median saved {row['median_saved']:6.1%}  encode CPU x{row['encode_cpu_vs_default']}")
+        print(f"  best: {best} ({results[best]['median_saved']:.1%})", flush=True)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"best: {best} ({results[best]['median_saved']:.1%}); wrote {OUT.relative_to(ROOT)}")
+    print(f"wrote {OUT.relative_to(ROOT)}")
     return 0
 
 

@@ -24,8 +24,11 @@ from functions.optimizer.settings import (
     IMAGE_FORMATS,
     QUALITY_LEVELS,
     ImageFormat,
+    ImageSettings,
     OptimizerSettings,
     Rung,
+    TextSettings,
+    VideoSettings,
 )
 from functions.optimizer.storage import FileStorage
 
@@ -85,10 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     image.add_argument("--quality", choices=QUALITY_LEVELS, help="named level (default medium)")
     image.add_argument("--widths", type=_int_list, help="comma-separated widths (default 320,640,1024,1920)")
     image.add_argument("--formats", type=_formats, help="subset of avif,webp,jpeg (default all)")
-    image.add_argument("--avif-effort", type=_level(0, 9), help="AVIF effort 0-9 (default 3)")
+    image.add_argument(
+        "--avif-effort", type=_level(0, 9), help="AVIF effort 0-9 at every width (default: per width class)"
+    )
     image.add_argument("--no-ssim", action="store_true", help="skip the SSIM column of the manifest")
     image.add_argument(
-        "--fixed-quality", action="store_true", help="use the calibrated quality table instead of autoquality"
+        "--fixed-quality", action="store_true", help="use the quality table instead of the per-image search"
     )
     video = argparse.ArgumentParser(add_help=False)
     video.add_argument("--heights", type=_int_list, help="subset of the ladder heights (default 1080,720,480)")
@@ -118,12 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from(
-    args: argparse.Namespace, parser: argparse.ArgumentParser, base: OptimizerSettings | None = None
-) -> OptimizerSettings:
-    """``base`` (seed defaults, or what the environment set), overridden by whichever flags were given."""
-    base = base or OptimizerSettings()
-    image = base.image
+def _image_settings(args: argparse.Namespace, image: ImageSettings) -> ImageSettings:
     if getattr(args, "quality", None):
         image = replace(image, quality=args.quality)
     if getattr(args, "widths", None):
@@ -136,7 +136,10 @@ def settings_from(
         image = replace(image, compute_ssim=False)
     if getattr(args, "fixed_quality", False):
         image = replace(image, autoquality=False)
-    video = base.video
+    return image
+
+
+def _video_settings(args: argparse.Namespace, video: VideoSettings, parser: argparse.ArgumentParser) -> VideoSettings:
     if getattr(args, "ladder", None):
         video = replace(video, ladder=args.ladder)
     if getattr(args, "heights", None):
@@ -149,14 +152,29 @@ def settings_from(
         video = replace(video, x264_preset=args.x264_preset)
     if getattr(args, "vp9_cpu_used", None) is not None:
         video = replace(video, vp9_cpu_used=args.vp9_cpu_used)
-    text = base.text
+    return video
+
+
+def _text_settings(args: argparse.Namespace, text: TextSettings) -> TextSettings:
     if getattr(args, "gzip_level", None) is not None:
         text = replace(text, gzip_level=args.gzip_level)
     if getattr(args, "brotli_quality", None) is not None:
         text = replace(text, brotli_quality=args.brotli_quality)
     if getattr(args, "no_minify", False):
         text = replace(text, minify=False)
-    return OptimizerSettings(image=image, video=video, text=text)
+    return text
+
+
+def settings_from(
+    args: argparse.Namespace, parser: argparse.ArgumentParser, base: OptimizerSettings | None = None
+) -> OptimizerSettings:
+    """``base`` (seed defaults, or what the environment set), overridden by whichever flags were given."""
+    base = base or OptimizerSettings()
+    return OptimizerSettings(
+        image=_image_settings(args, base.image),
+        video=_video_settings(args, base.video, parser),
+        text=_text_settings(args, base.text),
+    )
 
 
 def _expand(inputs: list[Path], kind: Kind, parser: argparse.ArgumentParser) -> list[tuple[Path, Path]]:

@@ -1,15 +1,18 @@
 """Per-image quality ("autoquality", as imgproxy Pro does): the lowest codec quality that reaches a target SSIM.
 
 Why: a fixed number per codec spends too many bytes on easy images (smooth skies, soft focus) and too few on
-hard ones (fine texture, noise). The target SSIM is what the named level means (settings.AUTOQUALITY_SSIM,
-calibrated at the probe width); the search runs on the small probe width only, where an encode plus SSIM
-costs a few milliseconds, and the quality it finds is used for every width of that image.
+hard ones (fine texture, noise). The target is what the named level means on that image: the SSIM that a
+libjpeg-turbo JPEG at the seed's number has on it at the probe width (``images.level_target``); the search
+runs on the small probe width only, where an encode plus SSIM costs a few milliseconds, and the quality it
+finds is used for every width of that image.
 
 The search is a bracketed secant search over integer qualities, not a plain bisection: SSIM is smooth and
 nearly linear in the quality over a few steps, so starting from the calibrated table value it usually ends in
-3-4 encodes instead of 5-6 (extrapolate along the local slope until the target is bracketed, then
-interpolate; a step that does not halve the bracket is followed by a bisection step, so it cannot crawl). It stays inside ``[low, high]`` (settings.quality_bounds), so a level keeps its
-meaning: "medium" never drops to what "low" means on a typical photo nor climbs above "high".
+3-5 encodes instead of 7 (extrapolate along the local slope until the target is bracketed, then interpolate;
+a step that does not halve the bracket is followed by a bisection step, so it cannot crawl and never takes
+more encodes than a bisection would need plus a few). It stays inside ``[low, high]`` (the whole 1-100 range
+in the optimizer; the target, not a bound, keeps the levels ordered: a q90 JPEG scores higher than a q75 one
+on the same image).
 """
 
 from __future__ import annotations

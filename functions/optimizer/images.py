@@ -23,10 +23,10 @@ from functions.optimizer.autoquality import SearchResult, lowest_quality_reachin
 from functions.optimizer.errors import OptimizeError
 from functions.optimizer.settings import (
     AUTOQUALITY_PROBE_WIDTH,
-    AUTOQUALITY_SSIM,
+    QUALITY_RANGE,
+    SEED_JPEG_QUALITY,
     ImageFormat,
     ImageSettings,
-    quality_bounds,
 )
 from functions.optimizer.ssim import SsimReference, ssim
 
@@ -192,21 +192,44 @@ def _decode_once(data: bytes, name: str, width: int) -> pyvips.Image:
         raise OptimizeError(f"{name}: cannot decode ({detail})") from exc
 
 
-def _encode(image: pyvips.Image, fmt: ImageFormat, quality: int, settings: ImageSettings) -> bytes:
-    """Encode one variant. Settings chosen by bytes at equal SSIM on the calibration set (README, "Codec settings").
+def _encode(
+    image: pyvips.Image, fmt: ImageFormat, quality: int, settings: ImageSettings, *, avif_width: int | None = None
+) -> bytes:
+    """Encode one variant. Settings chosen by bytes at equal quality on the tuning photos (README, "Codec settings").
+
+    ``avif_width``: encode AVIF with the settings of that width's class instead of the image's own (the probe
+    search runs with the top width's, see ``_autoquality``).
 
     JPEG: MozJPEG trellis + optimised scans with the standard (Annex K) quant table 0: 7 % smaller at equal SSIM
-    than MozJPEG's default table 3, which is tuned for PSNR-HVS. AVIF: libaom ``tune=ssim`` (libvips 8.18's
-    default tune costs ~5-10 % more bytes at equal SSIM and more CPU), 8-bit 4:2:0 below Q 90 (libvips "auto").
-    WebP: libwebp method ``webp_effort``; ``smart_deblock``/``smart_subsample``/presets were not better per byte.
+    than MozJPEG's default table 3, which is tuned for PSNR-HVS. AVIF: effort, libaom tune and chroma
+    subsampling of the image's width class (``settings.avif_encoding``), 8-bit. WebP: libwebp method
+    ``webp_effort``, libwebp's defaults otherwise.
     """
     if fmt == "jpeg":
         return mozjpeg(_flat(image), quality, quant_table=0)
     if fmt == "webp":
         return image.webpsave_buffer(Q=quality, effort=settings.webp_effort, **_STRIP)
+    avif = settings.avif_encoding(avif_width or image.width)
     return image.heifsave_buffer(
-        Q=quality, compression="av1", effort=settings.avif_effort, tune="ssim", bitdepth=8, **_STRIP
+        Q=quality,
+        compression="av1",
+        effort=avif.effort,
+        tune=avif.tune,
+        subsample_mode=avif.subsample_mode,
+        bitdepth=8,
+        **_STRIP,
     )
+
+
+def jpeg_turbo(image: pyvips.Image, quality: int) -> bytes:
+    """What libjpeg-turbo (cjpeg, Pillow) writes at ``quality``: the reference that defines a level's SSIM.
+
+    libvips drives the bundled MozJPEG with its libjpeg-compatible profile unless MozJPEG options are asked
+    for, so with none of them, 4:2:0 at every quality (libjpeg's default; libvips' "auto" would switch to
+    4:4:4 from Q 90), progressive and optimised Huffman, the decoded pixels equal libjpeg-turbo's (a test
+    checks them against Pillow's libjpeg-turbo). Only the SSIM of this file is used; it is never written.
+    """
+    return _flat(image).jpegsave_buffer(Q=quality, interlace=True, optimize_coding=True, subsample_mode="on", **_STRIP)
 
 
 def mozjpeg(image: pyvips.Image, quality: int, *, quant_table: int) -> bytes:
@@ -296,23 +319,46 @@ def _probe_image(resized: dict[int, pyvips.Image]) -> pyvips.Image:
     return narrowest.thumbnail_image(AUTOQUALITY_PROBE_WIDTH, height=_HUGE).copy_memory()
 
 
-def _autoquality(
-    probe: pyvips.Image, reference: SsimReference, settings: ImageSettings, pool: ThreadPoolExecutor
-) -> dict[ImageFormat, Future[SearchResult]]:
-    """Per codec, the lowest quality (within the level's bounds) whose SSIM at the probe width hits the target.
+@dataclass(frozen=True)
+class LevelTarget:
+    """What the level means on this image: the SSIM of the reference JPEG at the seed's number, at the probe."""
 
+    quality: int
+    bytes: int
+    ssim: float
+
+
+def level_target(probe: pyvips.Image, reference: SsimReference, settings: ImageSettings) -> LevelTarget:
+    """Encode the level's libjpeg-turbo reference of the probe and score it (one small JPEG: a few ms)."""
+    quality = SEED_JPEG_QUALITY[settings.quality]
+    blob = jpeg_turbo(probe, quality)
+    return LevelTarget(quality, len(blob), _measure_ssim(reference, blob))
+
+
+def _autoquality(
+    probe: pyvips.Image,
+    reference: SsimReference,
+    target: float,
+    settings: ImageSettings,
+    pool: ThreadPoolExecutor,
+    *,
+    top_width: int,
+) -> dict[ImageFormat, Future[SearchResult]]:
+    """Per codec, the lowest quality whose SSIM at the probe width reaches ``target``.
+
+    AVIF is searched with the AVIF settings of ``top_width``'s class, not the probe's own: the quality is
+    reused at every width and must mean the same where most bytes go, and the search costs 3-6 encodes, so a
+    higher effort chosen for small widths is paid once (by the probe-width variant), not per search step.
     Returns futures: the caller starts a codec's full-size encodes as soon as its search is done, so the
-    cheap JPEG/WebP searches do not leave a core idle while the AVIF search runs.
+    cheap JPEG searches do not leave a core idle while the AVIF search runs.
     """
-    target = AUTOQUALITY_SSIM[settings.quality]
 
     def search(fmt: ImageFormat) -> SearchResult:
         def measure(quality: int) -> tuple[bytes, float]:
-            blob = _encode(probe, fmt, quality, settings)
+            blob = _encode(probe, fmt, quality, settings, avif_width=top_width)
             return blob, _measure_ssim(reference, blob)
 
-        low, high = quality_bounds(settings.quality, fmt)
-        return lowest_quality_reaching(measure, target, settings.quality_for(fmt), low, high)
+        return lowest_quality_reaching(measure, target, settings.quality_for(fmt), *QUALITY_RANGE)
 
     return {fmt: pool.submit(search, fmt) for fmt in settings.formats}
 
@@ -344,28 +390,32 @@ def _encode_all(
     if settings.autoquality:
         probe = _probe_image(resized)
         probe_reference = SsimReference(_flat(probe))
-        searches = _autoquality(probe, probe_reference, settings, pool)
+        target = level_target(probe, probe_reference, settings)
+        searches = _autoquality(probe, probe_reference, target.ssim, settings, pool, top_width=max(widths))
+        probe_avif_is_final = settings.avif_encoding(probe.width) == settings.avif_encoding(max(widths))
         codec_of: dict[Future[SearchResult], ImageFormat] = {future: fmt for fmt, future in searches.items()}
         found: dict[ImageFormat, SearchResult] = {}
         for future in as_completed(codec_of):
             fmt = codec_of[future]
             found[fmt] = future.result()
             quality[fmt] = found[fmt].quality
-            if probe.width in resized:  # the search already encoded and scored that width: reuse, do not redo
+            reusable = fmt != "avif" or probe_avif_is_final
+            if probe.width in resized and reusable:  # the search encoded and scored that width: reuse, not redo
                 references[probe.width] = probe_reference
                 encoded[(probe.width, fmt)] = found[fmt].blob
                 scores[(probe.width, fmt)] = round(found[fmt].ssim, 5)
             submit([(w, fmt) for w in reversed(widths)])  # biggest first: long encodes never run alone at the end
         autoquality = {
             "probe_width": probe.width,
-            "target_ssim": AUTOQUALITY_SSIM[settings.quality],
+            "target_ssim": target.ssim,
+            "reference": {"encoder": "libjpeg-turbo", "quality": target.quality, "bytes": target.bytes},
             "codecs": {
                 fmt: {
                     "quality": found[fmt].quality,
                     "probe_ssim": round(found[fmt].ssim, 5),
                     "reached": found[fmt].reached,
                     "encodes": found[fmt].encodes,
-                    "bounds": list(quality_bounds(settings.quality, fmt)),
+                    "bounds": list(QUALITY_RANGE),
                 }
                 for fmt in settings.formats
             },

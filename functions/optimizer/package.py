@@ -39,7 +39,7 @@ RUNTIME_REQUIREMENTS = (
 )
 # pyvips publishes only an sdist; it builds to a pure-Python wheel (API mode comes from pyvips-binary).
 SDIST_ONLY = ("pyvips==3.2.0",)
-EXCLUDED_SOURCES = frozenset({"calibrate.py", "package.py"})
+EXCLUDED_SOURCES = frozenset({"calibrate.py", "package.py", "butteraugli.py", "equal_quality.py"})  # development tools
 ZIP_LIMIT = 50 * 1024 * 1024  # direct upload limit
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + layers, unzipped
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)

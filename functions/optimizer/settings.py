@@ -1,13 +1,14 @@
 """Optimizer settings: frozen dataclasses whose defaults are the seed's values.
 
 Every default is documented where it is declared; the CLI (``__main__``) overrides them field by field.
-The per-codec quality table is the result of ``python -m functions.optimizer.calibrate`` (see README.md):
-a named level means the same SSIM for every codec, not the same number.
+A named level means, per image, the SSIM of a libjpeg-turbo JPEG at the seed's number (see README.md), the
+same for every codec; the per-codec quality table is only where the search starts (and the fixed numbers when
+autoquality is off), from ``python -m functions.optimizer.calibrate`` on the tuning photos.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 ImageFormat = Literal["avif", "webp", "jpeg"]
@@ -16,50 +17,68 @@ QualityLevel = Literal["high", "medium", "low"]
 IMAGE_FORMATS: tuple[ImageFormat, ...] = ("avif", "webp", "jpeg")
 QUALITY_LEVELS: tuple[QualityLevel, ...] = ("high", "medium", "low")
 
-# What a named level means: the median SSIM (BT.601 luma, Gaussian window) that MozJPEG gives at the seed's
-# numbers (high 90 / medium 75 / low 60, trellis, quant table 3) over the calibration set (19 photos:
-# skimage.data x5, scikit-learn samples x2, mate-backgrounds nature x12). SSIM depends on the width, so the
-# target is kept per width where it is used: at 640+1024 px for the fixed table below, and at the autoquality
-# probe width (320 px) for the per-image search. Regenerate with `python -m functions.optimizer.calibrate`.
-LEVEL_SSIM: dict[QualityLevel, float] = {"high": 0.986, "medium": 0.9733, "low": 0.963}
+# What a named level means, per image: at least the SSIM (BT.601 luma, Gaussian window) that a libjpeg-turbo
+# JPEG at the seed's number (high 90 / medium 75 / low 60; progressive, optimised Huffman, 4:2:0, as cjpeg
+# and Pillow write it) has on *that* image at the probe width. Per image, because a fixed SSIM calibrated on
+# one photo set means a different JPEG quality on cleaner or noisier photos (a smooth wallpaper's q75 JPEG
+# scores ~0.98, a noisy photo's ~0.95). The optimizer encodes that reference JPEG of the 320 px probe itself
+# (``images.jpeg_turbo``: libvips' libjpeg-compatible path, pixel-identical to libjpeg-turbo).
+SEED_JPEG_QUALITY: dict[QualityLevel, int] = {"high": 90, "medium": 75, "low": 60}
 AUTOQUALITY_PROBE_WIDTH = 320
-AUTOQUALITY_SSIM: dict[QualityLevel, float] = {"high": 0.9844, "medium": 0.965, "low": 0.9489}
 
-# Fixed per-codec numbers: for each codec the lowest quality whose median SSIM over the set at 640 and 1024 px
-# reaches LEVEL_SSIM (calibration run with AVIF effort 3 tune=ssim, MozJPEG quant table 0). Used as is when
-# autoquality is off, and as the starting point of the per-image search when it is on.
+# Per codec the quality the per-image search starts from, and the fixed number when autoquality is off: the
+# median over the tuning photos of the quality the search chose for them (`python -m
+# functions.optimizer.calibrate`, tuning photos only; 4.5-5.7 encodes per search). The search itself ranges
+# over 1-100. MozJPEG needs more than 75 to match libjpeg-turbo q75: trellis quantisation trades SSIM for bytes.
 QUALITY_TABLE: dict[QualityLevel, dict[ImageFormat, int]] = {
-    "high": {"jpeg": 88, "webp": 89, "avif": 74},
-    "medium": {"jpeg": 68, "webp": 74, "avif": 52},
-    "low": {"jpeg": 48, "webp": 53, "avif": 46},
+    "high": {"jpeg": 91, "webp": 90, "avif": 79},
+    "medium": {"jpeg": 78, "webp": 74, "avif": 56},
+    "low": {"jpeg": 65, "webp": 52, "avif": 48},
 }
+QUALITY_RANGE = (1, 100)
 
-# Lowest SSIM a variant may have at each level: the minimum over all photos, widths and codecs of the
-# calibration set with the fixed table (hubble_deep_field, star noise, is always the worst: high 0.914,
-# medium 0.836, low 0.806), rounded down to 0.01. Autoquality only raises the worst cases (a hard photo gets a
-# higher quality, up to the bound); typical photos sit far above. The tests assert every variant >= it.
-SSIM_FLOOR: dict[QualityLevel, float] = {"high": 0.91, "medium": 0.83, "low": 0.80}
+AvifTune = Literal["ssim", "psnr", "iq"]
+ChromaSubsampling = Literal["on", "off", "auto"]
 
 
-def quality_bounds(level: QualityLevel, fmt: ImageFormat) -> tuple[int, int]:
-    """How far autoquality may move a codec's number: up to the neighbouring levels' table values.
+@dataclass(frozen=True)
+class AvifEncoding:
+    """libaom settings for one width class (libvips/libheif pass effort, tune and chroma subsampling)."""
 
-    So "medium" never goes below what "low" means on a typical photo nor above what "high" means: easy images
-    save bytes, hard ones get more, and the named levels stay ordered. The ends get the same spread mirrored.
-    """
-    index = QUALITY_LEVELS.index(level)  # high, medium, low
-    here = QUALITY_TABLE[level][fmt]
-    above = (
-        QUALITY_TABLE[QUALITY_LEVELS[index - 1]][fmt]
-        if index > 0
-        else min(100, 2 * here - QUALITY_TABLE[QUALITY_LEVELS[index + 1]][fmt])
-    )
-    below = (
-        QUALITY_TABLE[QUALITY_LEVELS[index + 1]][fmt]
-        if index < len(QUALITY_LEVELS) - 1
-        else max(1, 2 * here - QUALITY_TABLE[QUALITY_LEVELS[index - 1]][fmt])
-    )
-    return below, above
+    effort: int
+    """libvips effort 0-9 (= 9 - libaom speed)."""
+    tune: AvifTune
+    """libaom tune: ``ssim``, ``psnr`` or ``iq`` (image quality, libaom >= 3.12; the bundled one is 3.15)."""
+    subsample_mode: ChromaSubsampling
+    """``on`` = 4:2:0, ``off`` = 4:4:4, ``auto`` = libvips' rule (4:4:4 from Q 90 up)."""
+
+
+# Width classes, ascending by their largest width (None: no upper bound), and the AVIF settings
+# `bench/encoder_search.py` chose for each on the tuning photos (measured at 320, 640 and 1024 px; 1920 px
+# uses the 1024 px choice; boundaries sit between the measured widths). Rule: the highest of (median bytes
+# saved vs libjpeg-turbo q75 at equal SSIM, the same at equal butteraugli) -- whichever is lower -- less one
+# point per doubling of encode CPU, among candidates costing at most 1.5x the cheapest of their stage (the
+# time target: we are timed against the vips CLI doing the same encodes, so our encode CPU must stay at its).
+# Tune and chroma are chosen once, at 1024 px, for every width (the quality found on the probe must mean the
+# same at every width): tune=iq 4:2:0 (tune=ssim saves 51.8 % at equal SSIM but 43.2 % at equal butteraugli;
+# iq 46.0 / 45.1 %: tune=ssim's lead exists only for SSIM). Effort 3 at every width: higher efforts save more
+# (320 px effort 6: 48.6 / 48.6 % vs 40.8 / 45.7 %; 640 px effort 5: 48.2 / 47.1 % vs 44.5 / 45.1 %;
+# 1024 px effort 5: 50.7 / 47.2 % vs 46.0 / 45.1 %) but cost 4-11x the encode, and libaom 3.15 with tune=iq
+# at effort 5-6 costs ~3x what the CLI's libaom 3.6 does at the same effort. Sharpness (through libavif) and
+# 10-bit gained nothing at equal butteraugli. `--avif-effort` trades CPU for bytes where that is wanted.
+AVIF_WIDTH_CLASSES: tuple[tuple[int | None, AvifEncoding], ...] = (
+    (480, AvifEncoding(effort=3, tune="iq", subsample_mode="on")),
+    (800, AvifEncoding(effort=3, tune="iq", subsample_mode="on")),
+    (None, AvifEncoding(effort=3, tune="iq", subsample_mode="on")),
+)
+
+
+def avif_encoding(width: int) -> AvifEncoding:
+    """The AVIF settings of the width class ``width`` falls in."""
+    for largest, encoding in AVIF_WIDTH_CLASSES:
+        if largest is None or width <= largest:
+            return encoding
+    return AVIF_WIDTH_CLASSES[-1][1]
 
 
 @dataclass(frozen=True)
@@ -72,12 +91,15 @@ class ImageSettings:
     formats: tuple[ImageFormat, ...] = IMAGE_FORMATS
     """Output codecs, best first: AVIF, WebP, then progressive MozJPEG as the universal fallback."""
     quality: QualityLevel = "medium"
-    """Named level (seed: high 90 / medium 75 / low 60 on the JPEG scale), mapped per codec by QUALITY_TABLE."""
-    avif_effort: int = 3
-    """AVIF encoder effort 0-9. libvips' default 4 cost 2.25 s vs 0.35 s at effort 2. With ``tune=ssim`` effort 3
-    costs about the same CPU as effort 2 did with libvips' default tune, for ~10 % fewer bytes at equal SSIM."""
+    """Named level (seed: high 90 / medium 75 / low 60 on the JPEG scale): per image, at least the SSIM of a
+    libjpeg-turbo JPEG at that number (SEED_JPEG_QUALITY); QUALITY_TABLE when autoquality is off."""
+    avif_effort: int | None = None
+    """AVIF encoder effort 0-9 at every width; None = the width class's effort (AVIF_WIDTH_CLASSES), chosen
+    with its tune and chroma by bytes at equal quality per CPU second."""
     webp_effort: int = 4
-    """WebP effort 0-6 (libwebp `method`), its default: 6 is ~2x slower for ~1-2 % bytes."""
+    """WebP effort 0-6 (libwebp `method`), its default: 6 costs 1.7x the CPU for 0.6 points at equal SSIM.
+    Every other libwebp field stays at libwebp's default: the encoder search's choice on the tuning photos
+    (spatial noise shaping 10: +7 points there) lost 5.7 points on the evaluation photos (README)."""
     max_pixels: int = 100_000_000
     """Decompression-bomb guard: images whose header declares more pixels are refused before decoding."""
     max_input_bytes: int = 100 * 1024 * 1024
@@ -86,11 +108,16 @@ class ImageSettings:
     """Record SSIM vs the resized source for every variant in the manifest (about a quarter of the CPU time)."""
     autoquality: bool = True
     """Pick each codec's quality per image: search at the probe width for the lowest quality whose SSIM reaches
-    AUTOQUALITY_SSIM[level], within ``quality_bounds``, and use it for every width. Off = QUALITY_TABLE."""
+    the level's reference JPEG's SSIM on that image, and use it for every width. Off = QUALITY_TABLE."""
 
     def quality_for(self, fmt: ImageFormat) -> int:
-        """The codec quality number that means ``self.quality`` for ``fmt``."""
+        """The codec quality number the level starts from (and uses as is without autoquality) for ``fmt``."""
         return QUALITY_TABLE[self.quality][fmt]
+
+    def avif_encoding(self, width: int) -> AvifEncoding:
+        """The AVIF settings used at ``width``: its width class's, with ``avif_effort`` if one is set."""
+        encoding = avif_encoding(width)
+        return encoding if self.avif_effort is None else replace(encoding, effort=self.avif_effort)
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,21 @@
-"""Autoquality: the search finds exactly the lowest passing quality, cheaply, and the pipeline uses it."""
+"""Autoquality: the search finds exactly the lowest passing quality, cheaply, and the pipeline uses it; a level
+means the SSIM of libjpeg-turbo at the seed's number on that image."""
 
 from __future__ import annotations
 
+import io
 import math
 
+import numpy as np
 import pytest
+import pyvips
+from PIL import Image as PILImage
 
 from functions.optimizer.autoquality import lowest_quality_reaching
-from functions.optimizer.calibrate import Photo
-from functions.optimizer.images import ImageResult, optimize_image
-from functions.optimizer.settings import AUTOQUALITY_PROBE_WIDTH, AUTOQUALITY_SSIM, ImageSettings, quality_bounds
+from functions.optimizer.calibrate import Photo, resized
+from functions.optimizer.images import ImageResult, _flat, jpeg_turbo, level_target, optimize_image
+from functions.optimizer.settings import AUTOQUALITY_PROBE_WIDTH, QUALITY_LEVELS, SEED_JPEG_QUALITY, ImageSettings
+from functions.optimizer.ssim import SsimReference
 
 CURVES = {
     # SSIM-like shapes seen in practice: saturating, nearly linear, and flat stretches with jumps (AVIF's
@@ -57,31 +63,65 @@ def test_bounds_are_checked() -> None:
         lowest_quality_reaching(lambda q: (b"", 1.0), 0.9, 50, 60, 40)
 
 
-def test_bounds_keep_levels_ordered() -> None:
-    for fmt in ("avif", "webp", "jpeg"):
-        high, medium, low = (quality_bounds(level, fmt) for level in ("high", "medium", "low"))
-        assert low[0] < medium[0] <= low[1] and medium[1] <= high[1] and medium[0] <= high[0] <= medium[1]
+def _pillow_turbo(image: pyvips.Image, quality: int) -> bytes:
+    """libjpeg-turbo as Pillow bundles it: the seed's JPEG, independent of our libvips path."""
+    buffer = io.BytesIO()
+    PILImage.fromarray(image.numpy()).save(buffer, "JPEG", quality=quality, progressive=True, optimize=True)
+    return buffer.getvalue()
 
 
-def test_easy_photo_gets_lower_quality_than_hard_one(medium_results: dict[str, ImageResult]) -> None:
-    easy, hard = medium_results["Storm.jpg"].autoquality, medium_results["hubble_deep_field.png"].autoquality
-    assert easy is not None and hard is not None
-    for fmt in ("avif", "webp", "jpeg"):
-        assert easy["codecs"][fmt]["quality"] < hard["codecs"][fmt]["quality"], fmt
+@pytest.mark.parametrize("name", ["astronaut.png", "Storm.jpg", "hubble_deep_field.png"])
+def test_reference_jpeg_is_libjpeg_turbo(photos: list[Photo], name: str) -> None:
+    """The level's reference decodes to exactly libjpeg-turbo's pixels at 60, 75 and 90 (4:2:0 at 90 too)."""
+    image = resized(next(p for p in photos if p.name == name), AUTOQUALITY_PROBE_WIDTH)
+    for quality in SEED_JPEG_QUALITY.values():
+        ours = pyvips.Image.new_from_buffer(jpeg_turbo(image, quality), "").numpy()
+        theirs = np.asarray(PILImage.open(io.BytesIO(_pillow_turbo(image, quality))).convert("RGB"))
+        assert np.array_equal(ours, theirs), (name, quality)
+
+
+def test_levels_are_ordered_per_image(photos: list[Photo]) -> None:
+    for photo in [p for p in photos if p.name in {"Storm.jpg", "hubble_deep_field.png", "coffee.png"}]:
+        probe = resized(photo, AUTOQUALITY_PROBE_WIDTH)
+        reference = SsimReference(_flat(probe))
+        targets = [level_target(probe, reference, ImageSettings(quality=level)).ssim for level in QUALITY_LEVELS]
+        assert targets == sorted(targets, reverse=True) and len(set(targets)) == 3, (photo.name, targets)
+
+
+def test_target_is_the_images_own_jpeg_quality(medium_results: dict[str, ImageResult], photos: list[Photo]) -> None:
+    """medium = what libjpeg-turbo q75 scores on that photo at the probe: cleaner photos get a higher target."""
+    targets = {}
+    for photo in photos:
+        auto = medium_results[photo.name].autoquality
+        assert auto is not None and auto["reference"]["quality"] == 75
+        probe = resized(photo, AUTOQUALITY_PROBE_WIDTH)
+        expected = SsimReference(_flat(probe)).score(pyvips.Image.new_from_buffer(_pillow_turbo(probe, 75), ""))
+        # the pipeline's probe is resized from the decoded largest width, this one straight from the file
+        assert auto["target_ssim"] == pytest.approx(expected, abs=1e-3), photo.name
+        targets[photo.name] = auto["target_ssim"]
+    assert targets["Storm.jpg"] > targets["hubble_deep_field.png"] + 0.02, targets
 
 
 def test_probe_hits_target_and_is_reused(medium_results: dict[str, ImageResult]) -> None:
-    target = AUTOQUALITY_SSIM["medium"]
+    settings = ImageSettings()
+    assert medium_results
     for result in medium_results.values():
         auto = result.autoquality
-        assert auto is not None and auto["target_ssim"] == target
+        assert auto is not None
+        target = auto["target_ssim"]
         for fmt, chosen in auto["codecs"].items():
-            assert chosen["bounds"][0] <= chosen["quality"] <= chosen["bounds"][1]
-            if chosen["reached"]:
-                assert chosen["probe_ssim"] >= target
+            assert chosen["bounds"] == [1, 100] and 1 <= chosen["quality"] <= 100
+            assert chosen["reached"], (result.stem, fmt, chosen)
+            assert chosen["probe_ssim"] >= target
             variant = next((v for v in result.variants if v.format == fmt and v.width == AUTOQUALITY_PROBE_WIDTH), None)
-            if variant is not None:  # the searched encode is the variant: same quality, same SSIM
+            top = max(v.width for v in result.variants)
+            same_encoder = fmt != "avif" or settings.avif_encoding(AUTOQUALITY_PROBE_WIDTH) == settings.avif_encoding(
+                top
+            )
+            if variant is not None and same_encoder:  # the searched encode is the variant: same quality and SSIM
                 assert (variant.quality, variant.ssim) == (chosen["quality"], chosen["probe_ssim"])
+            elif variant is not None:  # AVIF searched with the top width's effort, re-encoded with the probe's own
+                assert variant.quality == chosen["quality"]
             assert {v.quality for v in result.variants if v.format == fmt} <= {chosen["quality"]}
 
 
