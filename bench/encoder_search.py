@@ -1,8 +1,9 @@
 """Search the AVIF and WebP encoder settings per width class, on the tuning photos only.
 
-Run: ``.venv/bin/python bench/encoder_search.py [--widths 320,640,1024] [--codecs avif,webp]``
--> ``build/bench/encoder_search.json`` (about 15 minutes on the shared 2 cores; it is the study behind the
-defaults in ``settings.py``, not a regression check, so ``make bench`` runs it too but nothing reads it back).
+Run: ``.venv/bin/python bench/encoder_search.py --measure [--widths 320,640,1024] [--codecs avif,webp]``
+-> ``build/bench/encoder_search.json`` (30-40 minutes on the shared, loaded 2 cores). It is the study behind
+the defaults in ``settings.py``, not a regression check: without ``--measure`` (as ``make bench`` runs it)
+it measures only when the JSON is missing, and otherwise re-applies the choice rules to the stored results.
 
 Method (``equal_quality.py``): per tuning photo, at each searched width, the bytes our encode needs to be at
 least as good as a libjpeg-turbo q75 JPEG, once by SSIM (luma) and once by butteraugli (psychovisual, colour,
@@ -247,8 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--widths", default="320,640,1024", help="comma-separated widths, one per width class")
     parser.add_argument("--codecs", default="avif,webp")
     parser.add_argument("--rechoose", action="store_true", help="re-apply the choice rules to the stored results")
+    parser.add_argument("--measure", action="store_true", help="measure even when a stored result exists")
     args = parser.parse_args(argv)
-    if args.rechoose:
+    if args.rechoose or (not args.measure and OUT.exists()):
         report = json.loads(OUT.read_text())
         rechoose(report)
         OUT.write_text(json.dumps(report, indent=2) + "\n")
