@@ -218,18 +218,18 @@ def test_service_accounts_carry_the_writer_identities(stack: str) -> None:
     )
 
 
-def _token_file(pod: dict[str, Any], c: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """(path, serviceAccountToken projection) of every projected token the container mounts."""
+def _token_files(pod: dict[str, Any], c: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Path -> serviceAccountToken projection of every projected token the container mounts (one per cloud
+    that federates: Azure's and, with GCS through Workload Identity Federation, Google's)."""
     volumes = {v["name"]: v for v in pod["volumes"]}
-    found: list[tuple[str, dict[str, Any]]] = []
+    found: dict[str, dict[str, Any]] = {}
     for mount in c["volumeMounts"]:
         for source in volumes[mount["name"]].get("projected", {}).get("sources", []):
             if "serviceAccountToken" in source:
                 assert mount["readOnly"] is True
                 token = source["serviceAccountToken"]
-                found.append((f"{mount['mountPath']}/{token['path']}", token))
-    (only,) = found
-    return only
+                found[f"{mount['mountPath']}/{token['path']}"] = token
+    return found
 
 
 def test_azure_workload_identity_is_explicit_in_every_prod_pod() -> None:
@@ -239,15 +239,20 @@ def test_azure_workload_identity_is_explicit_in_every_prod_pod() -> None:
     assert config.backup_jobs is not None
     azure = outputs(plan)["backup"]["azure"]
     jobs = backup_cronjobs(plan)
-    assert len(jobs) == 12
+    # four jobs per class plus the nightly pg_basebackup of the self-managed database (archive_command)
+    assert len(jobs) == 4 * len(CLASSES) + 1 and "backup-db-base" in jobs
     for name, job in jobs.items():
         env = {k: e["value"] for k, e in env_of(job).items() if "value" in e}
         assert env["AZURE_CLIENT_ID"] == azure["writer_client_id"], name
         assert env["AZURE_TENANT_ID"] == config.backup_jobs.identity.azure_tenant_id, name
         assert env["AZURE_STORAGE_ACCOUNT_URL"].startswith("https://"), name
-        path, token = _token_file(pod_spec(job), container(job))
-        assert env["AZURE_FEDERATED_TOKEN_FILE"] == path, name
+        tokens = _token_files(pod_spec(job), container(job))
+        assert env["AZURE_FEDERATED_TOKEN_FILE"] in tokens, name
+        token = tokens[env["AZURE_FEDERATED_TOKEN_FILE"]]
         assert token["audience"] == "api://AzureADTokenExchange", name
+        # the one other token is Google's (GCS through Workload Identity Federation), never a second Azure one
+        others = [t["audience"] for p, t in tokens.items() if p != env["AZURE_FEDERATED_TOKEN_FILE"]]
+        assert len(others) == 1 and "api://AzureADTokenExchange" not in others, name
         assert 600 <= token["expirationSeconds"] <= 86_400, name
         assert pod_spec(job)["automountServiceAccountToken"] is False, name  # still no API token
     # the audience the pods present is the one the federated credentials accept, for the pods' own account
@@ -283,8 +288,9 @@ def test_wal_archiver_patch_carries_the_azure_workload_identity() -> None:
     env = {e["name"]: e["value"] for e in postgres["env"]}
     assert env["AZURE_TENANT_ID"] == "11111111-2222-4333-8444-555555555555"
     assert env["AZURE_CLIENT_ID"] == outputs(plan)["backup"]["azure"]["writer_client_id"]
-    path, token = _token_file(patch["spec"], postgres)
-    assert env["AZURE_FEDERATED_TOKEN_FILE"] == path and token["audience"] == "api://AzureADTokenExchange"
+    tokens = _token_files(patch["spec"], postgres)
+    assert env["AZURE_FEDERATED_TOKEN_FILE"] in tokens
+    assert tokens[env["AZURE_FEDERATED_TOKEN_FILE"]]["audience"] == "api://AzureADTokenExchange"
     assert patch["spec"]["serviceAccountName"] == "backup-wal-archiver"
     federated = of_type(plan, "azure-native:managedidentity:FederatedIdentityCredential")
     assert "system:serviceaccount:platform:backup-wal-archiver" in [f.inputs["subject"] for f in federated]
@@ -384,7 +390,8 @@ def test_prod_wraps_every_data_key_for_aws_and_a_created_cloud_kms_key() -> None
         "member": "serviceAccount:" + outputs(plan)["backup"]["gcs"]["writer_email"],
     }
     flags = _key_flags(plan)
-    assert len(flags) == 3 * 3  # backup, verify, restore test per class (prod has no base backups: RDS)
+    # backup, verify, restore test per class, and the db base backup (prod archives WAL itself: archive_command)
+    assert len(flags) == 3 * 3 + 1 and "backup-db-base" in flags
     for name, (kms, azure, gcp, key_file) in flags.items():
         assert (kms, azure, gcp, key_file) == (outputs(plan)["backup_jobs"]["wrap_key_arn"], None, key_id, None), name
     assert not of_type(plan, "azure-native:keyvault:Vault")  # no Key Vault is created: azure_key_id names one
@@ -470,10 +477,32 @@ def _vault_count(plan: PlanResult) -> int:
     return len(outputs(plan)["backup"])
 
 
+def _assert_drill_args(plan: PlanResult, stack: str) -> None:
+    """The drill takes no --class: it restores the db class from every db vault into the scratch server."""
+    config = parse_config(stack_values(stack))
+    assert config.backup_jobs is not None
+    jobs = backup_cronjobs(plan)
+    c = container(jobs["backup-drill"])
+    assert c["command"] == ["python", "-m", "functions.backup"]
+    assert "--class" not in c["args"]
+    parser = build_parser()
+    ns = parser.parse_args(c["args"])
+    assert ns.command == "drill"
+    assert ns.to == "$(SCRATCH_DATABASE_URL)"
+    assert ns.pitr_age_seconds == config.backup_jobs.drill.pitr_age_seconds
+    assert ns.work_dir in {m["mountPath"] for m in c["volumeMounts"]}
+    assert ns.target == parser.parse_args(container(jobs["backup-db"])["args"]).target  # the db vaults
+    assert ns.kms_key_id == outputs(plan)["backup_jobs"]["wrap_key_arn"]
+    assert ns.pushgateway and ns.pushgateway.startswith("http")
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_command_line_parses_with_the_backup_cli(stack: str) -> None:
     plan = plan_of(stack)
     parser = build_parser()
+    config = parse_config(stack_values(stack))
+    assert config.backup_jobs is not None
+    assert ("backup-drill" in backup_cronjobs(plan)) is config.backup_jobs.drill.enabled
     expected_command = {
         "backup-db": "backup",
         "backup-db-base": "backup",
@@ -481,6 +510,9 @@ def test_every_command_line_parses_with_the_backup_cli(stack: str) -> None:
         "backup-state": "backup",
     }
     for name, job in backup_cronjobs(plan).items():
+        if name == "backup-drill":
+            _assert_drill_args(plan, stack)
+            continue
         c = container(job)
         assert c["command"] == ["python", "-m", "functions.backup"], name
         ns = parser.parse_args(c["args"])
@@ -523,10 +555,33 @@ def test_archive_command_parses_and_ships_wal_within_the_rpo() -> None:
     assert base.pg_kind == "base"
 
 
+def _archive_configs(plan: PlanResult) -> list[str]:
+    """Names of the ConfigMaps that carry a PostgreSQL archive_command (the GCP credential file is not one)."""
+    return [
+        m["metadata"]["name"]
+        for m in manifests_of_kind(plan, "ConfigMap")
+        if any(
+            line.lstrip().startswith("archive_command")
+            for value in m.get("data", {}).values()
+            for line in str(value).splitlines()
+        )
+    ]
+
+
 def test_rds_stack_has_no_archive_config_and_no_base_backup() -> None:
-    plan = plan_of("prod")
+    # prod runs its own PostgreSQL (archive_command); the RDS variant opts out of archiving in the database.
+    archiving = plan_of("prod")
+    assert _archive_configs(archiving) == [WAL_CONFIGMAP] and "backup-db-base" in backup_cronjobs(archiving)
+    plan = plan_with(
+        "prod", {"backup_jobs": {"wal_archive": {"mode": "rds"}}, "database": {"allow_no_wal_archive": True}}
+    )
     assert not [m for m in manifests_of_kind(plan, "ConfigMap") if m["metadata"]["name"] == WAL_CONFIGMAP]
-    assert "backup-db-base" not in backup_cronjobs(plan)
+    assert _archive_configs(plan) == []
+    # GCS access is still federated: its credential ConfigMap stays, and it is no archive config
+    configmaps = {m["metadata"]["name"] for m in manifests_of_kind(plan, "ConfigMap")}
+    assert GCP_CREDENTIALS_CONFIGMAP in configmaps
+    jobs = backup_cronjobs(plan)
+    assert jobs and "backup-db" in jobs and "backup-db-base" not in jobs
     assert outputs(plan)["backup_jobs"]["service_accounts"] == ["backup-jobs"]
     assert outputs(plan)["backup_jobs"]["wal_archive_configmap"] is None
 
@@ -546,8 +601,13 @@ def _locks(stack: str, changes: dict[str, Any] | None = None) -> dict[str, tuple
 
 
 def test_compliance_locks_per_class_in_prod() -> None:
-    # prod: db 30, chain 90, state 7 = the bucket default lock (the shortest class lock)
-    assert _locks("prod") == {"backup-db": (30, "COMPLIANCE"), "backup-chain": (90, "COMPLIANCE"), "backup-state": None}
+    # prod: db 30, chain 90, state 7 = the bucket default lock (the shortest class lock); the base backup is db
+    assert _locks("prod") == {
+        "backup-db": (30, "COMPLIANCE"),
+        "backup-db-base": (30, "COMPLIANCE"),
+        "backup-chain": (90, "COMPLIANCE"),
+        "backup-state": None,
+    }
 
 
 def test_governance_locks_per_class_in_staging() -> None:
@@ -611,7 +671,9 @@ def test_key_file_secret_variant_mounts_the_key_and_names_no_kms() -> None:
 
 
 def test_backup_jobs_section_is_optional() -> None:
-    plan = plan_with("staging", {"backup_jobs": None})
+    # without backup_jobs no WAL is archived, so the database must opt out of archiving explicitly
+    _one(_problems("staging", {"backup_jobs": None}), "database.allow_no_wal_archive")
+    plan = plan_with("staging", {"backup_jobs": None, "database": {"allow_no_wal_archive": True}})
     assert not backup_cronjobs(plan)
     assert "backup_jobs" not in outputs(plan)
 
@@ -644,7 +706,11 @@ def test_scheduled_dumps_alone_cannot_meet_the_rpo() -> None:
     parse_config(
         deep_merge(
             stack_values("staging"),
-            {"backup_jobs": {"wal_archive": {"mode": "off"}}, "backup": {"classes": {"db": {"schedule": "* * * * *"}}}},
+            {
+                "backup_jobs": {"wal_archive": {"mode": "off"}},
+                "backup": {"classes": {"db": {"schedule": "* * * * *"}}},
+                "database": {"allow_no_wal_archive": True},  # no WAL archiving is an explicit opt-out
+            },
         )
     )
 
