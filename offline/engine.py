@@ -254,7 +254,7 @@ def _resolve(value: Any, path: str, secrets: list[str]) -> Any:
 
 def run_program(stack: str, values: Mapping[str, Any], program: Path) -> PlanResult:
     """Run ``program`` for ``stack`` with config ``values`` (keys without namespace) on the mock engine."""
-    from pulumi.runtime.settings import ROOT
+    from pulumi.runtime.settings import ROOT, SETTINGS
     from pulumi.runtime.stack import run_pulumi_func
 
     ROOT.set(None)  # a fresh Stack per run, so several plans can run in one process (tests)
@@ -262,6 +262,11 @@ def run_program(stack: str, values: Mapping[str, Any], program: Path) -> PlanRes
     mocks = PlatformMocks()
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    # A run awaits every Output task the runtime has seen in this process: an apply that an earlier program
+    # (another stack, a consumer example) let fail would fail this plan too.
+    settings: Any = SETTINGS  # contextproperty attributes the SDK's annotations do not show
+    with settings.lock:
+        settings.outputs.clear()
     program_dir = str(program.parent.resolve())
     added = program_dir not in sys.path
     if added:
