@@ -113,9 +113,11 @@ class S3Storage:
 
     def __init__(self, client: Any | None = None) -> None:
         if client is None:
-            import boto3
+            import boto3.session
 
-            client = boto3.client("s3")
+            # A session of its own: boto3's default session keeps the first credentials it resolved for the
+            # life of the process, so a client made later would not see the environment it runs in.
+            client = boto3.session.Session().client("s3")
         self.client = client
 
     def _call(self, uri: str, what: str, function: Any, **kwargs: Any) -> Any:
