@@ -63,12 +63,26 @@ def test_every_fault_with_a_rule_reaches_its_receivers(report: dict[str, Any]) -
     assert all(f["observed"].get("ok", True) for f in report["faults"])
 
 
-def test_alertmanager_delivers_only_what_the_faults_raise_and_routes_everything(report: dict[str, Any]) -> None:
+def test_alertmanager_delivers_only_the_plans_alerts_and_routes_everything(report: dict[str, Any]) -> None:
+    """Every delivery is one of the plan's alerts and reaches a declared receiver.
+
+    Alerts beyond the faults' own are allowed: on a saturated machine a scrape can miss its interval, and an
+    absence or latency rule then fires for real (seen under two busy loops on both cores). Which alerts the
+    faults must raise is checked by test_every_fault_with_a_rule_reaches_its_receivers.
+    """
     delivered = report["delivered_per_receiver"]
     assert delivered, "nothing reached any receiver"
     assert "unrouted" not in delivered, delivered
-    expected = {e["alert"] for f in report["faults"] for e in f["expected"]}
-    assert {name for names in delivered.values() for name in names} <= expected
+    declared = {
+        rule["alert"]
+        for m in manifests(plan_of("prod"))
+        if m["kind"] == "PrometheusRule"
+        for group in m["spec"]["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
+    assert declared, "the prod plan declares no alerting rules"
+    assert {name for names in delivered.values() for name in names} <= declared
 
 
 def test_backup_runs_change_what_prometheus_sees(report: dict[str, Any]) -> None:
