@@ -27,7 +27,7 @@ SOURCE = "drillsrc"
 
 
 def _drill_group(gateway: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{gateway}/api/v1/metrics", timeout=10) as resp:
+    with urllib.request.urlopen(f"{gateway}/api/v1/metrics", timeout=60) as resp:
         groups = json.loads(resp.read())["data"]
     found = [g for g in groups if g["labels"] == {"job": "dr_drill"}]
     assert found, groups

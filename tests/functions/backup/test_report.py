@@ -171,14 +171,14 @@ def pushgateway(tmp_path: Path) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_port(port, proc, log, 30)
+        wait_port(port, proc, log)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)
 
 
 def _scrape(url: str) -> dict[str, float]:
-    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as resp:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=60) as resp:
         text = resp.read().decode()
     values = {}
     for line in text.splitlines():
