@@ -208,10 +208,8 @@ def pg_root() -> Iterator[Path]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def postgres(pg_root: Path) -> Iterator[PgServer]:
-    """PostgreSQL 15 with WAL archiving on (archive_command empty until a test sets one: WAL is kept)."""
-    datadir = pg_root / "data"
+def initdb(datadir: Path) -> None:
+    """A new cluster in ``datadir`` owned by the postgres user (trust auth on loopback, no fsync: tests)."""
     datadir.mkdir()
     shutil.chown(datadir, "postgres", "postgres")
     subprocess.run(
@@ -232,6 +230,13 @@ def postgres(pg_root: Path) -> Iterator[PgServer]:
         check=True,
         capture_output=True,
     )
+
+
+@pytest.fixture(scope="session")
+def postgres(pg_root: Path) -> Iterator[PgServer]:
+    """PostgreSQL 15 with WAL archiving on (archive_command empty until a test sets one: WAL is kept)."""
+    datadir = pg_root / "data"
+    initdb(datadir)
     server = start_postgres(
         pg_root,
         datadir,

@@ -20,6 +20,7 @@ from tests.functions.backup.conftest import (
     PG_BIN,
     PgServer,
     free_port,
+    initdb,
     start_postgres,
     stop_postgres,
     wait_until,
@@ -37,29 +38,6 @@ class Pair:
     root: Path
 
 
-def _initdb(datadir: Path) -> None:
-    datadir.mkdir()
-    shutil.chown(datadir, "postgres", "postgres")
-    subprocess.run(
-        [
-            "runuser",
-            "-u",
-            "postgres",
-            "--",
-            str(PG_BIN / "initdb"),
-            "-D",
-            str(datadir),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-        ],
-        check=True,
-        capture_output=True,
-    )
-
-
 @pytest.fixture
 def pair() -> Iterator[Pair]:
     """Primary archiving with ``cp`` into a directory, standby restoring from it (as production's standby
@@ -68,7 +46,7 @@ def pair() -> Iterator[Pair]:
     archive = root / "archive"
     archive.mkdir()
     shutil.chown(archive, "postgres", "postgres")
-    _initdb(root / "primary")
+    initdb(root / "primary")
     primary = start_postgres(
         root,
         root / "primary",
