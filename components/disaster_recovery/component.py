@@ -9,6 +9,9 @@ What fails over by itself and what does not:
   ``failover --confirm``), waits for it to take writes and moves the writer endpoint in an SSM parameter.
   ``dr.database.promotion_seconds`` is its budget and enters the RTO. The declared path stays for runbooks:
   ``dr.database.promote: true`` + ``pulumi up`` (the CLI equivalent is exported as ``promotion_command``).
+- The self-managed database (``dr.database.kind: postgres_standby``): a warm standby in the DR region's cluster
+  (its own Kubernetes provider, ``kubernetes-dr``) bootstrapped from the newest base backup and replaying the
+  WAL archive from Azure Blob and GCS (warm_standby.py); the controller promotes it with ``pg_promote``.
 - Backups: every object version of the vault replicates into an object-locked bucket in the DR region,
   encrypted with a DR-region key (Replication Time Control: 99.99 % within 15 minutes, with metrics).
 """
@@ -28,6 +31,7 @@ from components.disaster_recovery.config import S3_RTC_THRESHOLD_MINUTES, DrSett
 from components.disaster_recovery.controller import Controller, ControllerDatabase, declare_controller
 from components.disaster_recovery.edge import Edge, declare_edge, notification_args
 from components.disaster_recovery.rpo import wal_mechanism
+from components.disaster_recovery.warm_standby import Standby, StandbySource, declare_standby
 from components.lib.aws_s3 import declare_private_bucket
 from components.lib.tagging import aws_provider
 
@@ -49,6 +53,9 @@ class DisasterRecoveryArgs(BaseModel):
         "alarms go to (alerting), so a held promotion or a silent controller reaches on-call.",
     )
     protect: bool = Field(default=False, description="Protect data-holding resources (prod).")
+    namespace: str = Field(
+        default="default", description="The stack's namespace (the standby's, unless dr.kubernetes.namespace)."
+    )
     backup_jobs: BackupJobsSettings | None = Field(
         default=None,
         description="Validated backup_jobs settings: the WAL mechanism (archive_command, rds, off) that bounds the RPO "
@@ -111,7 +118,15 @@ def replication_role_policy(
 
 
 def promotion_command(dr: DrSettings, replica_id: str, global_cluster_id: str | None = None) -> str:
-    """The CLI equivalent of ``dr.database.promote: true`` (for the runbook, when Pulumi cannot run)."""
+    """The CLI equivalent of ``dr.database.promote: true`` (for the runbook, when Pulumi cannot run); for a
+    warm standby (``replica_id``: the controller's function) the controller's own confirmed failover, run
+    with the deployed function's configuration."""
+    if dr.database.kind == "postgres_standby":
+        return (
+            f'DR_CONFIG_JSON="$(aws lambda get-function-configuration --region {dr.region} --function-name '
+            f'{replica_id} --query Environment.Variables.DR_CONFIG_JSON --output text)" '
+            "python -m functions.dr failover --scenario region --confirm"
+        )
     if dr.database.kind == "rds_replica":
         return f"aws rds promote-read-replica --region {dr.region} --db-instance-identifier {replica_id}"
     return (
@@ -145,10 +160,13 @@ class DisasterRecovery(pulumi.ComponentResource):
         args: DisasterRecoveryArgs,
         *,
         source: S3Vault,
+        standby: StandbySource | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``standby``: the primary database and backup wiring a ``postgres_standby`` reuses (required then)."""
         super().__init__("platform:disaster_recovery:DisasterRecovery", name, None, opts)
         dr_provider = self._region_provider(args, opts)
+        self.kubernetes_provider = self._region_kubernetes(args)
         self._region = args.dr.region
         self._proxied = args.dr.proxied
         self._auto_promote = args.dr.auto_promote
@@ -163,7 +181,7 @@ class DisasterRecovery(pulumi.ComponentResource):
         self._replica_vault(name, args)
         self._replication(name, args, source)
         self.edge = declare_edge(name, args.dr, args.edge_zone_id, self._child)
-        self._database(name, args)
+        self._database(name, args, standby)
         self._controller(name, args)
 
         self.dr_bucket_name = self.bucket.bucket
@@ -188,6 +206,22 @@ class DisasterRecovery(pulumi.ComponentResource):
         aliases = [pulumi.Alias(parent=old_parent)] if old_parent is not None else None
         return aws_provider(
             "aws-dr", args.dr.region, args.tags, args.account_id, pulumi.ResourceOptions(parent=self, aliases=aliases)
+        )
+
+    def _region_kubernetes(self, args: DisasterRecoveryArgs) -> pulumi.ProviderResource | None:
+        """The DR region's cluster (``dr.kubernetes.context``), a child of this component like ``aws-dr``.
+        Creating it calls nothing: the engine's plugin reads the kubeconfig context at deploy time."""
+        import pulumi_kubernetes as k8s
+
+        kube = args.dr.kubernetes
+        if kube.context is None:
+            return None
+        return k8s.Provider(
+            "kubernetes-dr",
+            context=kube.context,
+            namespace=kube.namespace or args.namespace,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _replica_vault(self, name: str, args: DisasterRecoveryArgs) -> None:
@@ -293,18 +327,23 @@ class DisasterRecovery(pulumi.ComponentResource):
             in_dr=self._in_dr,
             data_in_dr=self._data_in_dr,
         )
+        if args.dr.database.kind == "postgres_standby":
+            self.promotion_command = self.controller.function.name.apply(lambda f: promotion_command(args.dr, f))
         if self.controller.webhook is not None:
             pools = [pool.id for pool in self.edge.pools.values()]
             cloudflare.NotificationPolicy(
                 f"{name}-pool-health", **notification_args(args.dr, pools, self.controller.webhook.id), opts=self._child
             )
 
-    def _database(self, name: str, args: DisasterRecoveryArgs) -> None:
-        """A storage key per region and the cross-region replica (RDS read replica or Aurora global cluster).
-
-        Promotion is not automatic: ``dr.database.promote`` declares it.
-        """
+    def _database(self, name: str, args: DisasterRecoveryArgs, standby: StandbySource | None) -> None:
+        """The DR database: the self-managed database's warm standby, or (stacks that keep RDS) a storage key
+        per region and the cross-region replica (RDS read replica or Aurora global cluster)."""
         import pulumi_aws as aws
+
+        self.standby: Standby | None = None
+        if args.dr.database.kind == "postgres_standby":
+            self._postgres_standby(name, args, standby)
+            return
 
         deletion_window = args.backup.aws.kms_deletion_window_days
         self.db_key = aws.kms.Key(
@@ -332,6 +371,57 @@ class DisasterRecovery(pulumi.ComponentResource):
             self._rds(name, args, common, self._data, self._data_in_dr)
         else:
             self._aurora(name, args, common, self._data, self._data_in_dr)
+
+    def _postgres_standby(self, name: str, args: DisasterRecoveryArgs, source: StandbySource | None) -> None:
+        """The warm standby in the DR cluster; the controller promotes it through its DSN secret."""
+        if source is None or self.kubernetes_provider is None:
+            raise ValueError(
+                "dr.database.kind postgres_standby: needs the self-managed database (database section, "
+                "backup_jobs.wal_archive.mode archive_command) and dr.kubernetes.context"
+            )
+        in_cluster = pulumi.ResourceOptions(parent=self, provider=self.kubernetes_provider)
+        namespace = args.dr.kubernetes.namespace or args.namespace
+        self.standby = declare_standby(
+            name,
+            args.dr,
+            source,
+            namespace,
+            {
+                "k8s": in_cluster,
+                "data_k8s": pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(protect=args.protect)),
+                "in_dr": self._in_dr,
+                "data_in_dr": self._data_in_dr,
+                "child": self._child,
+            },
+        )
+        db = args.dr.database
+        primary = db.primary_endpoint or f"{source.database.name}-rw.{source.database.namespace}.svc:5432"
+        standby = (
+            db.standby_endpoint or f"{source.database.name}-rw.{namespace}.svc.{args.dr.kubernetes.cluster_domain}:5432"
+        )
+        self.primary_db_endpoint = pulumi.Output.from_input(primary)
+        self.replica_db_endpoint = pulumi.Output.from_input(standby)
+        kube = args.dr.kubernetes
+        # Without the controller the runbook promotes by hand; with it, _controller names the function instead.
+        self.promotion_command = pulumi.Output.from_input(
+            f"kubectl --context {kube.context} -n {namespace} exec {source.database.name}-primary-0 -c postgres -- "
+            "psql -U postgres -c 'SELECT pg_promote()'"
+        )
+        secrets = [s for s in (self.standby.dsn_secret, self.standby.primary_dsn_secret) if s is not None]
+        config: dict[str, Any] = {"kind": "postgres", "writer_endpoint": standby}
+        self._controller_database = ControllerDatabase(
+            config=pulumi.Output.all(*[s.arn for s in secrets]).apply(
+                lambda arns: (
+                    {**config, "standby_dsn_secret": arns[0], "primary_dsn_secret": arns[1]}
+                    if len(arns) == 2
+                    else config
+                )
+            ),
+            promote_actions=["secretsmanager:GetSecretValue"],
+            promote_resources=[s.arn for s in secrets],
+            primary_address=self.primary_db_endpoint,
+            writer_address=self.replica_db_endpoint,
+        )
 
     def _rds(
         self,

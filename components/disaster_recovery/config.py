@@ -31,6 +31,7 @@ from components.lib.settings import AWS_REGION, Settings, raise_problems
 from functions.dr.bounds import rto_bound
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_HOST_PORT = re.compile(r"^(?=.{1,259}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[0-9]{1,5}$")
 
 S3_RTC_THRESHOLD_MINUTES = 15
 """S3 Replication Time Control: 99.99 % of objects within 15 minutes (the only value AWS accepts)."""
@@ -141,9 +142,51 @@ class ControllerSettings(Settings):
         return self
 
 
+class DrKubernetesSettings(Settings):
+    """The DR region's Kubernetes cluster, where the warm standby of the self-managed database runs."""
+
+    context: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9@:/._-]{1,253}$",
+        description="kubeconfig context of the DR region's cluster (its own provider, owned by the DR component). "
+        "A second cluster, not a namespace of the primary one: the standby must survive the primary region. "
+        "Required with database.kind postgres_standby; None declares no DR cluster.",
+    )
+    namespace: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+        description="Namespace of the standby in the DR cluster; None: the stack's namespace (same names on both "
+        "sides, so runbooks and the database's own Service names read the same).",
+    )
+    oidc_issuer_url: str | None = Field(
+        default=None,
+        pattern=r"^https://[A-Za-z0-9./_-]+$",
+        description="Service-account token issuer of the DR cluster (EKS: `aws eks describe-cluster --query "
+        "cluster.identity.oidc.issuer`). The standby reads the Azure and GCS vaults with a federated identity "
+        "trusted for this issuer; it differs from the primary cluster's, so it cannot be derived.",
+    )
+    cluster_domain: str = Field(default="cluster.local", description="Cluster DNS domain of the DR cluster.")
+
+
 class DatabaseReplicaSettings(Settings):
-    kind: Literal["rds_replica", "aurora_global"] = Field(
-        default="rds_replica", description="Cross-region read replica of an RDS instance, or an Aurora global cluster."
+    kind: Literal["rds_replica", "aurora_global", "postgres_standby"] = Field(
+        default="rds_replica",
+        description="rds_replica: cross-region read replica of an RDS instance; aurora_global: an Aurora global "
+        "cluster (both for stacks whose database is RDS); postgres_standby: a warm standby of the self-managed "
+        "database (components/database) in the DR cluster, replaying the WAL archive from Azure Blob and GCS.",
+    )
+    primary_endpoint: str | None = Field(
+        default=None,
+        description="postgres_standby: host:port of the primary's `-rw` Service as the DR-region controller reaches "
+        "it (an internal load balancer or private address routed over the VPC peering). The controller probes it "
+        "(telling an application crash from a lost database) and fences it read-only when it still answers.",
+    )
+    standby_endpoint: str | None = Field(
+        default=None,
+        description="postgres_standby: host:port of the standby's `-rw` Service in the DR cluster, reachable from "
+        "controller.subnet_ids (an internal load balancer private to that VPC, e.g. from the AWS Load Balancer "
+        "Controller; the plan declares no public one). The controller promotes through it and publishes it as "
+        "the writer.",
     )
     engine_version: str = Field(
         default="15.8", pattern=r"^[0-9]+(\.[0-9]+)?$", description="PostgreSQL engine version."
@@ -167,16 +210,47 @@ class DatabaseReplicaSettings(Settings):
         ge=1,
         le=3600,
         description="Promotion budget: the controller waits this long after promoting for a committed write (its "
-        "timeout) and the RTO counts it. RDS promotions can take minutes: measure them with drills before lowering it.",
+        "timeout) and the RTO counts it. RDS promotions can take minutes: measure them with drills before lowering it. "
+        "postgres_standby: the standby first replays what the archive still holds (at most the replay lag bound plus "
+        "the last segments' wal-fetch), then pg_promote (measured 0.2-0.3 s to a committed write): keep it at least "
+        "replication_lag_bound_seconds + 2 x backup_jobs.wal_archive.push_bound_seconds.",
     )
     replication_lag_bound_seconds: int = Field(
-        default=5, ge=0, le=3600, description="Alerted bound on replica lag; enters the RPO bound."
+        default=5,
+        ge=0,
+        le=3600,
+        description="Alerted bound on replica lag. RDS: enters the RPO. postgres_standby: promotion replays the "
+        "archive first, so the lag costs time (RTO, inside promotion_seconds), not data.",
     )
     promote: bool = Field(
         default=False,
         description="Declared promotion: true turns the DR replica into a standalone writer on the next `pulumi up` "
-        "(RDS: replicate_source_db removed; Aurora: the secondary cluster leaves the global cluster).",
+        "(RDS: replicate_source_db removed; Aurora: the secondary cluster leaves the global cluster). "
+        "postgres_standby has no declared promotion (pg_promote is a call, not a property): use the controller.",
     )
+
+    @field_validator("primary_endpoint", "standby_endpoint")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None and not _HOST_PORT.match(value):
+            raise ValueError(f"{value!r} is not a lower-case host:port (e.g. 'db-rw.dr.internal:5432')")
+        return value
+
+    @model_validator(mode="after")
+    def _standby(self) -> DatabaseReplicaSettings:
+        problems: list[str] = []
+        if self.kind == "postgres_standby":
+            if self.promote:
+                problems.append("promote: postgres_standby is promoted by the failover controller (pg_promote)")
+            if self.promotion_seconds < self.replication_lag_bound_seconds:
+                problems.append(
+                    f"promotion_seconds: {self.promotion_seconds} is below replication_lag_bound_seconds "
+                    f"{self.replication_lag_bound_seconds}; promotion replays the lag first"
+                )
+        elif self.primary_endpoint is not None or self.standby_endpoint is not None:
+            problems.append(f"standby_endpoint/primary_endpoint: only with kind postgres_standby (kind is {self.kind})")
+        raise_problems(problems)
+        return self
 
 
 class DrSettings(Settings):
@@ -218,6 +292,9 @@ class DrSettings(Settings):
     database: DatabaseReplicaSettings = Field(
         default_factory=DatabaseReplicaSettings, description="Cross-region DB replica."
     )
+    kubernetes: DrKubernetesSettings = Field(
+        default_factory=DrKubernetesSettings, description="The DR region's cluster (the warm standby runs there)."
+    )
     auto_promote: bool = Field(
         default=False,
         description="The controller promotes the DR database itself once the DR side confirms the primary down; "
@@ -252,6 +329,7 @@ class DrSettings(Settings):
         if self.record_name in (self.primary_target, self.secondary_target):
             problems.append(f"record_name: {self.record_name!r} cannot point at itself")
         controller = self.controller
+        problems += self._standby_problems()
         if (
             self.auto_promote
             and controller.enabled
@@ -265,6 +343,24 @@ class DrSettings(Settings):
             )
         raise_problems(problems)
         return self
+
+    def _standby_problems(self) -> list[str]:
+        """postgres_standby needs the DR cluster and, for the controller, both endpoints it connects to."""
+        if self.database.kind != "postgres_standby":
+            return []
+        problems: list[str] = []
+        if self.kubernetes.context is None:
+            problems.append("kubernetes.context: required with database.kind postgres_standby (the DR cluster)")
+        if self.kubernetes.oidc_issuer_url is None:
+            problems.append(
+                "kubernetes.oidc_issuer_url: required with database.kind postgres_standby (the standby's federated "
+                "identity for Azure Blob and GCS is trusted for the DR cluster's issuer)"
+            )
+        if self.controller.enabled:
+            for key in ("standby_endpoint", "primary_endpoint"):
+                if getattr(self.database, key) is None:
+                    problems.append(f"database.{key}: required with kind postgres_standby and controller.enabled")
+        return problems
 
     @property
     def rto_ttl_seconds(self) -> int:

@@ -31,6 +31,13 @@ def endpoint_host(endpoint: str) -> str:
     return host if host and port.isdigit() else endpoint
 
 
+def host_port(endpoint: str) -> str:
+    """``host:port`` of an endpoint: an RDS ``address`` (no port) gets PostgreSQL's 5432, a ``host:port`` (RDS
+    instance ``endpoint``, or ``dr.database.primary_endpoint``) keeps its own."""
+    host, _, port = endpoint.rpartition(":")
+    return endpoint if host and port.isdigit() else f"{endpoint}:5432"
+
+
 def function_timeout(dr: DrSettings) -> int:
     """A one-minute watch run, then a whole promotion budget, plus margin; Lambda allows 900 s at most."""
     return min(LAMBDA_MAX_TIMEOUT, 60 + dr.database.promotion_seconds + 60)
@@ -180,7 +187,7 @@ def declare_controller(
         f"{name}-writer-endpoint",
         name=settings.writer_parameter,
         type="String",
-        value=database.primary_address.apply(lambda host: f"{endpoint_host(host)}:5432"),
+        value=database.primary_address.apply(host_port),
         description="Database writer endpoint (host:port); the failover controller moves it to the DR database",
         # After creation the controller owns the value: an update must not move a failed-over writer back.
         opts=pulumi.ResourceOptions.merge(in_dr, pulumi.ResourceOptions(ignore_changes=["value"])),
@@ -247,7 +254,7 @@ def declare_controller(
                 dr,
                 database_id=name,
                 database=a[0],
-                primary_database=f"{endpoint_host(a[1])}:5432" if settings.subnet_ids else None,
+                primary_database=host_port(a[1]) if settings.subnet_ids else None,
                 lock_table=a[2],
                 topic_arn=a[3],
             ),

@@ -10,9 +10,12 @@ Per destination (seconds of committed data a copy can miss):
 - ``s3``, ``azure_blob``, ``gcs`` with ``archive_command``: ``archive_timeout`` (a segment is switched at the
   latest then) + ``push_bound_seconds`` (the alerted time one ``wal-push`` takes to put it in every store;
   the stores are written concurrently and the command returns once all have it).
-- ``dr_replica``: a WAL standby (``dr.database.kind`` of a self-managed database) replays the archive, so its
-  lag is the archive delay + PostgreSQL's ``restore_command`` retry interval + the alerted replay lag. An RDS
-  replica (``rds_replica``, ``aurora_global``) copies an RDS primary: its alerted lag bound holds only when
+- ``dr_replica``: a WAL standby (``dr.database.kind: postgres_standby``) replays the archive from the copies
+  that survive the primary region (Azure Blob and GCS; its ``restore_command`` reads those two). Its replay
+  trails the archive by the ``restore_command`` retry interval + the alerted replay lag, but that costs no data:
+  on promotion PostgreSQL first restores every segment the archive still holds, then ends recovery. So its RPO is
+  the freshest surviving archive copy's (archive_timeout + push bound), and the lag is a term of the RTO
+  (inside ``dr.database.promotion_seconds``). An RDS replica (``rds_replica``, ``aurora_global``) copies an RDS primary: its alerted lag bound holds only when
   that RDS instance *is* the database (``wal_archive.mode: rds``); next to a self-managed primary it holds no
   copy of the live data at all, and its RPO is reported as ``None`` with that reason.
 
@@ -47,6 +50,10 @@ RDS_LOG_UPLOAD_SECONDS = 300
 """RDS uploads transaction logs for point-in-time restore every 5 minutes (its latest restorable time)."""
 S3_RTC_SECONDS = 15 * 60
 """S3 Replication Time Control: 99.99 % of objects replicated within 15 minutes."""
+STANDBY_SOURCES: tuple[Destination, ...] = ("azure_blob", "gcs")
+"""The archive copies the DR standby's ``restore_command`` reads: the ones a primary-region loss leaves. The S3
+vault lives in the primary region; its DR-region replica trails it by up to 15 minutes (Replication Time
+Control), so it adds nothing fresher than these two (and reading it would need another identity in AWS)."""
 RESTORE_RETRY_SECONDS = 5
 """PostgreSQL's ``wal_retrieve_retry_interval`` default: a standby asks ``restore_command`` again this often."""
 
@@ -121,12 +128,17 @@ def _replica(wal: WalMechanism, dr: DrSettings) -> Rpo:
             f"{kind} replicates an RDS primary, but the database is self-managed (wal_archive.mode {wal.mode}): "
             "the DR replica holds no copy of the live data",
         )
-    archive = min((s for s in (_cloud(wal, d).seconds for d in CLOUD_DESTINATIONS) if s is not None), default=None)
+    read: list[Destination] = [d for d in STANDBY_SOURCES if d in wal.vaults]
+    archive = min((s for s in (_cloud(wal, d).seconds for d in read) if s is not None), default=None)
     if wal.mode != "archive_command" or archive is None:
-        return Rpo(None, f"WAL standby without an archive to replay (wal_archive.mode {wal.mode})")
+        return Rpo(
+            None, f"WAL standby without a surviving archive to replay (wal_archive.mode {wal.mode}, vaults {read})"
+        )
     return Rpo(
-        archive + RESTORE_RETRY_SECONDS + lag,
-        f"WAL standby: archive {archive} s + restore_command retry {RESTORE_RETRY_SECONDS} s + replay lag {lag} s",
+        archive,
+        f"WAL standby reading {' and '.join(read)}: promotion replays every archived segment first, so it loses what "
+        f"the archive lacks ({archive} s); its replay lag (restore_command retry {RESTORE_RETRY_SECONDS} s + alerted "
+        f"lag {lag} s) adds to the promotion time, not to the RPO",
     )
 
 

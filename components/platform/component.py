@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from components.content_optimizer.component import ContentOptimizer
     from components.database.component import Database
     from components.disaster_recovery.component import DisasterRecovery
+    from components.disaster_recovery.warm_standby import StandbySource
     from components.maintenance.component import Maintenance
     from components.monitoring.component import Monitoring
     from components.network.component import NetworkPolicies
@@ -60,9 +61,9 @@ class Platform(pulumi.ComponentResource):
         self.autoscalers, self.adapter_rules = self._autoscaling()
         self.cdn = self._cdn()
         self.backup_storage = self._backup_storage()
-        self.disaster_recovery = self._disaster_recovery()
         self.backup_jobs = self._backup_jobs()
         self.database = self._database()
+        self.disaster_recovery = self._disaster_recovery()  # after the database: its DR standby reuses it
         self.alerting = self._alerting()
         self.optimizer = self._optimizer()
         self.maintenance = self._maintenance()
@@ -215,13 +216,34 @@ class Platform(pulumi.ComponentResource):
             event_subscriptions=self._alarm_receivers(),
             protect=config.protect,
             backup_jobs=config.backup_jobs,
+            namespace=config.namespace,
         )
-        # The edge failover (Cloudflare) and the controller's webhook secret (random) come through opts too.
+        # The edge failover (Cloudflare), the controller's webhook secret (random) and the standby's federated
+        # identity (Azure, GCP) come through opts too; the DR cluster's provider is the component's own.
         return DisasterRecovery(
             "dr",
             args,
             source=self.backup_storage.aws,
-            opts=self._opts("aws", "cloudflare", "random"),
+            standby=self._standby_source(),
+            opts=self._opts("aws", "cloudflare", "random", "azure-native", "gcp"),
+        )
+
+    def _standby_source(self) -> StandbySource | None:
+        """What a ``dr.database.kind: postgres_standby`` reuses of the primary side (None when it has none)."""
+        from components.disaster_recovery.warm_standby import StandbySource
+
+        config = self.config
+        if self.database is None or self.backup_jobs is None or config.backup_jobs is None:
+            return None
+        return StandbySource(
+            database=self.database.args,
+            passwords=self.database.passwords,
+            jobs=self.backup_jobs.jobs_context,
+            storage=self.backup_storage,
+            identity=config.backup_jobs.identity,
+            gcs_project_number=config.backup.gcs.project_number,
+            gcp_project=config.cloud.gcp.project,
+            after=[self.backup_jobs],
         )
 
     def _backup_jobs(self) -> BackupJobs | None:

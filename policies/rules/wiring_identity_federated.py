@@ -20,6 +20,11 @@ identity:
   ``principal://.../workloadIdentityPools/<pool>/subject/<subject>`` on the service account it impersonates.
 - A GKE annotation (``iam.gke.io/gcp-service-account``) federates nothing outside GKE: reported when the
   cluster issuer is not GKE's.
+
+A plan may deploy to more than one cluster (the DR region's warm standby runs on its own): a pod's cluster is
+its Kubernetes provider's ``context``, and ``clusterIssuers`` (context -> issuer) names the issuer of each
+cluster other than the default one. Accounts and credential ConfigMaps are looked up in the pod's own cluster,
+so two clusters may use the same names.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ class PodUse:
     namespace: str
     account: str
     template: Mapping[str, Any]
+    cluster: str | None = None
 
     @property
     def subject(self) -> str:
@@ -87,8 +93,17 @@ def _pods(resources: Iterable[PolicyResource]) -> list[PodUse]:
             continue
         namespace = dig(resource.props, "metadata", "namespace") or "default"
         account = dig(template, "spec", "serviceAccountName") or "default"
-        found.append(PodUse(resource, str(namespace), str(account), template))
+        found.append(PodUse(resource, str(namespace), str(account), template, _cluster(resource)))
     return found
+
+
+def _cluster(resource: PolicyResource) -> str | None:
+    """The kubeconfig context of the resource's Kubernetes provider (None: no explicit context)."""
+    provider = resource.provider
+    if provider is None or not provider.resource_type.startswith("pulumi:providers:kubernetes"):
+        return None
+    context = provider.props.get("context")
+    return context if isinstance(context, str) else None
 
 
 def _env(template: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,20 +131,35 @@ def _host_path(issuer: str) -> str:
 
 
 class _Checker:
-    def __init__(self, resources: list[PolicyResource], issuer: str | None, report: Report) -> None:
+    def __init__(
+        self,
+        resources: list[PolicyResource],
+        issuer: str | None,
+        report: Report,
+        cluster_issuers: Mapping[str, str] | None = None,
+    ) -> None:
         self.resources = resources
+        self.default_issuer = issuer
         self.issuer = issuer
+        self.cluster_issuers = dict(cluster_issuers or {})
         self.report = report
         self.accounts = {
-            (str(dig(r.props, "metadata", "namespace") or "default"), metadata_name(r.props)): r
+            (_cluster(r), str(dig(r.props, "metadata", "namespace") or "default"), metadata_name(r.props)): r
             for r in resources
             if is_kind(r.resource_type, "ServiceAccount")
         }
         self.issuers_seen: dict[str, str] = {}
+        self.cluster: str | None = None
+
+    def for_pod(self, pod: PodUse) -> None:
+        """Check the next pod against its own cluster's issuer."""
+        self.cluster = pod.cluster
+        self.issuer = self.cluster_issuers.get(pod.cluster or "", self.default_issuer)
 
     def _issuer_ok(self, issuer: str, urn: str) -> bool:
         """The federation names the cluster's issuer (without config: the one most federations name)."""
-        self.issuers_seen.setdefault(_host_path(issuer), urn)
+        if _host_path(issuer) not in {_host_path(i) for i in self.cluster_issuers.values()}:
+            self.issuers_seen.setdefault(_host_path(issuer), urn)
         return self.issuer is not None and _host_path(issuer) == _host_path(self.issuer)
 
     # --- AWS -------------------------------------------------------------------------------------
@@ -179,7 +209,7 @@ class _Checker:
 
     def azure(self, pod: PodUse) -> None:
         identities = {i.urn for i in _depends(pod.resource, AZURE_IDENTITY)}
-        account = self.accounts.get((pod.namespace, pod.account))
+        account = self.accounts.get((pod.cluster, pod.namespace, pod.account))
         identities |= {i.urn for i in _depends(account, AZURE_IDENTITY)} if account is not None else set()
         for credential in _of_type(self.resources, FIC):
             props = credential.props
@@ -257,6 +287,7 @@ class _Checker:
                 for configmap in self.resources:
                     if (
                         is_kind(configmap.resource_type, "ConfigMap")
+                        and _cluster(configmap) == pod.cluster
                         and metadata_name(configmap.props) == name
                         and dig(configmap.props, "metadata", "namespace", default="default") == pod.namespace
                     ):
@@ -337,10 +368,12 @@ def check(args: StackValidationArgs, report: Report) -> None:
     if not isinstance(issuer, str):  # without config: the cluster is the issuer most federations name
         named = _named_issuers(resources).most_common(1)
         issuer = f"https://{named[0][0]}" if named else None
-    checker = _Checker(resources, issuer, report)
-    gke = isinstance(issuer, str) and "container.googleapis.com" in issuer
+    others = config.get("clusterIssuers")
+    checker = _Checker(resources, issuer, report, others if isinstance(others, Mapping) else None)
     for pod in _pods(resources):
-        account = checker.accounts.get((pod.namespace, pod.account))
+        checker.for_pod(pod)
+        gke = isinstance(checker.issuer, str) and "container.googleapis.com" in checker.issuer
+        account = checker.accounts.get((pod.cluster, pod.namespace, pod.account))
         annotations = dig(account.props, "metadata", "annotations", default={}) if account is not None else {}
         annotations = annotations if isinstance(annotations, Mapping) else {}
         env = _env(pod.template)
@@ -379,6 +412,12 @@ POLICY = stack_rule(
             "pattern": "^https://",
             "description": "Service-account token issuer of the cluster the stack's pods run on (EKS: "
             "`aws eks describe-cluster --query cluster.identity.oidc.issuer`).",
+        },
+        "clusterIssuers": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "pattern": "^https://"},
+            "description": "Issuers of further clusters the plan deploys to, by the Kubernetes provider's context "
+            "(e.g. the DR region's cluster of the warm standby); pods of other providers use clusterIssuer.",
         },
     },
 )

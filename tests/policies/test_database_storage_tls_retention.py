@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from policies.rules.database_storage_tls_retention import hba_plaintext_lines
-from tests.plans import STACKS, plan_of
+from tests.plans import STACKS, plan_of, plan_with
 from tests.policies.helpers import mutate, pack_config, records_of, violations
 
 POLICY = "database-storage-tls-retention"
@@ -107,10 +107,10 @@ def test_mutated_prod_plan_fails_naming_the_urn(
     assert any(v.urn == urn and expected in v.message for v in found), (case, [(v.urn, v.message) for v in found])
 
 
-def test_rds_retention_under_the_window_fails_without_its_waiver() -> None:
-    config = pack_config("prod")
-    config[POLICY] = {"recoveryWindowDays": 30}
-    found = _found(records_of(plan_of("prod")), config=config)
+def test_a_kept_rds_pair_with_seven_day_retention_fails() -> None:
+    """Prod's dr section as a stack that keeps RDS declares it: the DR-region RDS primary's 7 days fail."""
+    keep_rds = {"dr": {"database": {"kind": "rds_replica", "primary_endpoint": None, "standby_endpoint": None}}}
+    found = _found(records_of(plan_with("prod", keep_rds)), config=pack_config("prod"))
     assert [v.urn.rsplit("::", 1)[-1] for v in found] == ["dr-db-primary"], [v.message for v in found]
     assert "7 days, under the 30-day recovery window" in found[0].message
 

@@ -140,8 +140,49 @@ def test_two_clusters_without_config_fail() -> None:
         inputs["assumeRolePolicy"] = json.dumps(policy)
 
     records, _ = mutate(_prod(), "iam/role:Role", other, "optimizer-video-worker")
-    config = {k: v for k, v in pack_config("prod").items() if k != RULE}
+    config = pack_config("prod")
+    config[RULE] = {"clusterIssuers": config[RULE]["clusterIssuers"]}  # the DR cluster's stays named
     found = _violations(records, config=config)
     role = _urn(records, "optimizer-video-worker")
     assert any("different cluster issuers" in v.message for v in found), found
     assert {v.urn for v in found if "different" not in v.message} == {role}, found
+
+
+def test_the_dr_standby_is_federated_for_its_own_cluster() -> None:
+    """The warm standby runs in the DR cluster as backup-wal-archiver, the same namespace and name as the
+    primary's archiver: it passes on its own cluster's issuer (clusterIssuers), not on the primary's."""
+    records = _prod()
+    standby = _urn(records, "dr-standby")
+    assert (
+        next(r for r in records if r["urn"] == standby)["inputs"]["spec"]["template"]["spec"]["serviceAccountName"]
+        == "backup-wal-archiver"
+    )
+    config = pack_config("prod")
+    config[RULE] = {"clusterIssuer": config[RULE]["clusterIssuer"]}  # the DR cluster's issuer not named
+    found = _violations(records, config=config)
+    assert any("dr-standby-gcp-provider" in v.urn and "not the cluster's issuer" in v.message for v in found), found
+
+
+@pytest.mark.parametrize(
+    ("name", "type_suffix", "edit", "expected"),
+    [
+        (
+            "dr-standby-federated",
+            "managedidentity:FederatedIdentityCredential",
+            lambda i: i.update(issuer="https://oidc.eks.us-east-1.amazonaws.com/id/9F8E7D6C5B4A39281706F5E4D3C2B1A0"),
+            "dr-standby",
+        ),
+        (
+            "dr-standby-gcp-provider",
+            "WorkloadIdentityPoolProvider",
+            lambda i: i.update(attributeCondition="assertion.sub in ['system:serviceaccount:platform:other']"),
+            "dr-standby-gcp-provider",
+        ),
+    ],
+)
+def test_a_dr_standby_federation_for_the_wrong_cluster_or_subject_fails(
+    name: str, type_suffix: str, edit: Any, expected: str
+) -> None:
+    records, _ = mutate(_prod(), type_suffix, edit, name)
+    found = _violations(records)
+    assert [v.urn.rsplit("::", 1)[-1] for v in found] == [expected], found

@@ -93,12 +93,12 @@ def test_prod_tuned_to_miss_rto_fails_naming_the_keys() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(values, "Pulumi.prod.yaml")
     (problem,) = [p for p in caught.value.problems if p.startswith("dr.rto_target_seconds:")]
-    assert "360 s, above the target 300 s" in problem  # 30 x 10 + 0 (proxied) + 60
+    assert "330 s, above the target 300 s" in problem  # 30 x 10 + 0 (proxied) + 30 (standby promotion)
     for key in (
         "dr.health_check.interval_seconds 30",
         "dr.health_check.failure_threshold 10",
         "DNS TTL 0 (dr.dns_ttl_seconds, 0 when dr.proxied)",
-        "dr.database.promotion_seconds 60",
+        "dr.database.promotion_seconds 30",
     ):
         assert key in problem
 
@@ -191,11 +191,11 @@ def test_replica_bucket_is_locked_encrypted_and_in_the_dr_region(prod: PlanResul
         "dr-object-lock",
         "dr-lifecycle",
         "dr-encryption",
-        "dr-db-replica",
-        "dr-db-replica-key",
+        "dr-standby-volumes",
+        "dr-standby-dsn",
     ):
         assert named(prod, name).provider == dr_provider, name
-    for name in ("dr-replication", "dr-replication-role", "dr-db-primary"):
+    for name in ("dr-replication", "dr-replication-role"):
         assert named(prod, name).provider != dr_provider, name
     assert named(prod, "dr-bucket").inputs["objectLockEnabled"] is True
     assert named(prod, "dr-object-lock").inputs["rule"]["defaultRetention"] == {"mode": "COMPLIANCE", "days": 7}
@@ -271,9 +271,9 @@ def test_controller_runs_in_the_dr_region_with_the_exported_numbers(prod: PlanRe
         dns_ttl_seconds=bounds["ttl_seconds"],
         promotion_budget_seconds=bounds["promotion_seconds"],
     )
-    assert exported.seconds == prod.outputs["dr"]["rto_seconds_bound"] == 90
-    assert config.auto_promote is True and config.database.kind == "rds_replica"
-    assert config.health.primary_database == f"{prod.outputs['dr']['primary_db_endpoint']}:5432"
+    assert exported.seconds == prod.outputs["dr"]["rto_seconds_bound"] == 60
+    assert config.auto_promote is True and config.database.kind == "postgres"
+    assert config.health.primary_database == prod.outputs["dr"]["primary_db_endpoint"]
     controller = prod.outputs["dr"]["controller"]
     assert config.publish.ssm_parameter == controller["writer_parameter"] == "/platform/prod/db/writer-endpoint"
     assert config.lock.table == controller["lease_table"]
@@ -322,7 +322,18 @@ def test_controller_policy_names_its_resources() -> None:
         assert not any(a.endswith("*") for a in statement["Action"])
 
 
-def test_cross_region_rds_replica(prod: PlanResult) -> None:
+KEEP_RDS = {"dr": {"database": {"kind": "rds_replica", "primary_endpoint": None, "standby_endpoint": None}}}
+"""Prod's dr section as a stack that keeps RDS declares it (kind rds_replica, no standby endpoints)."""
+
+
+@pytest.fixture(scope="module")
+def prod_rds() -> PlanResult:
+    return plan_with("prod", KEEP_RDS)
+
+
+def test_cross_region_rds_replica(prod_rds: PlanResult) -> None:
+    prod = prod_rds
+    assert named(prod, "dr-db-replica").provider == named(prod, "aws-dr").urn
     primary = named(prod, "dr-db-primary").inputs
     replica = named(prod, "dr-db-replica").inputs
     assert primary["storageEncrypted"] is True and primary["manageMasterUserPassword"] is True
@@ -335,15 +346,15 @@ def test_cross_region_rds_replica(prod: PlanResult) -> None:
 
 def test_outputs_carry_the_bounds(prod: PlanResult) -> None:
     dr = prod.outputs["dr"]
-    # RTO 10 x 3 + 0 (proxied) + 60; RPO: the worst failure, each from archive_timeout 30 + wal-push bound 10
-    assert (dr["rto_seconds_bound"], dr["rpo_seconds_bound"]) == (90, 40)
+    # RTO 10 x 3 + 0 (proxied) + 30 (standby promotion); RPO: the worst failure, archive_timeout 30 + push bound 10
+    assert (dr["rto_seconds_bound"], dr["rpo_seconds_bound"]) == (60, 40)
     assert dr["bounds"]["detection_seconds"] == 30 and dr["bounds"]["backup_copy_rpo_seconds"] == 940
 
 
 def test_declared_promotion_and_aurora_global() -> None:
-    promoted = plan_with("prod", {"dr": {"database": {"promote": True}}})
+    promoted = plan_with("prod", deep_merge(KEEP_RDS, {"dr": {"database": {"promote": True}}}))
     assert "replicateSourceDb" not in named(promoted, "dr-db-replica").inputs
-    aurora = plan_with("prod", {"dr": {"database": {"kind": "aurora_global", "engine_version": "15.8"}}})
+    aurora = plan_with("prod", deep_merge(KEEP_RDS, {"dr": {"database": {"kind": "aurora_global"}}}))
     global_cluster = named(aurora, "dr-db-global").inputs
     assert global_cluster["engine"] == "aurora-postgresql" and global_cluster["storageEncrypted"] is True
     secondary = named(aurora, "dr-db-replica")
