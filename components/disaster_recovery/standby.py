@@ -47,10 +47,13 @@ _DROP_ENV_PREFIXES = ("AWS_",)
 
 
 def standby_database_args(primary: DatabaseArgs, namespace: str, cluster_domain: str) -> DatabaseArgs:
-    """The primary's database args for the DR cluster: one pod (no read replicas, no pooler: the standby
-    serves the controller and, once promoted, writers that reach it through ``dr.database.standby_endpoint``)."""
+    """The primary's database args for the DR cluster, with no pooler (the standby serves the controller and,
+    once promoted, writers that reach it through ``dr.database.standby_endpoint``). Only the primary-role pod is
+    declared there, but ``replicas`` stays the primary's: the server parameters derived from it
+    (``max_wal_senders``, ``max_replication_slots``) must not be lower on a hot standby than on its primary,
+    or recovery stops ("insufficient parameter settings"); postgresql.conf is the primary's, byte for byte."""
     settings = primary.settings.model_copy(
-        update={"replicas": 0, "pooler": primary.settings.pooler.model_copy(update={"enabled": False})}
+        update={"pooler": primary.settings.pooler.model_copy(update={"enabled": False})}
     )
     return primary.model_copy(
         update={"settings": settings, "namespace": namespace, "cluster_domain": cluster_domain, "zones": ()}
