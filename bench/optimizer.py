@@ -21,6 +21,7 @@ for the tuning photos (which settings.py and the encoder search were derived fro
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -40,9 +41,10 @@ from bench.webp_configs import sweep  # noqa: E402
 from functions.optimizer.calibrate import Photo, photo_set, photo_split, resized  # noqa: E402
 from functions.optimizer.equal_quality import Reference, equal_quality  # noqa: E402
 from functions.optimizer.images import EXTENSION, _encode, optimize_image, plan_widths  # noqa: E402
-from functions.optimizer.settings import AVIF_WIDTH_CLASSES, ImageFormat, ImageSettings  # noqa: E402
+from functions.optimizer.settings import AVIF_WIDTH_CLASSES, SSIM_WIDTHS, ImageFormat, ImageSettings  # noqa: E402
 
 OUT = ROOT / "build" / "bench" / "optimizer.json"
+PARTIAL = ROOT / "build" / "bench" / "optimizer-time.json"
 EQUAL_QUALITY_WIDTH = 1024  # or the source width when narrower
 BUTTERAUGLI_FORMATS: tuple[ImageFormat, ...] = ("avif", "webp")
 AVIF_TARGET = 0.50
@@ -92,33 +94,61 @@ def time_cli(
     return time.perf_counter() - started, calls
 
 
+def _load() -> float:
+    """1-minute load average (``uptime``'s first figure): the machine is shared, timings are read beside it."""
+    return round(os.getloadavg()[0], 2)
+
+
 def time_photo(vips: str, photo: Photo, settings: ImageSettings, scratch: Path) -> dict[str, Any]:
-    """Ours vs the CLI on one photo (wall and CPU seconds), the level's reference and the chosen qualities."""
+    """Ours vs the CLI on one photo (wall and CPU seconds), the level's reference and the chosen qualities.
+
+    Measured A/B/B/A: ours, the CLI, the CLI, ours (the CLI's qualities are the ones our first run chose), and
+    each side's two runs summed, so a load that rises or falls during the photo weighs on both sides alike.
+    """
     source = scratch / photo.name
     source.write_bytes(photo.data)
-    cpu, started = _cpu_seconds(resource.RUSAGE_SELF), time.perf_counter()
-    result = optimize_image(photo.data, photo.name, settings)
-    ours = time.perf_counter() - started
-    ours_cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu
-    widths = plan_widths(result.source_width, settings.widths)
+    load = [_load()]
+    seconds: dict[str, float] = {"ours": 0.0, "ours_cpu": 0.0, "cli": 0.0, "cli_cpu": 0.0}
+    result = None
+    quality: dict[ImageFormat, int] = {}
+    widths: list[int] = []
+    calls = 0
+    for side in ("ours", "cli", "cli", "ours"):
+        if side == "ours":
+            cpu, started = _cpu_seconds(resource.RUSAGE_SELF), time.perf_counter()
+            result = optimize_image(photo.data, photo.name, settings)
+            seconds["ours"] += time.perf_counter() - started
+            seconds["ours_cpu"] += _cpu_seconds(resource.RUSAGE_SELF) - cpu
+            if not quality:
+                widths = plan_widths(result.source_width, settings.widths)
+                chosen = (result.autoquality or {}).get("codecs", {})
+                quality = {
+                    fmt: int(chosen[fmt]["quality"]) if fmt in chosen else settings.quality_for(fmt)
+                    for fmt in settings.formats
+                }
+        else:
+            cpu = _cpu_seconds(resource.RUSAGE_CHILDREN)
+            cli, calls = time_cli(vips, source, widths, quality=quality, settings=settings, scratch=scratch)
+            seconds["cli"] += cli
+            seconds["cli_cpu"] += _cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
+        load.append(_load())
+    assert result is not None
     auto = result.autoquality or {}
     chosen = auto.get("codecs", {})
-    quality: dict[ImageFormat, int] = {
-        fmt: int(chosen[fmt]["quality"]) if fmt in chosen else settings.quality_for(fmt) for fmt in settings.formats
-    }
-    cpu = _cpu_seconds(resource.RUSAGE_CHILDREN)
-    cli, calls = time_cli(vips, source, widths, quality=quality, settings=settings, scratch=scratch)
-    cli_cpu = _cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
     print(
-        f"{photo.name:24} ours {ours:5.2f} s ({ours_cpu:5.2f} CPU) cli {cli:5.2f} s ({cli_cpu:5.2f} CPU, {calls} calls)"
+        f"{photo.name:24} ours {seconds['ours']:5.2f} s ({seconds['ours_cpu']:5.2f} CPU) cli {seconds['cli']:5.2f} s "
+        f"({seconds['cli_cpu']:5.2f} CPU, 2 x {calls} calls) load {min(load):.1f}-{max(load):.1f}",
+        flush=True,
     )
     return {
         "widths": widths,
         "cli_calls": calls,
-        "ours_seconds": round(ours, 3),
-        "ours_cpu_seconds": round(ours_cpu, 3),
-        "cli_seconds": round(cli, 3),
-        "cli_cpu_seconds": round(cli_cpu, 3),
+        "runs_per_side": 2,
+        "load_1min": load,
+        "ours_seconds": round(seconds["ours"], 3),
+        "ours_cpu_seconds": round(seconds["ours_cpu"], 3),
+        "cli_seconds": round(seconds["cli"], 3),
+        "cli_cpu_seconds": round(seconds["cli_cpu"], 3),
         "level_reference": auto.get("reference"),
         "target_ssim_at_probe": auto.get("target_ssim"),
         "quality": quality,
@@ -162,59 +192,146 @@ def summarise(rows: dict[str, dict[str, Any]], settings: ImageSettings) -> dict[
             for metric in ("ssim", "butteraugli")
             if all(metric in r["equal_quality"][fmt] for r in rows.values())
         }
+    return {
+        "photos": list(rows),
+        "median_saved_vs_libjpeg_turbo_q75": medians,
+        "time": time_summary(rows),
+    }
+
+
+def time_summary(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Wall and CPU seconds summed over the photos, ours / the CLI, and the load range they were measured at."""
     total = {
         key: round(sum(r["time"][key] for r in rows.values()), 3)
         for key in rows[next(iter(rows))]["time"]
         if key.endswith("seconds")
     }
-    return {
-        "photos": list(rows),
-        "median_saved_vs_libjpeg_turbo_q75": medians,
-        "time": total
-        | {
-            "ratio": round(total["ours_seconds"] / total["cli_seconds"], 3),
-            "cpu_ratio": round(total["ours_cpu_seconds"] / total["cli_cpu_seconds"], 3),
-        },
+    loads = [load for r in rows.values() for load in r["time"]["load_1min"]]
+    return total | {
+        "ratio": round(total["ours_seconds"] / total["cli_seconds"], 3),
+        "cpu_ratio": round(total["ours_cpu_seconds"] / total["cli_cpu_seconds"], 3),
+        "load_1min_range": [min(loads), max(loads)],
     }
 
 
-def main() -> int:
+def figures(
+    summaries: dict[str, dict[str, Any]], libwebp: dict[str, dict[str, Any]], time_all: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every reported figure beside its target; ``judged`` marks the rows the targets are judged on."""
+    rows: list[dict[str, Any]] = []
+    for label, summary in summaries.items():
+        saved = summary["median_saved_vs_libjpeg_turbo_q75"]
+        best_name = max(libwebp[label], key=lambda n: libwebp[label][n]["median_saved"])
+        best = libwebp[label][best_name]["median_saved"]
+        judged = label == "evaluation"
+        rows += [
+            {"set": label, "figure": "AVIF median bytes saved vs libjpeg-turbo q75 at equal SSIM",
+             "value": saved["avif"]["ssim"], "target": f">= {AVIF_TARGET}", "met": saved["avif"]["ssim"] >= AVIF_TARGET,
+             "judged": judged},
+            {"set": label, "figure": "AVIF median bytes saved vs libjpeg-turbo q75 at equal butteraugli",
+             "value": saved["avif"]["butteraugli"], "target": f">= {AVIF_TARGET}",
+             "met": saved["avif"]["butteraugli"] >= AVIF_TARGET, "judged": judged},
+            {"set": label, "figure": "WebP median bytes saved at equal SSIM",
+             "value": saved["webp"]["ssim"], "target": f">= best libwebp configuration ({best_name}: {best}) - "
+             f"{WEBP_POINTS_BELOW_BEST}", "met": saved["webp"]["ssim"] >= best - WEBP_POINTS_BELOW_BEST,
+             "judged": judged},
+            {"set": label, "figure": "WebP median bytes saved at equal butteraugli",
+             "value": saved["webp"]["butteraugli"], "target": None, "met": None, "judged": False},
+            {"set": label, "figure": "MozJPEG median bytes saved at equal SSIM",
+             "value": saved["jpeg"]["ssim"], "target": None, "met": None, "judged": False},
+            {"set": label, "figure": "time, ours / the vips CLI (wall, A/B/B/A)", "value": summary["time"]["ratio"],
+             "target": f"<= {TIME_TARGET}", "met": summary["time"]["ratio"] <= TIME_TARGET, "judged": False,
+             "cpu_ratio": summary["time"]["cpu_ratio"], "load_1min_range": summary["time"]["load_1min_range"]},
+        ]  # fmt: skip
+    rows.append(
+        {"set": "all", "figure": "time, ours / the vips CLI (wall, A/B/B/A)", "value": time_all["ratio"],
+         "target": f"<= {TIME_TARGET}", "met": time_all["ratio"] <= TIME_TARGET, "judged": True,
+         "cpu_ratio": time_all["cpu_ratio"], "load_1min_range": time_all["load_1min_range"]}
+    )  # fmt: skip
+    return rows
+
+
+def time_only(rows: dict[str, dict[str, dict[str, Any]]], settings: ImageSettings) -> int:
+    """``--time-only``: the time rows of the sets asked for, printed and written beside the full report."""
+    report = {
+        "command": " ".join([".venv/bin/python bench/optimizer.py", *sys.argv[1:]]),
+        "ssim_widths": settings.ssim_widths,
+        "sets": {label: time_summary(set_rows) for label, set_rows in rows.items()},
+        "per_photo": rows,
+    }
+    PARTIAL.parent.mkdir(parents=True, exist_ok=True)
+    PARTIAL.write_text(json.dumps(report, indent=2) + "\n")
+    for label, row in report["sets"].items():
+        print(
+            f"{label:10} time ours {row['ours_seconds']:.1f} s vs vips CLI {row['cli_seconds']:.1f} s -> "
+            f"{row['ratio']:.2f} (CPU {row['cpu_ratio']:.2f}) at load {row['load_1min_range']}, target <= {TIME_TARGET}"
+        )
+    print(f"wrote {PARTIAL.relative_to(ROOT)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--sets", choices=("both", "tuning", "evaluation"), default="both", help="photo sets (default both)"
+    )
+    parser.add_argument(
+        "--time-only",
+        action="store_true",
+        help=f"only the time comparison, written to {PARTIAL.relative_to(ROOT)} (checking a change on the tuning "
+        "photos before the full run)",
+    )
+    parser.add_argument("--ssim", choices=SSIM_WIDTHS, default="probe", help="the manifest's SSIM widths (ours)")
+    args = parser.parse_args(argv)
+    if args.sets != "both" and not args.time_only:
+        parser.error("--sets tuning/evaluation needs --time-only: the full report covers both sets")
     vips = shutil.which("vips")
     if vips is None:
         print("error: 'vips' not found: install the Debian package libvips-tools", file=sys.stderr)
         return 1
-    settings = ImageSettings()
+    settings = ImageSettings(ssim_widths=args.ssim)
     tuning, evaluation = photo_split(photo_set())
-    sets = {"tuning": tuning, "evaluation": evaluation}
+    sets = {
+        label: photos
+        for label, photos in (("tuning", tuning), ("evaluation", evaluation))
+        if args.sets in ("both", label)
+    }
     rows: dict[str, dict[str, dict[str, Any]]] = {label: {} for label in sets}
+    print(f"load before: {_load()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-optimizer-") as tmp:
         for label, photos in sets.items():
             for photo in photos:
                 rows[label][photo.name] = {"time": time_photo(vips, photo, settings, Path(tmp))}
+    if args.time_only:
+        return time_only(rows, settings)
     for label, photos in sets.items():
         for photo in photos:
             rows[label][photo.name]["equal_quality"] = equal_quality_photo(photo, settings)
     report: dict[str, Any] = {
-        "command": ".venv/bin/python bench/optimizer.py",
+        "command": " ".join([".venv/bin/python bench/optimizer.py", *sys.argv[1:]]),
         "settings": {
             "quality": settings.quality,
             "widths": settings.widths,
             "avif_width_classes": [[largest, vars(enc)] for largest, enc in AVIF_WIDTH_CLASSES],
             "webp_effort": settings.webp_effort,
             "autoquality": settings.autoquality,
+            "ssim_widths": settings.ssim_widths,
         },
         "equal_quality_width": f"{EQUAL_QUALITY_WIDTH} px or the source width when narrower",
     }
     summaries = {label: summarise(set_rows, settings) for label, set_rows in rows.items()}
     everything = {k: v for set_rows in rows.values() for k, v in set_rows.items()}
-    time_all = summarise(everything, settings)["time"]
+    time_all = time_summary(everything)
     reduction = 1 - sum(r["time"]["bytes_out_top_width"] for r in everything.values()) / sum(
         r["time"]["source_bytes"] for r in everything.values()
     )
-    print("webp: libwebp configurations on the evaluation photos ...", flush=True)
-    references = [Reference.of(p.name, resized(p, EQUAL_QUALITY_WIDTH), butteraugli=False) for p in evaluation]
-    libwebp = sweep(references)
-    best = max(libwebp, key=lambda n: libwebp[n]["median_saved"])
+    libwebp: dict[str, dict[str, Any]] = {}
+    for label, photos in sets.items():
+        print(f"webp: libwebp configurations on the {label} photos ...", flush=True)
+        libwebp[label] = sweep(
+            [Reference.of(p.name, resized(p, EQUAL_QUALITY_WIDTH), butteraugli=False) for p in photos]
+        )
+    best = max(libwebp["evaluation"], key=lambda n: libwebp["evaluation"][n]["median_saved"])
     evaluated = summaries["evaluation"]["median_saved_vs_libjpeg_turbo_q75"]
     targets = {
         "time_ratio_le_0.8": time_all["ratio"] <= TIME_TARGET,
@@ -222,19 +339,23 @@ def main() -> int:
         "evaluation_avif_median_saved_ssim_ge_0.50": evaluated["avif"]["ssim"] >= AVIF_TARGET,
         "evaluation_avif_median_saved_butteraugli_ge_0.50": evaluated["avif"]["butteraugli"] >= AVIF_TARGET,
         "evaluation_webp_within_2_points_of_best_libwebp": (
-            evaluated["webp"]["ssim"] >= libwebp[best]["median_saved"] - WEBP_POINTS_BELOW_BEST
+            evaluated["webp"]["ssim"] >= libwebp["evaluation"][best]["median_saved"] - WEBP_POINTS_BELOW_BEST
         ),
     }
     report |= {
         "time_all_photos": time_all,
         "bandwidth_reduction_top_width_vs_source": round(reduction, 4),
         "sets": summaries,
-        "best_libwebp_on_evaluation": {
-            "config": best,
-            "fields": libwebp[best]["fields"],
-            "median_saved_ssim": libwebp[best]["median_saved"],
-            "all": {name: r["median_saved"] for name, r in libwebp.items()},
+        "best_libwebp": {
+            label: {
+                "config": (name := max(configs, key=lambda n: configs[n]["median_saved"])),
+                "fields": configs[name]["fields"],
+                "median_saved_ssim": configs[name]["median_saved"],
+                "all": {n: r["median_saved"] for n, r in configs.items()},
+            }
+            for label, configs in libwebp.items()
         },
+        "figures": figures(summaries, libwebp, time_all),
         "targets_met": targets,
         "per_photo": rows,
     }
@@ -250,7 +371,9 @@ def main() -> int:
             f"{label:10} median saved vs libjpeg-turbo q75 at equal SSIM / butteraugli: {summary['median_saved_vs_libjpeg_turbo_q75']}"
         )
     print(f"bandwidth reduction at the top width vs the uploads: {reduction:.1%} (target > 60 %)")
-    print(f"best libwebp configuration on the evaluation photos: {best} {libwebp[best]['median_saved']:.1%}")
+    for row in report["figures"]:
+        mark = "" if row["met"] is None else (" met" if row["met"] else " NOT met")
+        print(f"{row['set']:10} {row['figure']}: {row['value']} (target {row['target']}){mark}")
     print(f"targets met: {targets}")
     print(f"wrote {OUT.relative_to(ROOT)}")
     return 0

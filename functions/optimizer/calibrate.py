@@ -96,7 +96,7 @@ def calibrate(photos: list[Photo], levels: tuple[QualityLevel, ...] = QUALITY_LE
         # probe only; AVIF searched with the top width class's effort, as it is when wider variants are planned
         top_effort = AVIF_WIDTH_CLASSES[-1][1].effort
         settings = ImageSettings(
-            quality=level, widths=(AUTOQUALITY_PROBE_WIDTH,), compute_ssim=False, avif_effort=top_effort
+            quality=level, widths=(AUTOQUALITY_PROBE_WIDTH,), ssim_widths="none", avif_effort=top_effort
         )
         chosen: dict[ImageFormat, list[int]] = {fmt: [] for fmt in IMAGE_FORMATS}
         spent: list[int] = []

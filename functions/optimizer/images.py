@@ -19,7 +19,7 @@ from typing import Any
 
 import pyvips
 
-from functions.optimizer.autoquality import SearchResult, lowest_quality_reaching
+from functions.optimizer.autoquality import PRIOR_SLOPE, SearchResult, lowest_quality_reaching
 from functions.optimizer.errors import OptimizeError
 from functions.optimizer.settings import (
     AUTOQUALITY_PROBE_WIDTH,
@@ -113,6 +113,8 @@ class ImageResult:
     files: dict[str, bytes] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     autoquality: dict[str, Any] | None = None
+    ssim_measured_at: list[int] = field(default_factory=list)
+    """The widths whose variants carry a measured SSIM (``ImageSettings.ssim_widths``); null elsewhere."""
 
     @property
     def bytes_out(self) -> int:
@@ -168,15 +170,29 @@ def _read_header(data: bytes, name: str, settings: ImageSettings) -> tuple[pyvip
     return header, detected, notes
 
 
-def _decode_once(data: bytes, name: str, width: int) -> pyvips.Image:
-    """Shrink-on-load decode to ``width``, autorotated, in sRGB, 8-bit; alpha kept only if it is used."""
+def _needs_colour_transform(header: pyvips.Image) -> bool:
+    """An embedded ICC profile, or CMYK (converted with libvips' built-in CMYK profile when it has none).
+
+    Everything else is sRGB already (the web's default for untagged images) and is not transformed: asking
+    libvips for an sRGB export profile on an untagged image imports it with the sRGB profile and exports it with
+    the same one, a per-pixel lcms transform that changes nothing visible and cost 0.25-0.35 s of CPU per 1920 px
+    photo, more than its JPEG decode and resize together (0.02-0.04 s).
+    """
+    return bool(header.get_typeof("icc-profile-data")) or header.interpretation == "cmyk"
+
+
+def _decode_once(data: bytes, name: str, width: int, *, colour_managed: bool = True) -> pyvips.Image:
+    """Shrink-on-load decode to ``width``, autorotated, in sRGB, 8-bit; alpha kept only if it is used.
+
+    ``colour_managed``: transform to sRGB through the embedded profile (``_needs_colour_transform``).
+    """
     try:
         image = pyvips.Image.thumbnail_buffer(
             data,
             width,
             height=_HUGE,
             size="down",
-            **_TO_SRGB,
+            **(_TO_SRGB if colour_managed else {}),
             option_string="fail_on=error",
         )
         if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
@@ -293,7 +309,7 @@ def optimize_image(
     if orientation in _ORIENTATION_SWAPS_AXES:
         width, height = height, width
     widths = plan_widths(width, settings.widths)
-    base = _decode_once(data, name, max(widths))
+    base = _decode_once(data, name, max(widths), colour_managed=_needs_colour_transform(header))
 
     resized: dict[int, pyvips.Image] = {}
     for w in sorted(widths, reverse=True):
@@ -358,9 +374,25 @@ def _autoquality(
             blob = _encode(probe, fmt, quality, settings, avif_width=top_width)
             return blob, _measure_ssim(reference, blob)
 
-        return lowest_quality_reaching(measure, target, settings.quality_for(fmt), *QUALITY_RANGE)
+        return lowest_quality_reaching(
+            measure, target, settings.quality_for(fmt), *QUALITY_RANGE, prior_slope=PRIOR_SLOPE[fmt]
+        )
 
     return {fmt: pool.submit(search, fmt) for fmt in settings.formats}
+
+
+def _ssim_widths(widths: list[int], settings: ImageSettings, *, probe_width: int | None) -> list[int]:
+    """The planned widths whose variants get a measured SSIM in the manifest (see ``ImageSettings.ssim_widths``).
+
+    ``probe``: the probe width when it is a planned width (the search has scored the AVIF, WebP and JPEG encodes
+    there: reusing them is free); without the search, the narrowest width, whose scores cost a few ms.
+    """
+    if settings.ssim_widths == "none":
+        return []
+    if settings.ssim_widths == "all":
+        return list(widths)
+    width = probe_width if probe_width is not None else min(widths)
+    return [width] if width in widths else []
 
 
 def _encode_all(
@@ -387,6 +419,7 @@ def _encode_all(
             if (w, fmt) not in encoded:
                 pending[(w, fmt)] = pool.submit(_encode, resized[w], fmt, quality[fmt], settings)
 
+    probe: pyvips.Image | None = None
     if settings.autoquality:
         probe = _probe_image(resized)
         probe_reference = SsimReference(_flat(probe))
@@ -425,12 +458,13 @@ def _encode_all(
     encoded.update({key: future.result() for key, future in pending.items()})
     dropped = _drop_larger(encoded, settings.formats)
     kept = sorted(encoded)
-    if settings.compute_ssim:
-        todo_widths = [w for w in widths if w not in references and any(k[0] == w for k in kept)]
+    measured = _ssim_widths(widths, settings, probe_width=probe.width if probe is not None else None)
+    if measured:
+        todo_widths = [w for w in measured if w not in references and any(k[0] == w for k in kept)]
         references.update(
             zip(todo_widths, pool.map(lambda w: SsimReference(_flat(resized[w])), todo_widths), strict=True)
         )
-        todo = [key for key in kept if key not in scores]
+        todo = [key for key in kept if key[0] in measured and key not in scores]
         scores.update(
             zip(todo, pool.map(lambda key: _measure_ssim(references[key[0]], encoded[key]), todo), strict=True)
         )
@@ -446,7 +480,7 @@ def _encode_all(
                 format=fmt,
                 quality=quality[fmt],
                 bytes=len(blob),
-                ssim=scores.get((w, fmt)) if settings.compute_ssim else None,
+                ssim=scores.get((w, fmt)) if w in measured else None,
             )
         )
     result = ImageResult(
@@ -459,6 +493,7 @@ def _encode_all(
         dropped=dropped,
         notes=notes,
         autoquality=autoquality,
+        ssim_measured_at=[w for w in measured if any(v.width == w for v in variants)],
     )
     result.files = {v.file: encoded[(v.width, v.format)] for v in variants}
     manifest = build_manifest(result, settings, hashlib.sha256(data).hexdigest())
@@ -504,6 +539,7 @@ def build_manifest(result: ImageResult, settings: ImageSettings, source_sha256: 
         },
         "quality": settings.quality,
         "autoquality": result.autoquality,
+        "ssim_measured_at": result.ssim_measured_at,
         "variants": [asdict(v) | {"mime": v.mime} for v in result.variants],
         "dropped": [asdict(d) for d in result.dropped],
         "srcset": {fmt: srcset(result.variants, fmt) for fmt in settings.formats},

@@ -65,11 +65,25 @@ class SsimReference:
     def __init__(self, reference: pyvips.Image) -> None:
         self.width, self.height = reference.width, reference.height
         self.x = luma(reference)
-        mu_x, xx = _blur(np.stack([self.x, self.x * self.x]))
+        mu_x, xx = self._reference_moments(self.x)
         self.mu_x = mu_x
         self.two_mu_x = 2 * mu_x
         self.mu_x2_c1 = mu_x * mu_x + _C1
         self.sigma_xx_c2 = xx - mu_x * mu_x + _C2
+
+    @staticmethod
+    def _reference_moments(x: Plane) -> tuple[Plane, Plane]:
+        """Blurred x and x*x, in strips of output rows like ``score`` (whole 1920 px planes cost 4x as much)."""
+        if min(x.shape) <= 2 * _RADIUS:
+            mu_x, xx = _blur(np.stack([x, x * x]))
+            return mu_x, xx
+        rows = x.shape[0] - 2 * _RADIUS
+        mu_x = np.empty((rows, x.shape[1] - 2 * _RADIUS), dtype=np.float32)
+        xx = np.empty_like(mu_x)
+        for top in range(0, rows, _STRIP_ROWS):
+            window = x[top : min(top + _STRIP_ROWS, rows) + 2 * _RADIUS]
+            mu_x[top : top + _STRIP_ROWS], xx[top : top + _STRIP_ROWS] = _blur(np.stack([window, window * window]))
+        return mu_x, xx
 
     def score(self, distorted: pyvips.Image) -> float:
         """Mean SSIM of ``distorted`` against the reference (1.0 = identical)."""

@@ -13,7 +13,17 @@ from PIL import Image as PILImage
 
 from functions.optimizer.autoquality import lowest_quality_reaching
 from functions.optimizer.calibrate import Photo, resized
-from functions.optimizer.images import ImageResult, _flat, jpeg_turbo, level_target, optimize_image
+from functions.optimizer.images import (
+    ImageResult,
+    _decode_once,
+    _encode,
+    _flat,
+    _measure_ssim,
+    jpeg_turbo,
+    level_target,
+    optimize_image,
+    plan_widths,
+)
 from functions.optimizer.settings import AUTOQUALITY_PROBE_WIDTH, QUALITY_LEVELS, SEED_JPEG_QUALITY, ImageSettings
 from functions.optimizer.ssim import SsimReference
 
@@ -31,8 +41,10 @@ def _brute_force(curve: object, target: float, low: int, high: int) -> int | Non
     return min(passing) if passing else None
 
 
+@pytest.mark.parametrize("prior_slope", [None, 0.002, 0.00001, 0.05])
 @pytest.mark.parametrize("shape", sorted(CURVES))
-def test_search_matches_brute_force_within_few_encodes(shape: str) -> None:
+def test_search_matches_brute_force_within_few_encodes(shape: str, prior_slope: float | None) -> None:
+    """Exact for any assumed first slope: a wrong one (far too flat or too steep) costs encodes, never the answer."""
     curve = CURVES[shape]
     worst = 0
     for low, high in ((1, 100), (44, 76), (60, 90)):
@@ -44,7 +56,7 @@ def test_search_matches_brute_force_within_few_encodes(shape: str) -> None:
                     calls.append(q)
                     return bytes([q]), curve(q)
 
-                found = lowest_quality_reaching(measure, target, start, low, high)
+                found = lowest_quality_reaching(measure, target, start, low, high, prior_slope=prior_slope)
                 expected = _brute_force(curve, target, low, high)
                 assert len(calls) == len(set(calls)), f"re-encoded a quality: {calls}"
                 if expected is None:
@@ -55,7 +67,37 @@ def test_search_matches_brute_force_within_few_encodes(shape: str) -> None:
                 assert found.blob == bytes([found.quality]) and found.encodes == len(calls)
                 if (low, high) != (1, 100):  # the level bounds are ~30 wide in practice
                     worst = max(worst, len(calls))
-    assert worst <= 8, worst  # typical photos take 3-5 (manifest `encodes`)
+    if prior_slope is None or prior_slope <= 0.01:  # 0.05 per step is 10x any measured photo's: cost, not answer
+        assert worst <= 8, worst  # typical photos take 3-5 (manifest `encodes`)
+
+
+@pytest.mark.parametrize("name", ["astronaut.png", "Storm.jpg"])
+def test_pipeline_quality_is_the_exhaustive_scans(photos: list[Photo], name: str) -> None:
+    """On real encoders, per codec: the quality the pipeline chose is the lowest of 1-100 whose probe SSIM reaches
+    the level's target, found by encoding and scoring every quality (Storm's AVIF curve is not monotone)."""
+    photo = next(p for p in photos if p.name == name)
+    settings = ImageSettings(ssim_widths="none")
+    result = optimize_image(photo.data, photo.name, settings)
+    auto = result.autoquality
+    assert auto is not None
+    widths = plan_widths(result.source_width, settings.widths)
+    base = _decode_once(photo.data, name, max(widths))
+    probe = (
+        base
+        if base.width == AUTOQUALITY_PROBE_WIDTH
+        else base.thumbnail_image(AUTOQUALITY_PROBE_WIDTH, height=10_000_000)
+    )
+    probe = probe.copy_memory()
+    reference = SsimReference(_flat(probe))
+    assert level_target(probe, reference, settings).ssim == auto["target_ssim"]
+    for fmt in settings.formats:
+        scores = [
+            _measure_ssim(reference, _encode(probe, fmt, q, settings, avif_width=max(widths))) for q in range(1, 101)
+        ]
+        exhaustive = next(q for q, score in enumerate(scores, start=1) if score >= auto["target_ssim"])
+        chosen = auto["codecs"][fmt]
+        assert chosen["quality"] == exhaustive, (name, fmt, chosen)
+        assert chosen["encodes"] <= 6, (name, fmt, chosen)
 
 
 def test_bounds_are_checked() -> None:

@@ -130,3 +130,18 @@ def test_fixed_quality_flag_uses_the_table(tmp_path: Path) -> None:
     assert fixed["autoquality"] is None and auto["autoquality"]["probe_width"] == 320
     assert all(v["quality"] == QUALITY_TABLE["low"][v["format"]] for v in fixed["variants"])
     assert all(v["quality"] == auto["autoquality"]["codecs"][v["format"]]["quality"] for v in auto["variants"])
+
+
+@pytest.mark.real
+def test_ssim_flag_chooses_the_measured_widths(tmp_path: Path) -> None:
+    source = tmp_path / "storm.jpg"
+    shutil.copy(MATE_NATURE / "Storm.jpg", source)
+    measured = {}
+    for out, flags in (("default", []), ("all", ["--ssim", "all"]), ("none", ["--no-ssim"])):
+        done = _cli("image", str(source), "--out", str(tmp_path / out), "--widths", "320,640", *flags)
+        assert done.returncode == 0, done.stderr
+        manifest = json.loads((tmp_path / out / "storm" / "manifest.json").read_text())
+        measured[out] = manifest["ssim_measured_at"]
+        assert {v["width"] for v in manifest["variants"] if v["ssim"] is not None} == set(measured[out]), out
+    assert measured == {"default": [320], "all": [320, 640], "none": []}
+    assert _cli("image", str(source), "--out", str(tmp_path / "x"), "--ssim", "some").returncode == 2

@@ -6,14 +6,23 @@ import json
 import statistics
 from typing import Any
 
+import numpy as np
 import pytest
 import pyvips
 
 from functions.optimizer.calibrate import Photo, resized
 from functions.optimizer.equal_quality import Reference, equal_quality
 from functions.optimizer.errors import OptimizeError
-from functions.optimizer.images import ImageResult, _encode, jpeg_turbo, optimize_image, plan_widths
-from functions.optimizer.settings import SEED_JPEG_QUALITY, ImageFormat, ImageSettings, QualityLevel
+from functions.optimizer.images import (
+    ImageResult,
+    _decode_once,
+    _encode,
+    _needs_colour_transform,
+    jpeg_turbo,
+    optimize_image,
+    plan_widths,
+)
+from functions.optimizer.settings import SEED_JPEG_QUALITY, ImageFormat, ImageSettings, QualityLevel, SsimWidths
 from functions.optimizer.ssim import SsimReference
 
 pytestmark = pytest.mark.real
@@ -98,7 +107,7 @@ def test_medium_is_libjpeg_turbo_q75_quality_at_every_width(
 @pytest.mark.parametrize("level", ["high", "low"])
 def test_other_levels_are_their_jpeg_quality(photos: list[Photo], level: QualityLevel) -> None:
     chosen = [p for p in photos if p.name in {"hubble_deep_field.png", "astronaut.png", "Wood.jpg", "flower.jpg"}]
-    settings = ImageSettings(quality=level, widths=(320, 640))
+    settings = ImageSettings(quality=level, widths=(320, 640), ssim_widths="all")
     for photo in chosen:
         result = optimize_image(photo.data, photo.name, settings)
         worst = min(_shortfalls(photo, result, level))
@@ -167,6 +176,47 @@ def test_embedded_icc_profile_is_converted_to_srgb() -> None:
     assert pyvips.Image.new_from_buffer(wide.files["p3-400.webp"], "").get_typeof("icc-profile-data") == 0
     # the same numbers mean a more saturated orange in Display P3: in sRGB red goes up, blue down
     assert wide_px[0] > plain_px[0] + 5 and wide_px[2] < plain_px[2]
+
+
+def test_untagged_images_skip_the_colour_transform_with_the_same_pixels(photos: list[Photo]) -> None:
+    """No embedded profile: the pixels are sRGB already; the lcms round trip was CPU that changed nothing."""
+    untagged = [p for p in photos if p.name in {"Aqua.jpg", "astronaut.png", "RainDrops.jpg"}]
+    assert len(untagged) == 3
+    china = next(p for p in photos if p.name == "china.jpg")  # scikit-learn's sample carries an sRGB profile
+    assert _needs_colour_transform(pyvips.Image.new_from_buffer(china.data, ""))
+    for photo in untagged:
+        header = pyvips.Image.new_from_buffer(photo.data, "")
+        assert not _needs_colour_transform(header), photo.name
+        managed = _decode_once(photo.data, photo.name, 640, colour_managed=True).numpy()
+        assert np.array_equal(managed, _decode_once(photo.data, photo.name, 640, colour_managed=False).numpy())
+    tagged = pyvips.Image.new_from_buffer(_tagged_jpeg(1, "p3"), "")
+    assert _needs_colour_transform(tagged)
+    assert _needs_colour_transform(pyvips.Image.black(8, 8, bands=4).copy(interpretation="cmyk"))
+
+
+@pytest.mark.parametrize("scope", ["probe", "all", "none"])
+def test_manifest_ssim_is_the_measured_ssim_of_the_file(photos: list[Photo], scope: SsimWidths) -> None:
+    """Each variant's ``ssim`` is its file's SSIM against the source resized to its width (recomputed here
+    from the bytes), at the widths ``ssim_measured_at`` lists, and null everywhere else."""
+    photo = next(p for p in photos if p.name == "Wood.jpg")
+    result = optimize_image(photo.data, photo.name, ImageSettings(widths=(320, 640, 1024), ssim_widths=scope))
+    manifest = json.loads(result.files["manifest.json"])
+    expected_widths = {"probe": [320], "all": [320, 640, 1024], "none": []}[scope]
+    assert manifest["ssim_measured_at"] == result.ssim_measured_at == expected_widths
+    assert len(result.variants) >= 6
+    base = _decode_once(photo.data, photo.name, 1024)
+    for variant, row in zip(result.variants, manifest["variants"], strict=True):
+        assert row["ssim"] == variant.ssim
+        if variant.width not in expected_widths:
+            assert variant.ssim is None, variant
+            continue
+        source = (
+            base
+            if variant.width == base.width
+            else base.thumbnail_image(variant.width, height=10_000_000).copy_memory()
+        )
+        decoded = pyvips.Image.new_from_buffer(result.files[variant.file], "")
+        assert variant.ssim == pytest.approx(SsimReference(source).score(decoded), abs=1e-5), variant
 
 
 def test_alpha_png_keeps_alpha_in_webp_and_flattens_jpeg() -> None:
