@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from components.lib.k8s import SECURE_CONTAINER_CONTEXT, app_labels, pod_security_context
-from components.services.autoscaling_schedule import cron_trigger
+from components.services.autoscaling_schedule import cron_trigger, cron_trigger_name
 from components.services.config import FORECASTER_SUFFIX, ScalingBehavior, ServiceSettings
 
 KEDA_API_VERSION = "keda.sh/v1alpha1"
@@ -166,9 +166,30 @@ def forecast_url(kube_api_url: str, namespace: str, service: str) -> str:
     return f"{kube_api_url.rstrip('/')}/api/v1/namespaces/{namespace}/configmaps/{forecast_configmap_name(service)}"
 
 
+def forecast_formula(service: ServiceSettings) -> str:
+    """KEDA scalingModifiers formula (expr-lang) in replicas: the forecast stands in for the windows while published.
+
+    KEDA hands the HPA this one composite External metric instead of the triggers it names (CPU and memory stay
+    Resource metrics beside it), so the request-rate trigger is part of it: ``rps / target_rps_per_pod`` is
+    what its own AverageValue target gave. ``forecast ?? 0``: a ConfigMap KEDA cannot read counts as
+    abstaining, so the windows apply; the request rate has no such default, so a Prometheus outage fails the
+    composite and the HPA holds its count (it does not scale down on a failed metric) while CPU scales up.
+    """
+    scaling = service.scaling
+    windows = [cron_trigger_name(w, in_formula=True) for w in scaling.schedules]
+    floor = windows[0] if len(windows) == 1 else f"max({', '.join(windows)})"
+    chosen = f"(forecast ?? 0) > 0 ? forecast : {floor}"
+    if scaling.target_rps_per_pod is None:
+        return chosen
+    return f"max(rps / {plain_number(scaling.target_rps_per_pod)}, {chosen})"
+
+
 def scaled_object_manifest(service: ServiceSettings, namespace: str, kube_api_url: str) -> dict[str, Any]:
     scaling = service.scaling
-    triggers: list[dict[str, Any]] = [cron_trigger(scaling, window) for window in scaling.schedules]
+    in_formula = scaling.prediction.enabled and scaling.prediction.replaces_schedules
+    triggers: list[dict[str, Any]] = [
+        cron_trigger(scaling, window, in_formula=in_formula) for window in scaling.schedules
+    ]
     for resource, target in (("cpu", scaling.target_cpu_utilization), ("memory", scaling.target_memory_utilization)):
         if target is not None:
             triggers.append(
@@ -203,6 +224,16 @@ def scaled_object_manifest(service: ServiceSettings, namespace: str, kube_api_ur
                 "authenticationRef": {"name": reader_name(service.name), "kind": "TriggerAuthentication"},
             }
         )
+    advanced: dict[str, Any] = {
+        "restoreToOriginalReplicaCount": False,
+        "horizontalPodAutoscalerConfig": {"behavior": behavior(service)},
+    }
+    if in_formula:
+        advanced["scalingModifiers"] = {
+            "formula": forecast_formula(service),
+            "target": "1",
+            "metricType": "AverageValue",
+        }
     return {
         "apiVersion": KEDA_API_VERSION,
         "kind": "ScaledObject",
@@ -212,10 +243,7 @@ def scaled_object_manifest(service: ServiceSettings, namespace: str, kube_api_ur
             "pollingInterval": KEDA_POLLING_INTERVAL_SECONDS,
             "minReplicaCount": scaling.min_replicas,
             "maxReplicaCount": scaling.max_replicas,
-            "advanced": {
-                "restoreToOriginalReplicaCount": False,
-                "horizontalPodAutoscalerConfig": {"behavior": behavior(service)},
-            },
+            "advanced": advanced,
             "triggers": triggers,
         },
     }

@@ -61,11 +61,17 @@ def end_cron(window: ScheduleWindow) -> str:
     return _at(window.end, days)
 
 
-def cron_trigger(scaling: ScalingSettings, window: ScheduleWindow) -> dict[str, Any]:
+def cron_trigger_name(window: ScheduleWindow, *, in_formula: bool = False) -> str:
+    """``cron-<window>``; in a scalingModifiers formula a name is an expression variable, so ``-`` becomes ``_``."""
+    name = f"cron-{window.name}"
+    return name.replace("-", "_") if in_formula else name
+
+
+def cron_trigger(scaling: ScalingSettings, window: ScheduleWindow, *, in_formula: bool = False) -> dict[str, Any]:
     """A KEDA ``cron`` trigger for one window (metadata values are strings, as the CRD requires)."""
     return {
         "type": "cron",
-        "name": f"cron-{window.name}",
+        "name": cron_trigger_name(window, in_formula=in_formula),
         "metadata": {
             "timezone": window.timezone,
             "start": start_cron(window),

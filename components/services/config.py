@@ -202,6 +202,16 @@ class PredictionSettings(Settings):
         default='sum(rate(http_requests_total{{service="{service}"}}[5m]))',
         description="PromQL for the request rate; `{service}` is replaced by the service name.",
     )
+    replaces_schedules: bool = Field(
+        default=False,
+        description="While the forecaster's gate trusts its forecast, its count replaces the peak windows' floors "
+        "(a KEDA scalingModifiers formula: max(request-rate replicas, forecast if published else the windows)); "
+        "whenever it abstains or cannot be read, the windows apply as before. A window is a fixed guess of when "
+        "the peaks come and holds its replicas every day (a closed office's weekends too), a trusted forecast has "
+        "learned each day's peaks. Off by default: a window that encodes something the history cannot show (a "
+        "launch, a sale) must keep its floor; turn it on where the windows are only the usual daily peaks. "
+        "Needs KEDA 2.14 or later; no effect while prediction is off.",
+    )
     image: PinnedImage = Field(
         default="ghcr.io/example/predictive-scaler:0.1.0",
         description="Forecaster image (runs `python -m functions.predictive_scaler run`); pinned tag or digest.",
@@ -321,6 +331,11 @@ class ScalingSettings(Settings):
         names = [w.name for w in self.schedules]
         for dup in sorted({n for n in names if names.count(n) > 1}):
             problems.append(f"schedules: window name {dup!r} is used more than once")
+        if self.prediction.enabled and self.prediction.replaces_schedules and not self.schedules:
+            problems.append(
+                "prediction.replaces_schedules: there are no schedules windows for the forecast to stand in for; "
+                "add windows or drop the key"
+            )
         if self.prediction.enabled and self.target_rps_per_pod is None:
             problems.append(
                 "prediction.enabled: needs target_rps_per_pod; the forecaster turns the forecast request rate into "

@@ -149,6 +149,9 @@ class Prediction(_Subset):
     interval_minutes: int = Field(default=5, ge=1, le=60)
     history_days: int = Field(default=14, ge=10, le=90)
     query: str = DEFAULT_QUERY
+    replaces_schedules: bool = False
+    """While a run's forecast is trusted, its count replaces the peak windows' floors (KEDA formula); the
+    windows apply whenever it abstains."""
 
 
 class Scaling(_Subset):

@@ -127,6 +127,9 @@ class _CrossingClock:
 @dataclass
 class ScenarioResult:
     underprovisioned_minutes: float
+    underprovisioned_minutes_starting: float
+    """The part of them with enough replicas requested, waiting for pods to start (the lag on ramps); the
+    rest had too few requested (the HPA's 10 % dead band, its rate limits, or a floor that came too late)."""
     replica_hours: float
     scale_events: int
     unserved_fraction: float
@@ -250,6 +253,19 @@ def cron_values(scaling: Scaling, epoch_seconds: npt.NDArray[np.int64]) -> list[
     ]
 
 
+def yield_to_forecast(
+    cron: list[npt.NDArray[np.float64]], published: npt.NDArray[np.float64]
+) -> list[npt.NDArray[np.float64]]:
+    """The windows' values where the forecaster abstains (publishes 0), inactive where it acts.
+
+    What the ScaledObject's formula ``max(rps / target, forecast > 0 ? forecast : max(windows))`` does
+    with ``prediction.replaces_schedules``: a trusted forecast has learned on which days the peaks come
+    (a window has no idea a closed office's Saturday is quiet); when it abstains, the windows are the floor.
+    """
+    acting = published > 0
+    return [np.where(acting, 1.0, column) for column in cron]
+
+
 def forecast_settings(scaling: Scaling, options: SimulationOptions) -> ForecastSettings:
     """The CronJob's settings for this service (what the platform renders as its flags)."""
     prediction = scaling.prediction
@@ -304,6 +320,7 @@ def run_scenario(
     cpu_at_capacity = options.cpu_at_capacity_percent
     action_point, capacity_line = _CrossingClock(1 + hpa.tolerance), _CrossingClock(1.0)
     under_steps = 0
+    starting_steps = 0
     unserved = 0.0
     total = 0.0
     replicas = np.empty(len(values), dtype=np.int32)
@@ -327,11 +344,14 @@ def run_scenario(
         if load > capacity + 1e-9:
             under_steps += 1
             unserved += load - capacity
+            if load <= hpa.replicas * capacity_per_pod + 1e-9:
+                starting_steps += 1
         total += load
         replicas[i] = hpa.replicas
         ready_counts[i] = ready
     return ScenarioResult(
         underprovisioned_minutes=under_steps * step / 60,
+        underprovisioned_minutes_starting=starting_steps * step / 60,
         replica_hours=float(replicas.sum()) * step / 3600,
         scale_events=hpa.scale_events,
         unserved_fraction=unserved / total if total else 0.0,
@@ -352,10 +372,11 @@ def simulate(trace: Series, service: ServiceProfile, options: SimulationOptions)
         predictive = predictive_values(scaling, demand, options)
     else:
         predictive = PredictiveTrace(np.zeros(len(demand)), None)
+    floors = yield_to_forecast(cron, predictive.values) if scaling.prediction.replaces_schedules else cron
     results = {
         "reactive": run_scenario(scaling, demand, [], options),
         "scheduled": run_scenario(scaling, demand, cron, options),
-        "predictive": run_scenario(scaling, demand, [*cron, predictive.values], options),
+        "predictive": run_scenario(scaling, demand, [*floors, predictive.values], options),
     }
     return Simulation(service.name, demand, results, predictive)
 

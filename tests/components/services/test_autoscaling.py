@@ -25,6 +25,7 @@ from components.services.autoscaling_manifests import (
     reader_name,
     reader_token_secret_name,
 )
+from components.services.autoscaling_schedule import cron_trigger_name
 from components.services.config import ServiceSettings
 from offline.engine import PlanResult
 from tests.plans import STACKS, manifests, manifests_of_kind, plan_of, plan_with, stack_values
@@ -194,7 +195,7 @@ def test_scaled_object_specs_follow_config(stack: str) -> None:
         assert spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"] == expected_behavior(service)
         triggers = {t["name"]: t for t in spec["triggers"]}
         for window in scaling.schedules:
-            cron = triggers[f"cron-{window.name}"]["metadata"]
+            cron = triggers[cron_trigger_name(window, in_formula=scaling.prediction.replaces_schedules)]["metadata"]
             assert cron["desiredReplicas"] == str(scaling.scheduled_replicas(window))
             assert cron["timezone"] == window.timezone
         assert triggers["cpu"]["metadata"] == {"value": str(scaling.target_cpu_utilization)}
@@ -211,13 +212,19 @@ def test_prod_carries_the_seed_figures() -> None:
     backend = by_name(plan, "ScaledObject")["backend"]["spec"]
     assert (backend["minReplicaCount"], backend["maxReplicaCount"]) == (5, 100)
     triggers = {t["name"]: t for t in backend["triggers"]}
-    assert triggers["cron-morning-peak"]["metadata"] == {
+    # The forecast stands in for the windows while trusted: the formula names them, so "_" instead of "-".
+    assert triggers["cron_morning_peak"]["metadata"] == {
         "timezone": "UTC",
         "start": "0 8 * * *",
         "end": "0 10 * * *",
         "desiredReplicas": "15",
     }
-    assert triggers["cron-evening-peak"]["metadata"]["desiredReplicas"] == "20"
+    assert triggers["cron_evening_peak"]["metadata"]["desiredReplicas"] == "20"
+    assert backend["advanced"]["scalingModifiers"] == {
+        "formula": "max(rps / 50, (forecast ?? 0) > 0 ? forecast : max(cron_morning_peak, cron_evening_peak))",
+        "target": "1",
+        "metricType": "AverageValue",
+    }
     assert triggers["cpu"]["metadata"]["value"] == "60" and triggers["memory"]["metadata"]["value"] == "70"
     assert triggers["rps"]["metadata"]["threshold"] == "50"
     behavior = backend["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]

@@ -8,13 +8,15 @@ check the emitted expressions against the window semantics the predictive scaler
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from croniter import croniter
+from pydantic import ValidationError
 
-from components.services.autoscaling_manifests import scaled_object_manifest
+from components.services.autoscaling_manifests import forecast_formula, scaled_object_manifest
 from components.services.autoscaling_schedule import cron_trigger, day_field, end_cron, start_cron
 from components.services.config import ScalingSettings, ScheduleWindow, ServiceSettings
 from functions.predictive_scaler.schedule import window_active
@@ -159,3 +161,62 @@ def test_scaled_object_carries_every_window() -> None:
     crons = [t for t in manifest["spec"]["triggers"] if t["type"] == "cron"]
     assert [t["name"] for t in crons] == ["cron-morning-peak", "cron-evening-peak"]
     assert [t["metadata"]["desiredReplicas"] for t in crons] == ["15", "20"]
+
+
+def _predicting(**prediction: object) -> ServiceSettings:
+    scaling = seed_scaling().model_dump() | {"prediction": {"enabled": True, **prediction}}
+    return ServiceSettings.model_validate({"name": "api", "image": "ghcr.io/example/api:1.0.0", "scaling": scaling})
+
+
+_FORMULA_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_EXPR_BUILTINS = {"max"}
+
+
+def test_windows_stay_plain_triggers_unless_the_forecast_replaces_them() -> None:
+    manifest = scaled_object_manifest(_predicting(), "platform", "https://kubernetes.default.svc")
+    assert "scalingModifiers" not in manifest["spec"]["advanced"]
+    assert [t["name"] for t in manifest["spec"]["triggers"] if t["type"] == "cron"] == [
+        "cron-morning-peak",
+        "cron-evening-peak",
+    ]
+
+
+def test_the_formula_names_every_external_trigger_and_nothing_else() -> None:
+    """KEDA hands the HPA only the composite: an external trigger the formula leaves out would stop counting."""
+    manifest = scaled_object_manifest(
+        _predicting(replaces_schedules=True), "platform", "https://kubernetes.default.svc"
+    )
+    modifiers = manifest["spec"]["advanced"]["scalingModifiers"]
+    assert (modifiers["target"], modifiers["metricType"]) == ("1", "AverageValue")
+    external = {t["name"] for t in manifest["spec"]["triggers"] if t["type"] not in ("cpu", "memory")}
+    words = set(_FORMULA_WORD.findall(modifiers["formula"])) - _EXPR_BUILTINS
+    assert words == external == {"rps", "forecast", "cron_morning_peak", "cron_evening_peak"}
+    assert modifiers["formula"] == (
+        "max(rps / 50, (forecast ?? 0) > 0 ? forecast : max(cron_morning_peak, cron_evening_peak))"
+    )
+
+
+def test_one_window_and_no_request_rate_target() -> None:
+    scaling = seed_scaling().model_dump()
+    scaling |= {
+        "schedules": scaling["schedules"][:1],
+        "target_rps_per_pod": None,
+        "prediction": {"enabled": False},
+    }
+    service = ServiceSettings.model_validate({"name": "api", "image": "ghcr.io/example/api:1.0.0", "scaling": scaling})
+    assert forecast_formula(service) == "(forecast ?? 0) > 0 ? forecast : cron_morning_peak"
+
+
+def test_replacing_needs_windows_and_means_nothing_without_a_forecast() -> None:
+    scaling = seed_scaling().model_dump() | {"prediction": {"enabled": True, "replaces_schedules": True}}
+    scaling["schedules"] = []
+    with pytest.raises(ValidationError, match=r"prediction\.replaces_schedules: there are no schedules windows"):
+        ServiceSettings.model_validate({"name": "api", "image": "ghcr.io/example/api:1.0.0", "scaling": scaling})
+    off = seed_scaling().model_dump() | {"prediction": {"enabled": False, "replaces_schedules": True}}
+    service = ServiceSettings.model_validate({"name": "api", "image": "ghcr.io/example/api:1.0.0", "scaling": off})
+    manifest = scaled_object_manifest(service, "platform", "https://kubernetes.default.svc")
+    assert "scalingModifiers" not in manifest["spec"]["advanced"]
+    assert {t["name"] for t in manifest["spec"]["triggers"] if t["type"] == "cron"} == {
+        "cron-morning-peak",
+        "cron-evening-peak",
+    }

@@ -140,3 +140,53 @@ def test_cli_bad_trace_and_bad_config(tmp_path: Path, stack_file: Path, capsys: 
     assert main(["--trace", str(trace), "--stack", str(broken)]) == 2
     err = capsys.readouterr().err
     assert f"{broken}: invalid services" in err and "max_replicas 3 is below min_replicas 5" in err
+
+
+def test_under_provisioning_splits_into_pod_start_up_and_too_few_requested() -> None:
+    # Same step without a window: the 90 s start-up is all of it, with enough replicas requested.
+    demand = Series(MIDNIGHT, 15, np.array([100.0] * 40 + [200.0] * 80))
+    options = SimulationOptions(per_pod_rps=50, pod_startup_seconds=90, cpu_at_capacity_percent=60)
+    scaling = simple_scaling(scale_up={"stabilization_window_seconds": 0, "policies": [{"type": "Pods", "value": 10}]})
+    result = run_scenario(scaling, demand, [], options)
+    assert result.underprovisioned_minutes_starting == result.underprovisioned_minutes == pytest.approx(1.5)
+    # With the 300 s window, the 285 s before the HPA asks had too few requested; only the start-up remains.
+    windowed = run_scenario(simple_scaling(), demand, [], options)
+    assert windowed.underprovisioned_minutes == pytest.approx(6.25)
+    assert windowed.underprovisioned_minutes_starting == pytest.approx(1.5)
+
+
+def test_a_published_forecast_stands_in_for_the_windows_only_while_it_acts() -> None:
+    from functions.predictive_scaler.simulate import yield_to_forecast
+
+    window = np.array([15.0, 15.0, 15.0, 1.0])
+    published = np.array([0.0, 8.0, 0.0, 9.0])
+    [floor] = yield_to_forecast([window], published)
+    assert floor.tolist() == [15.0, 1.0, 15.0, 1.0]  # abstaining runs keep the window's 15
+
+
+def test_simulate_lets_the_forecast_replace_the_windows_when_the_profile_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import functions.predictive_scaler.simulate as simulate_module
+
+    # Quiet demand all day; a 08:00-10:00 window worth 8 replicas; the forecaster publishes 2 from 08:30.
+    demand = Series(MIDNIGHT, 900, np.full(24 * 4, 20.0))
+    fine = simulate_module.fine_demand(demand, 15)
+    published = np.where(fine.timestamps() >= MIDNIGHT + 8.5 * 3600, 2.0, 0.0)
+    monkeypatch.setattr(
+        simulate_module, "predictive_values", lambda *_: simulate_module.PredictiveTrace(published, None)
+    )
+    window = {"name": "morning", "start": "08:00", "end": "10:00", "factor": 8.0}
+    options = SimulationOptions(per_pod_rps=50, pod_startup_seconds=0, cpu_at_capacity_percent=60)
+
+    def predictive_hours(replaces: bool) -> float:
+        scaling = simple_scaling(
+            baseline_replicas=1,
+            schedules=[window],
+            prediction={"enabled": True, "replaces_schedules": replaces},
+        )
+        result = simulate(demand, ServiceProfile(name="web", scaling=scaling), options)
+        return result.results["predictive"].replica_hours
+
+    # Kept: 8 replicas for the window's two hours (then scale-down); replaced: 8 only until 08:30.
+    assert predictive_hours(True) < predictive_hours(False) - 1.0
