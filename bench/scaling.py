@@ -30,17 +30,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from functions.predictive_scaler.decision import fit_last  # noqa: E402
-from functions.predictive_scaler.devtraces import EVALUATION, TRACES, TUNING, load_trace  # noqa: E402
+from functions.predictive_scaler.devtraces import EVALUATION, FRESH, TRACES, TUNING, load_trace  # noqa: E402
 from functions.predictive_scaler.forecast import accuracy  # noqa: E402
 from functions.predictive_scaler.hpa import TOLERANCE  # noqa: E402
 from functions.predictive_scaler.profile import ProfileError, ServiceProfile, load_service  # noqa: E402
 from functions.predictive_scaler.series import Series, resample_mean  # noqa: E402
 from functions.predictive_scaler.simulate import (  # noqa: E402
     SimulationOptions,
+    cron_values,
     fine_demand,
     forecast_settings,
     options_for,
@@ -70,17 +73,47 @@ def headroom_baseline(service: ServiceProfile, demand: Series, options: Simulati
     return run_scenario(lower, demand, [], options).summary()
 
 
+RUN_COST_SAMPLES = 20
+"""Runs timed per trace, at origins spread over it (each a whole CronJob run's model work)."""
+
+
 def run_cost_ms(trace: Series, service: ServiceProfile, options: SimulationOptions) -> dict[str, float]:
-    """Wall time of one CronJob run's model work on its history (14 days at 5 minutes), median of 5."""
+    """Wall time of one CronJob run's model work on its history (14 days at 5 minutes): median, p95, max."""
     settings = forecast_settings(service.scaling, options)
     history = resample_mean(fine_demand(trace, options.sync_seconds), options.history_step_seconds)
-    window = history.tail(round(settings.history_days * 86_400 / history.step_seconds) + 1)
+    span = round(settings.history_days * 86_400 / history.step_seconds) + 1
+    ends = np.linspace(span, len(history), RUN_COST_SAMPLES).astype(int)
     timings = []
-    for _ in range(5):
+    for end in ends.tolist():
+        window = Series(
+            history.start + (end - span) * history.step_seconds, history.step_seconds, history.values[end - span : end]
+        )
         started = time.perf_counter()
         fit_last(window, settings)
         timings.append(1000 * (time.perf_counter() - started))
-    return {"median_ms": round(statistics.median(timings), 1), "max_ms": round(max(timings), 1), "samples": len(window)}
+    return {
+        "median_ms": round(statistics.median(timings), 1),
+        "p95_ms": round(float(np.percentile(timings, 95)), 1),
+        "max_ms": round(max(timings), 1),
+        "runs": len(timings),
+        "samples": span,
+    }
+
+
+def windows_kept(service: ServiceProfile, simulation: Any, options: SimulationOptions) -> dict[str, Any]:
+    """The predictive set-up with the windows as plain max() floors (prediction.replaces_schedules off)."""
+    scaling, demand = service.scaling, simulation.demand
+    cron = cron_values(scaling, demand.timestamps())
+    result = run_scenario(scaling, demand, [*cron, simulation.predictive.values], options).summary()
+    reactive = simulation.results["reactive"]
+    return {
+        "underprovisioned_reduction": round(
+            1 - result["underprovisioned_minutes"] / reactive.underprovisioned_minutes, 4
+        )
+        if reactive.underprovisioned_minutes
+        else 0.0,
+        "replica_hours_increase": round(result["replica_hours"] / reactive.replica_hours - 1, 4),
+    }
 
 
 def targets_of(summary: dict[str, Any], confidence: float) -> dict[str, Any]:
@@ -108,11 +141,19 @@ def why_missed(summary: dict[str, Any]) -> list[str]:
             "what is left is the schedules' and the reactive HPA's"
         )
     if not summary["targets"]["met"]["replica_hours_increase"]:
-        notes.append(
-            f"replica-hours +{comparison['replica_hours_increase']:.1%}: schedules "
-            f"+{_share(summary['scheduled']['replica_hours'], summary['reactive']['replica_hours'])}, forecaster "
-            f"+{comparison['forecaster_replica_hours_increase']:.1%} on top"
-        )
+        windows = _share(summary["scheduled"]["replica_hours"], summary["reactive"]["replica_hours"])
+        if "predictive_windows_kept" in summary:
+            kept = summary["predictive_windows_kept"]["replica_hours_increase"]
+            notes.append(
+                f"replica-hours +{comparison['replica_hours_increase']:.1%}: the forecaster's headroom while it acts "
+                f"and the windows while it abstains (the windows alone cost {windows}; kept as floors beside the "
+                f"forecast: +{kept:.1%})"
+            )
+        else:
+            notes.append(
+                f"replica-hours +{comparison['replica_hours_increase']:.1%}: schedules {windows}, forecaster "
+                f"+{comparison['forecaster_replica_hours_increase']:.1%} on top"
+            )
     if not summary["targets"]["met"]["interval_coverage"]:
         notes.append(
             f"bound coverage {comparison.get('interval_coverage')} is more than 5 points from the stated level"
@@ -134,6 +175,14 @@ def bench_trace(name: str, service: ServiceProfile, options: SimulationOptions, 
     summary: dict[str, Any] = {"role": spec.role, "shape": spec.shape, "source": spec.source}
     summary |= simulation.summary()
     summary["reactive_with_headroom"] = headroom_baseline(service, simulation.demand, options)
+    if service.scaling.prediction.replaces_schedules:
+        summary["predictive_windows_kept"] = windows_kept(service, simulation, options)
+    reactive = summary["reactive"]
+    summary["reactive_underprovisioning_from_pod_startup"] = (
+        round(reactive["underprovisioned_minutes_starting"] / reactive["underprovisioned_minutes"], 4)
+        if reactive["underprovisioned_minutes"]
+        else 0.0
+    )
     summary["days"] = round(len(trace) * trace.step_seconds / 86_400, 1)
     history = resample_mean(simulation.demand, options.history_step_seconds)
     acc = accuracy(history.values, history.step_seconds, service.scaling.prediction.look_ahead_minutes)
@@ -188,8 +237,19 @@ def print_trace(name: str, summary: dict[str, Any]) -> None:
         f"({_mark(met['underprovisioned_reduction'])}), {c['replica_hours_increase']:+.1%} replica-hours "
         f"({_mark(met['replica_hours_increase'])}); bound coverage "
         f"{'n/a' if coverage is None else f'{coverage:.1%}'} ({_mark(met['interval_coverage'])}); acted on "
-        f"{c['predictive_acted_fraction']:.0%} of runs; one run {summary['run_cost']['median_ms']} ms"
+        f"{c['predictive_acted_fraction']:.0%} of runs; one run {summary['run_cost']['median_ms']} ms "
+        f"(p95 {summary['run_cost']['p95_ms']} ms)"
     )
+    print(
+        f"  reactive under-provisioning while pods start: {summary['reactive_underprovisioning_from_pod_startup']:.1%}"
+        " (the rest: too few replicas requested)"
+    )
+    if "predictive_windows_kept" in summary:
+        kept = summary["predictive_windows_kept"]
+        print(
+            f"  with the windows kept as floors: {kept['underprovisioned_reduction']:.1%} fewer, "
+            f"{kept['replica_hours_increase']:+.1%} replica-hours"
+        )
     for note in summary["missed_because"]:
         print(f"  missed: {note}")
 
@@ -201,12 +261,23 @@ def _mark(ok: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--stack", default="prod", help="stack name or stack file (default prod)")
-    parser.add_argument("--traces", nargs="+", choices=sorted(TRACES), default=[*TUNING, *EVALUATION])
+    parser.add_argument(
+        "--traces", nargs="+", choices=sorted(TRACES), help="traces to run (default: every trace of --sets)"
+    )
+    parser.add_argument(
+        "--sets",
+        nargs="+",
+        choices=("tuning", "evaluation", "fresh"),
+        default=["tuning", "evaluation", "fresh"],
+        help="trace sets to run when --traces is not given (default: all three)",
+    )
     parser.add_argument(
         "--refit-check", default="taylor", help="trace to compare hourly and per-run refits on ('' skips)"
     )
     parser.add_argument("--output", type=Path, default=ROOT / "build" / "bench" / "scaling.json")
     args = parser.parse_args(argv)
+    if args.traces is None:
+        args.traces = [name for name in TRACES if TRACES[name].role in args.sets]
     try:
         service = load_service(args.stack, None)
     except ProfileError as exc:
@@ -240,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         "sets": {
             "tuning": [t for t in args.traces if t in TUNING],
             "evaluation": [t for t in args.traces if t in EVALUATION],
+            "fresh": [t for t in args.traces if t in FRESH],
         },
     }
     traces: dict[str, Any] = {}

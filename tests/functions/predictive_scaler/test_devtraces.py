@@ -5,13 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from functions.predictive_scaler.devtraces import EVALUATION, TRACES, TUNING, load_trace
+from functions.predictive_scaler.devtraces import EVALUATION, FRESH, TRACES, TUNING, WIND_LIMIT_MPH, load_trace
 
 
-def test_tuning_and_evaluation_sets_are_disjoint_and_cover_every_trace() -> None:
-    assert TUNING and EVALUATION
-    assert not set(TUNING) & set(EVALUATION)
-    assert set(TUNING) | set(EVALUATION) == set(TRACES)
+def test_tuning_evaluation_and_fresh_sets_are_disjoint_and_cover_every_trace() -> None:
+    assert TUNING and EVALUATION and len(FRESH) >= 3
+    assert not set(TUNING) & set(EVALUATION) and not (set(TUNING) | set(EVALUATION)) & set(FRESH)
+    assert set(TUNING) | set(EVALUATION) | set(FRESH) == set(TRACES)
+
+
+def test_wind_readings_are_plausible_after_the_instrument_errors_are_dropped() -> None:
+    wind = load_trace("nyc_wind")
+    assert wind.step_seconds == 3600 and len(wind) >= 360 * 24
+    assert 0 < wind.values.max() <= WIND_LIMIT_MPH
 
 
 @pytest.mark.parametrize("name", list(TRACES))
