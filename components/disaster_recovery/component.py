@@ -170,6 +170,7 @@ class DisasterRecovery(pulumi.ComponentResource):
         self._region = args.dr.region
         self._proxied = args.dr.proxied
         self._auto_promote = args.dr.auto_promote
+        self._database_kind = args.dr.database.kind
         self.bounds = args.bounds
         self.rto_seconds_bound = self.bounds.rto_seconds
         self.rpo_seconds_bound = self.bounds.rpo_seconds
@@ -630,6 +631,7 @@ class DisasterRecovery(pulumi.ComponentResource):
             "primary_db_endpoint": self.primary_db_endpoint,
             "replica_db_endpoint": self.replica_db_endpoint,
             "promotion_command": self.promotion_command,
+            "database_kind": pulumi.Output.from_input(self._database_kind),
             "rto_seconds_bound": b.rto_seconds,
             "rpo_seconds_bound": b.rpo_seconds,
             "load_balancer": {

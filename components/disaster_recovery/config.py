@@ -482,6 +482,37 @@ def edge_problems(dr: DrSettings, zones: Sequence[tuple[str, str, str]], cdn_ena
     return []
 
 
+def standby_problems(
+    dr: DrSettings, *, has_database: bool, wal_mode: str | None, copies: Sequence[str], primary_context: str | None
+) -> list[str]:
+    """A warm standby needs what it copies and reads: the self-managed database, its WAL archive
+    (``archive_command``), a copy outside the primary region (Azure Blob or GCS), and a cluster of its own."""
+    if not dr.enabled or dr.database.kind != "postgres_standby":
+        return []
+    problems: list[str] = []
+    if not has_database:
+        problems.append(
+            "dr.database.kind: postgres_standby copies the self-managed database, but the stack has no database "
+            "section; use rds_replica or aurora_global for an RDS database"
+        )
+    if wal_mode != "archive_command":
+        problems.append(
+            f"dr.database.kind: postgres_standby replays the WAL archive, but backup_jobs.wal_archive.mode is "
+            f"{wal_mode or 'absent'}; set it to archive_command"
+        )
+    if not copies:
+        problems.append(
+            "dr.database.kind: postgres_standby reads the archive from Azure Blob or GCS (the copies a loss of the "
+            "primary region leaves); enable backup.azure or backup.gcs"
+        )
+    if dr.kubernetes.context is not None and dr.kubernetes.context == primary_context:
+        problems.append(
+            f"dr.kubernetes.context: {dr.kubernetes.context!r} is the primary cluster's (cloud.kubernetes.context); "
+            "the standby must run in the DR region's own cluster"
+        )
+    return problems
+
+
 def recovery_target_problems(dr: DrSettings, wal_archive_timeout_seconds: int) -> list[str]:
     """``path: message`` problems when the declared settings cannot meet the stack's own RTO/RPO targets.
 

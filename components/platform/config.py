@@ -26,7 +26,12 @@ from components.budgets.config import BudgetSettings, split_problems
 from components.cdn.config import CdnSettings
 from components.content_optimizer.config import OptimizerSettings
 from components.database.config import DatabaseSettings, database_problems
-from components.disaster_recovery.config import DrSettings, edge_problems, recovery_target_problems
+from components.disaster_recovery.config import (
+    DrSettings,
+    edge_problems,
+    recovery_target_problems,
+    standby_problems,
+)
 from components.lib.settings import PROBLEM_SEPARATOR, DnsLabel, Settings, raise_problems
 from components.maintenance.config import MaintenanceSettings
 from components.monitoring.config import MonitoringSettings
@@ -157,6 +162,14 @@ class StackConfig(Settings):
             )
         wal_mode = self.backup_jobs.wal_archive.mode if self.backup_jobs is not None else None
         problems += database_problems(self.database, len(self.cloud.kubernetes.zones), wal_mode)
+        copies = [c for c in ("azure", "gcs") if getattr(self.backup, c).enabled]
+        problems += standby_problems(
+            self.dr,
+            has_database=self.database is not None,
+            wal_mode=wal_mode,
+            copies=copies,
+            primary_context=self.cloud.kubernetes.context,
+        )
         problems += wiring_problems(self)
         raise_problems(problems)
         return self

@@ -192,9 +192,23 @@ class DrOutputs(Contract):
     record_fqdn: str = Field(description="Failover hostname (Cloudflare load balancer).")
     zone_id: str = Field(description="Cloudflare zone serving the failover hostname.")
     health_check_id: str = Field(description="Cloudflare monitor probing the primary and DR origins.")
-    primary_db_endpoint: str = Field(description="Primary database endpoint (primary region).")
-    replica_db_endpoint: str = Field(description="Cross-region replica endpoint (DR region).")
-    promotion_command: str = Field(description="CLI equivalent of `dr.database.promote: true`, for the runbook.")
+    primary_db_endpoint: str = Field(
+        description="Primary database endpoint (primary region): the RDS address, or with a warm standby "
+        "dr.database.primary_endpoint (host:port of the primary's -rw Service as the DR side reaches it)."
+    )
+    replica_db_endpoint: str = Field(
+        description="DR database endpoint (DR region): the RDS replica's address, or the warm standby's "
+        "dr.database.standby_endpoint (host:port), the writer once promoted."
+    )
+    promotion_command: str = Field(
+        description="Runbook command that promotes the DR database by hand: the RDS/Aurora CLI call (= "
+        "`dr.database.promote: true`), or for a warm standby the controller's confirmed failover."
+    )
+    database_kind: Literal["rds_replica", "aurora_global", "postgres_standby"] | None = Field(
+        default=None,
+        description="What the DR database is (dr.database.kind): postgres_standby promotes with pg_promote and "
+        "loses no archived WAL; absent from stacks published before it was exported.",
+    )
     rto_seconds_bound: int = Field(description="Detection + TTL + promotion, from the declared settings.")
     rpo_seconds_bound: int = Field(
         description="The worst RPO over bounds.rpo_by_failure (older stacks: max(replica lag bound, WAL archive timeout))."

@@ -27,8 +27,14 @@ def test_prod_exports_every_copy_and_failure_within_the_target() -> None:
 
 
 def test_a_stack_that_keeps_rds_log_shipping_fails_for_the_three_clouds() -> None:
+    keep_rds = {"kind": "rds_replica", "primary_endpoint": None, "standby_endpoint": None}
     plan = plan_with(
-        "prod", {"backup_jobs": {"wal_archive": {"mode": "rds"}}, "database": {"allow_no_wal_archive": True}}
+        "prod",
+        {
+            "backup_jobs": {"wal_archive": {"mode": "rds"}},
+            "database": {"allow_no_wal_archive": True},
+            "dr": {"database": keep_rds},
+        },
     )
     messages = _found(records_of(plan), plan.outputs)
     assert any("rpo_by_destination.s3 300 s" in m and "RDS's 300 s log upload" in m for m in messages), messages

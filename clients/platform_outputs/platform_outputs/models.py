@@ -13,9 +13,9 @@ from platform_outputs._base import Contract, Integer
 CONTRACT_VERSION = "1"
 """Major version of the contract these models were generated from."""
 SCHEMA_ID = "stack-outputs.v1.json"
-SCHEMA_SHA256 = "297e108defc814f2f1f3d0271898078bc588e207680c2a829541d612226bb15b"
+SCHEMA_SHA256 = "1750ae7726170635e782ffb714007c0b8b72e519dc5043b841c0ee5ad2162088"
 """Fingerprint of the published schema (canonical JSON) the models were generated from."""
-__version__ = "1.141.0"
+__version__ = "1.142.0"
 """Package version: the contract's major version, then its property count (grows with each optional
 field a minor version adds; a major version starts again)."""
 __all__ = [
@@ -270,9 +270,15 @@ class DrOutputs(Contract):
     record_fqdn: str = Field(description="Failover hostname (Cloudflare load balancer).")
     zone_id: str = Field(description="Cloudflare zone serving the failover hostname.")
     health_check_id: str = Field(description="Cloudflare monitor probing the primary and DR origins.")
-    primary_db_endpoint: str = Field(description="Primary database endpoint (primary region).")
-    replica_db_endpoint: str = Field(description="Cross-region replica endpoint (DR region).")
-    promotion_command: str = Field(description="CLI equivalent of `dr.database.promote: true`, for the runbook.")
+    primary_db_endpoint: str = Field(
+        description="Primary database endpoint (primary region): the RDS address, or with a warm standby dr.database.primary_endpoint (host:port of the primary's -rw Service as the DR side reaches it)."
+    )
+    replica_db_endpoint: str = Field(
+        description="DR database endpoint (DR region): the RDS replica's address, or the warm standby's dr.database.standby_endpoint (host:port), the writer once promoted."
+    )
+    promotion_command: str = Field(
+        description="Runbook command that promotes the DR database by hand: the RDS/Aurora CLI call (= `dr.database.promote: true`), or for a warm standby the controller's confirmed failover."
+    )
     rto_seconds_bound: Integer = Field(description="Detection + TTL + promotion, from the declared settings.")
     rpo_seconds_bound: Integer = Field(
         description="The worst RPO over bounds.rpo_by_failure (older stacks: max(replica lag bound, WAL archive timeout))."
@@ -280,6 +286,10 @@ class DrOutputs(Contract):
     bounds: DrBoundsOutputs = Field(description="The terms of both bounds.")
     controller: DrControllerOutputs | None = Field(
         default=None, description="Failover controller; absent when dr.controller.enabled is false."
+    )
+    database_kind: Literal["rds_replica", "aurora_global", "postgres_standby"] | None = Field(
+        default=None,
+        description="What the DR database is (dr.database.kind): postgres_standby promotes with pg_promote and loses no archived WAL; absent from stacks published before it was exported.",
     )
     load_balancer: DrLoadBalancerOutputs | None = Field(default=None, description="Edge failover (Cloudflare).")
 

@@ -123,6 +123,13 @@ def _problems(changes: dict[str, Any]) -> list[str]:
         ({"dr": {"database": {"promote": True}}}, "promoted by the failover controller"),
         ({"dr": {"database": {"promotion_seconds": 2}}}, "below replication_lag_bound_seconds 5"),
         ({"dr": {"database": {"kind": "rds_replica"}}}, "only with kind postgres_standby"),
+        ({"database": None}, "dr.database.kind: postgres_standby copies the self-managed database"),
+        (
+            {"backup_jobs": {"wal_archive": {"mode": "rds"}}, "database": {"allow_no_wal_archive": True}},
+            "backup_jobs.wal_archive.mode is rds; set it to archive_command",
+        ),
+        ({"backup": {"azure": {"enabled": False}, "gcs": {"enabled": False}}}, "enable backup.azure or backup.gcs"),
+        ({"dr": {"kubernetes": {"context": "prod"}}}, "is the primary cluster's (cloud.kubernetes.context)"),
     ],
 )
 def test_config_errors_name_the_key(changes: dict[str, Any], expected: str) -> None:
