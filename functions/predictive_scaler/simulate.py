@@ -10,7 +10,8 @@ stack file, so the simulation runs what we ship. Three set-ups share one HPA mod
     window's absolute replicas while active, 1 otherwise);
 (c) predictive: (b) plus the forecaster's metrics-api trigger, published every ``interval_minutes``
     with the value the CronJob would publish (0 when it abstains), computed by the CronJob's own code
-    at every run (walkforward.py).
+    at every run (walkforward.py); with ``prediction.replaces_schedules`` the windows count only while
+    it abstains (the ScaledObject's formula).
 
 Load model (stated, not measured): demand is linear between trace samples and spreads evenly over
 ready pods; a pod's capacity is ``--per-pod-rps`` (default: the service's ``target_rps_per_pod``, the
