@@ -89,24 +89,26 @@ def _verdicts_over_protocol(
 ) -> set[tuple[str, str, str]]:
     by_urn = {r["urn"]: r for r in records}
     found: set[tuple[str, str, str]] = set()
+
+    def provider_of(record: dict[str, Any]) -> Any:
+        """The resource's provider as the engine sends it (Analyze and AnalyzeStack alike)."""
+        provider = by_urn.get(record.get("provider") or "")
+        if not provider:
+            return None
+        return analyzer_pb2.AnalyzerProviderResource(
+            type=provider["type"], properties=_struct(provider["inputs"]), urn=provider["urn"], name=provider["name"]
+        )
+
     for record in records:
         if not record.get("custom") or record["type"].startswith("pulumi:"):
             continue
-        provider = by_urn.get(record.get("provider") or "")
         request = analyzer_pb2.AnalyzeRequest(
             type=record["type"],
             properties=_struct(record["inputs"]),
             urn=record["urn"],
             name=record["name"],
             options=_options(record),
-            provider=analyzer_pb2.AnalyzerProviderResource(
-                type=provider["type"],
-                properties=_struct(provider["inputs"]),
-                urn=provider["urn"],
-                name=provider["name"],
-            )
-            if provider
-            else None,
+            provider=provider_of(record),
         )
         for d in stub.Analyze(request).diagnostics:
             found.add((d.policyName, d.urn or record["urn"], _message(d)))
@@ -117,6 +119,7 @@ def _verdicts_over_protocol(
             urn=r["urn"],
             name=r["name"],
             options=_options(r),
+            provider=provider_of(r),
             parent=r.get("parent") or "",
             dependencies=(r.get("options") or {}).get("dependsOn", []),
             propertyDependencies={
