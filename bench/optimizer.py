@@ -6,16 +6,20 @@ for the tuning photos (which settings.py and the encoder search were derived fro
 (never used to choose anything; ``calibrate.photo_split``). Targets are judged on the evaluation photos.
 
 1. time: our full variant set per photo (decode once, the level's reference JPEG and the per-image quality
-   search at 320 px, all widths x AVIF/WebP/JPEG, SSIM manifest) vs one Debian ``vips thumbnail`` process per
-   variant (12 for a photo wide enough for all 4 widths), same widths, the qualities our run chose for that
-   photo, the same AVIF effort and chroma subsampling per width class (Debian's libvips 8.14 has no ``tune``).
-   Target: ours <= 0.8x the CLI time. Wall time is the target; CPU time (ours: this process, all threads;
-   CLI: its child processes) is reported too because the machine is shared and wall time swings 2-3x.
+   search at 320 px, all widths x AVIF/WebP/JPEG, the manifest with its default SSIM widths) vs one Debian
+   ``vips thumbnail`` process per variant (12 for a photo wide enough for all 4 widths), same widths, the
+   qualities our run chose for that photo, the same AVIF effort, chroma subsampling and bit depth per width
+   class (Debian's libvips 8.14 has no ``tune``; its heifsave defaults would be effort 4, 12-bit), WebP effort
+   4, JPEG progressive with optimised Huffman (libjpeg-turbo: no trellis). Per photo A/B/B/A (ours, CLI, CLI,
+   ours; each side summed) with the 1-minute load recorded around every run. Target: ours <= 0.8x the CLI
+   time. Wall time is the target; CPU time (ours: this process, all threads; CLI: its child processes) is
+   reported too because the machine is shared and wall time swings 2-3x. ``--time-only [--sets ...]`` runs
+   only this part (checking a change on the tuning photos first).
 2. bytes saved vs a libjpeg-turbo q75 progressive JPEG at equal quality at 1024 px (or the source width), per
    format (``equal_quality.py``): at equal SSIM (luma; what the levels use) and at equal butteraugli
    (psychovisual, colour, targeted by no encoder; not for JPEG, which is no target). Targets on the evaluation
    photos: median AVIF >= 50 %; WebP within 2 points of the best libwebp configuration on the same photos
-   (``bench/webp_configs.py``'s sweep, run here on the evaluation photos).
+   (``bench/webp_configs.py``'s sweep, run here on each set's photos).
 3. what "medium" means per photo: the SSIM of libjpeg-turbo q75 at the probe width, and the qualities chosen.
 """
 

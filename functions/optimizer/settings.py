@@ -110,7 +110,7 @@ class ImageSettings:
     """Which variants' manifest ``ssim`` is measured (SSIM vs the source resized to the variant's own width):
     ``probe`` = the variants at the probe width, where the search already encoded and scored them (no extra
     work; the level is defined there), ``null`` at the other widths; ``all`` = every variant (decodes and
-    scores each one: about 0.8 s of CPU for a 1920 px photo, a third of the whole run); ``none`` = no column."""
+    scores each one: about 0.8 s more CPU for a 1920 px photo, +40 %); ``none`` = no column."""
     autoquality: bool = True
     """Pick each codec's quality per image: search at the probe width for the lowest quality whose SSIM reaches
     the level's reference JPEG's SSIM on that image, and use it for every width. Off = QUALITY_TABLE."""
