@@ -22,6 +22,7 @@ from components.backup_jobs.manifests import (
     GCP_CREDENTIALS_KEY,
     WAL_SERVICE_ACCOUNT,
     JobsContext,
+    Vaults,
     database_pod_patch,
     database_pod_patch_yaml,
     gcp_credential_configuration,
@@ -97,6 +98,9 @@ def dr_gcp_provider_id(primary_provider_id: str) -> str:
 
 
 class _Declarer:
+    """One standby's declarations, in dependency order: identity first (the pod needs it at first start to
+    restore the base backup), then the objects the StatefulSet mounts, then the controller's DSN secrets."""
+
     def __init__(self, name: str, dr: DrSettings, source: StandbySource, namespace: str, opts: dict[str, Any]) -> None:
         self.name = name
         self.dr = dr
@@ -218,7 +222,7 @@ class _Declarer:
         )
 
         def plain(a: dict[str, Any]) -> JobsContext:
-            vaults = type(v)(
+            vaults = Vaults(
                 targets={"db": list(a["targets"])},
                 azure_key_id=a["azure_key"] or None,
                 gcp_kms_key=a["gcp_key"] or None,
