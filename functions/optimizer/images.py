@@ -385,14 +385,14 @@ def _ssim_widths(widths: list[int], settings: ImageSettings, *, probe_width: int
     """The planned widths whose variants get a measured SSIM in the manifest (see ``ImageSettings.ssim_widths``).
 
     ``probe``: the probe width when it is a planned width (the search has scored the AVIF, WebP and JPEG encodes
-    there: reusing them is free); without the search, the narrowest width, whose scores cost a few ms.
+    there: reusing them is free); otherwise (no search, or widths without it) the narrowest planned width, the
+    cheapest to score.
     """
     if settings.ssim_widths == "none":
         return []
     if settings.ssim_widths == "all":
         return list(widths)
-    width = probe_width if probe_width is not None else min(widths)
-    return [width] if width in widths else []
+    return [probe_width if probe_width in widths else min(widths)]
 
 
 def _encode_all(

@@ -109,7 +109,8 @@ class ImageSettings:
     ssim_widths: SsimWidths = "probe"
     """Which variants' manifest ``ssim`` is measured (SSIM vs the source resized to the variant's own width):
     ``probe`` = the variants at the probe width, where the search already encoded and scored them (no extra
-    work; the level is defined there), ``null`` at the other widths; ``all`` = every variant (decodes and
+    work; the level is defined there; the narrowest planned width if the probe width is not planned), ``null``
+    at the other widths; ``all`` = every variant (decodes and
     scores each one: about 0.8 s more CPU for a 1920 px photo, +40 %); ``none`` = no column."""
     autoquality: bool = True
     """Pick each codec's quality per image: search at the probe width for the lowest quality whose SSIM reaches

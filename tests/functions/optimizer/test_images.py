@@ -219,6 +219,16 @@ def test_manifest_ssim_is_the_measured_ssim_of_the_file(photos: list[Photo], sco
         assert variant.ssim == pytest.approx(SsimReference(source).score(decoded), abs=1e-5), variant
 
 
+def test_manifest_ssim_falls_back_to_the_narrowest_width(photos: list[Photo]) -> None:
+    """Widths without the probe's, or no search: the narrowest width is measured, not none."""
+    photo = next(p for p in photos if p.name == "Storm.jpg")
+    for settings in (ImageSettings(widths=(640, 1024)), ImageSettings(widths=(320, 640), autoquality=False)):
+        result = optimize_image(photo.data, photo.name, settings)
+        narrowest = min(settings.widths)
+        assert result.ssim_measured_at == [narrowest], settings
+        assert all((v.ssim is not None) == (v.width == narrowest) for v in result.variants), settings
+
+
 def test_alpha_png_keeps_alpha_in_webp_and_flattens_jpeg() -> None:
     rgb = pyvips.Image.black(300, 200, bands=3).new_from_image([10, 200, 30])
     alpha = pyvips.Image.black(300, 200).new_from_image([0]).draw_rect([255], 0, 0, 150, 200, fill=True)
