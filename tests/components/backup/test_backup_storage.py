@@ -291,15 +291,16 @@ DATA_HOLDERS = (
     "backup-gcs-key",
     "dr-bucket",
     "dr-key",
-    "dr-db-primary",
-    "dr-db-replica",
+    "dr-standby",
+    "dr-standby-volumes",
 )
 
 
 def test_prod_data_holders_protected(prod: PlanResult) -> None:
     unprotected = [n for n in DATA_HOLDERS if not named(prod, n).options.get("protect")]
     assert not unprotected
-    assert named(prod, "dr-db-primary").inputs["deletionProtection"] is True
+    # The DR database is the warm standby's StatefulSet (its PVC is kept on delete, its class Retains volumes).
+    assert named(prod, "dr-standby").inputs["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain"
 
 
 def test_staging_has_no_protection_and_only_aws(staging: PlanResult) -> None:

@@ -315,8 +315,10 @@ def test_identity_trust_is_limited_to_the_job_service_accounts(stack: str) -> No
     grant = named(plan, "backup-s3-grant-backup-jobs")
     assert grant.inputs["role"] == outputs(plan)["backup_jobs"]["irsa_role_arn"].rsplit("/", 1)[1]
     assert ":policy/backup-s3-writer-policy" in grant.inputs["policyArn"]
-    federated = of_type(plan, "azure-native:managedidentity:FederatedIdentityCredential")
-    bindings = of_type(plan, "gcp:serviceaccount/iAMMember:IAMMember")
+    # The backup jobs' own (the DR standby federates the archiver's account again for its cluster's issuer).
+    ours = "$platform:backup_jobs:BackupJobs$"
+    federated = [f for f in of_type(plan, "azure-native:managedidentity:FederatedIdentityCredential") if ours in f.urn]
+    bindings = [b for b in of_type(plan, "gcp:serviceaccount/iAMMember:IAMMember") if ours in b.urn]
     if "azure" in outputs(plan)["backup"]:
         assert sorted(f.inputs["subject"] for f in federated) == subjects
     if "gcs" in outputs(plan)["backup"]:
@@ -428,7 +430,7 @@ def test_existing_cloud_keys_are_passed_and_granted_to_the_writer_identities_onl
 
 def test_wal_archive_command_carries_every_key() -> None:
     plan = plan_with("prod", {"backup_jobs": {"wal_archive": {"mode": "archive_command"}}})
-    (configmap,) = [m for m in manifests_of_kind(plan, "ConfigMap") if m["metadata"]["name"] == WAL_CONFIGMAP]
+    configmap = named(plan, "backup-jobs-wal-archive").inputs  # the primary's (the DR standby has its own)
     line = next(x for x in configmap["data"]["backup-archive.conf"].splitlines() if x.startswith("archive_command"))
     words = shlex.split(line.split("=", 1)[1].strip().strip("'").replace("''", "'"))
     ns = build_parser().parse_args(words[3:])
@@ -571,9 +573,17 @@ def _archive_configs(plan: PlanResult) -> list[str]:
 def test_rds_stack_has_no_archive_config_and_no_base_backup() -> None:
     # prod runs its own PostgreSQL (archive_command); the RDS variant opts out of archiving in the database.
     archiving = plan_of("prod")
-    assert _archive_configs(archiving) == [WAL_CONFIGMAP] and "backup-db-base" in backup_cronjobs(archiving)
+    # The primary's, and the DR standby's in its own cluster (it archives once promoted).
+    assert _archive_configs(archiving) == [WAL_CONFIGMAP, WAL_CONFIGMAP]
+    assert "backup-db-base" in backup_cronjobs(archiving)
+    keep_rds = {"kind": "rds_replica", "primary_endpoint": None, "standby_endpoint": None}  # nothing to replay
     plan = plan_with(
-        "prod", {"backup_jobs": {"wal_archive": {"mode": "rds"}}, "database": {"allow_no_wal_archive": True}}
+        "prod",
+        {
+            "backup_jobs": {"wal_archive": {"mode": "rds"}},
+            "database": {"allow_no_wal_archive": True},
+            "dr": {"database": keep_rds},
+        },
     )
     assert not [m for m in manifests_of_kind(plan, "ConfigMap") if m["metadata"]["name"] == WAL_CONFIGMAP]
     assert _archive_configs(plan) == []
@@ -774,9 +784,8 @@ def test_prod_gcp_access_is_workload_identity_federation_from_the_eks_issuer() -
         "https://iam.googleapis.com/projects/271828182845/locations/global/workloadIdentityPools/platform-k8s"
         "/providers/cluster-oidc"
     )
-    (configmap,) = [
-        m for m in manifests_of_kind(plan, "ConfigMap") if m["metadata"]["name"] == GCP_CREDENTIALS_CONFIGMAP
-    ]
+    configmap = named(plan, "backup-jobs-gcp-credentials").inputs  # the primary cluster's
+    assert configmap["metadata"]["name"] == GCP_CREDENTIALS_CONFIGMAP
     config = json.loads(configmap["data"][GCP_CREDENTIALS_KEY])
     assert config["type"] == "external_account" and "https:" + config["audience"] == audience
     assert config["subject_token_type"] == "urn:ietf:params:oauth:token-type:jwt"
@@ -806,9 +815,8 @@ def test_google_auth_reads_the_credential_configuration(tmp_path: Path) -> None:
     from google.auth import identity_pool
 
     plan = plan_of("prod")
-    (configmap,) = [
-        m for m in manifests_of_kind(plan, "ConfigMap") if m["metadata"]["name"] == GCP_CREDENTIALS_CONFIGMAP
-    ]
+    configmap = named(plan, "backup-jobs-gcp-credentials").inputs  # the primary cluster's
+    assert configmap["metadata"]["name"] == GCP_CREDENTIALS_CONFIGMAP
     config = json.loads(configmap["data"][GCP_CREDENTIALS_KEY])
     token = tmp_path / "token"
     token.write_text("header.payload.signature")
