@@ -360,6 +360,11 @@ class DrSettings(Settings):
             for key in ("standby_endpoint", "primary_endpoint"):
                 if getattr(self.database, key) is None:
                     problems.append(f"database.{key}: required with kind postgres_standby and controller.enabled")
+            if not self.controller.subnet_ids:
+                problems.append(
+                    "controller.subnet_ids: required with database.kind postgres_standby (the controller promotes the "
+                    "standby through its internal endpoint, reachable only from the DR VPC)"
+                )
         return problems
 
     @property

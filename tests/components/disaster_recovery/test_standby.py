@@ -119,6 +119,10 @@ def _problems(changes: dict[str, Any]) -> list[str]:
         ({"dr": {"kubernetes": {"context": None}}}, "dr.kubernetes.context: required with database.kind"),
         ({"dr": {"kubernetes": {"oidc_issuer_url": None}}}, "dr.kubernetes.oidc_issuer_url: required"),
         ({"dr": {"database": {"standby_endpoint": None}}}, "dr.database.standby_endpoint: required with kind"),
+        (
+            {"dr": {"controller": {"subnet_ids": None, "security_group_ids": None}}},
+            "dr.controller.subnet_ids: required with database.kind postgres_standby",
+        ),
         ({"dr": {"database": {"primary_endpoint": "Not A Host"}}}, "dr.database.primary_endpoint"),
         ({"dr": {"database": {"promote": True}}}, "promoted by the failover controller"),
         ({"dr": {"database": {"promotion_seconds": 2}}}, "below replication_lag_bound_seconds 5"),
