@@ -30,7 +30,7 @@ from components.backup_jobs.config import BackupJobsSettings
 from components.disaster_recovery.config import S3_RTC_THRESHOLD_MINUTES, DrSettings, RecoveryBounds, recovery_bounds
 from components.disaster_recovery.controller import Controller, ControllerDatabase, declare_controller
 from components.disaster_recovery.edge import Edge, declare_edge, notification_args
-from components.disaster_recovery.rpo import wal_mechanism
+from components.disaster_recovery.rpo import RESTORE_RETRY_SECONDS, wal_mechanism
 from components.disaster_recovery.warm_standby import Standby, StandbySource, declare_standby
 from components.lib.aws_s3 import declare_private_bucket
 from components.lib.tagging import aws_provider
@@ -327,6 +327,7 @@ class DisasterRecovery(pulumi.ComponentResource):
             subscriptions=args.event_subscriptions,
             in_dr=self._in_dr,
             data_in_dr=self._data_in_dr,
+            standby_stale_seconds=self._standby_stale_seconds(args),
         )
         if args.dr.database.kind == "postgres_standby":
             self.promotion_command = self.controller.function.name.apply(lambda f: promotion_command(args.dr, f))
@@ -335,6 +336,20 @@ class DisasterRecovery(pulumi.ComponentResource):
             cloudflare.NotificationPolicy(
                 f"{name}-pool-health", **notification_args(args.dr, pools, self.controller.webhook.id), opts=self._child
             )
+
+    @staticmethod
+    def _standby_stale_seconds(args: DisasterRecoveryArgs) -> int | None:
+        """Replay age a healthy warm standby stays under: one controller run (60 s: the heartbeat is committed once
+        per run) + archive_timeout + the wal-push bound + the restore_command retry + the alerted replay lag."""
+        if args.dr.database.kind != "postgres_standby" or args.backup_jobs is None:
+            return None
+        return (
+            60
+            + args.backup.wal_archive_timeout_seconds
+            + args.backup_jobs.wal_archive.push_bound_seconds
+            + RESTORE_RETRY_SECONDS
+            + args.dr.database.replication_lag_bound_seconds
+        )
 
     def _database(self, name: str, args: DisasterRecoveryArgs, standby: StandbySource | None) -> None:
         """The DR database: the self-managed database's warm standby, or (stacks that keep RDS) a storage key

@@ -168,7 +168,9 @@ def declare_controller(
     subscriptions: tuple[tuple[str, str, str], ...],
     in_dr: pulumi.ResourceOptions,
     data_in_dr: pulumi.ResourceOptions,
+    standby_stale_seconds: int | None = None,
 ) -> Controller:
+    """``standby_stale_seconds``: with a warm standby, the replay age above which it counts as stale (alarmed)."""
     """Lease table, writer parameter, events topic, logs, role, function, schedule and (optionally) its URL."""
     import pulumi_aws as aws
 
@@ -313,13 +315,42 @@ def declare_controller(
             opts=in_dr,
         )
         webhook = declare_webhook(name, dr, url.function_url, secret, in_dr)
-    declare_watchdog(name, dr, function, topic, in_dr)
+    declare_watchdog(name, dr, function, topic, in_dr, standby_stale_seconds=standby_stale_seconds)
     return Controller(function, table, parameter, topic, url, webhook)
 
 
-def declare_watchdog(name: str, dr: DrSettings, function: Any, topic: Any, in_dr: pulumi.ResourceOptions) -> None:
+def standby_stale_alarm(name: str, threshold_seconds: int) -> dict[str, Any]:
+    """The warm standby stopped replaying: its replay age (measured once per one-minute run right after a
+    heartbeat commit on the primary) stays above ``threshold_seconds`` for five runs. Missing data is the
+    ``silent`` alarm's business (the controller stopped) or a primary outage's (no heartbeat then)."""
+    return {
+        "alarm_description": f"The DR warm standby has replayed nothing for over {threshold_seconds} s (5 runs): a "
+        "failover now would promote stale data or wait on a long catch-up; check its restore_command and the "
+        "Azure/GCS archive",
+        "namespace": METRICS_NAMESPACE,
+        "metric_name": "dr_controller_standby_replay_age_seconds",
+        "dimensions": {"DatabaseId": name},
+        "statistic": "Minimum",
+        "period": 60,
+        "evaluation_periods": 5,
+        "threshold": threshold_seconds,
+        "comparison_operator": "GreaterThanThreshold",
+        "treat_missing_data": "notBreaching",
+    }
+
+
+def declare_watchdog(
+    name: str,
+    dr: DrSettings,
+    function: Any,
+    topic: Any,
+    in_dr: pulumi.ResourceOptions,
+    *,
+    standby_stale_seconds: int | None = None,
+) -> None:
     """A controller that stops running is a DR plan that silently stopped: alarm when its probe metric goes
-    missing for five minutes (missing data breaches) or the function errors, to the events topic on-call reads."""
+    missing for five minutes (missing data breaches) or the function errors, to the events topic on-call reads;
+    with a warm standby, also when the standby stops replaying."""
     import pulumi_aws as aws
 
     actions = [topic.arn]
@@ -350,6 +381,8 @@ def declare_watchdog(name: str, dr: DrSettings, function: Any, topic: Any, in_dr
             "treat_missing_data": "notBreaching",
         },
     }
+    if standby_stale_seconds is not None:
+        alarms["standby-stale"] = standby_stale_alarm(name, standby_stale_seconds)
     for role, alarm in alarms.items():
         aws.cloudwatch.MetricAlarm(
             f"{name}-controller-{role}", alarm_actions=actions, ok_actions=actions, **alarm, opts=in_dr

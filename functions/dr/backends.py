@@ -193,6 +193,13 @@ class PostgresBackend:
     def writer_endpoint(self) -> Endpoint:
         return Endpoint.parse(self.settings.writer_endpoint)
 
+    def heartbeat_primary(self) -> str:
+        """Commits the heartbeat row on the primary (when its connection is configured), so the standby's replay
+        age measures the archive path, not the applications' write rate: an idle primary archives nothing."""
+        if self.primary_dsn is None:
+            return "skipped: no primary connection string configured"
+        return write_check(self.primary_dsn, self.database_id, self.connect_timeout)[1]
+
     def fence_old_primary(self) -> str:
         """``default_transaction_read_only`` on, then ends client sessions so reconnects get it.
 

@@ -138,6 +138,8 @@ class Controller:
             down = self._observe(detector)
             if carry:
                 self._save(detector)
+            if made == 1 and detector.consecutive == 0:
+                self._standby_freshness()
             if down:
                 assert detector.last is not None and detector.first_failure_at is not None
                 try:
@@ -157,6 +159,24 @@ class Controller:
                 break  # no sleep after the last probe: the next run starts on the scheduler's beat
             self._wait_next(started)
         return last
+
+    def _standby_freshness(self) -> None:
+        """Once per run while the primary answers: a heartbeat commit on the primary, then the standby's replay
+        age as a metric (the stale-standby alarm reads it). Backends without a warm standby skip it."""
+        heartbeat = getattr(self.backend, "heartbeat_primary", None)
+        if heartbeat is None:
+            return
+        try:
+            beat = heartbeat()
+            status = self.backend.status()
+        except DrError as err:
+            self.events.emit("standby_check_failed", "warning", error=str(err))
+            return
+        age = status.detail.get("replay_age_seconds")
+        if status.role == "standby" and isinstance(age, int | float):
+            self.metrics.send({"dr_controller_standby_replay_age_seconds": float(age)}, self.clock.wall())
+        elif status.role == "unreachable":  # a promoted writer has no replay age: nothing to say
+            self.events.emit("standby_unreachable", "warning", heartbeat=beat, detail=status.detail)
 
     def _resume(self, detector: Detector) -> None:
         state = self.lease.probe_state()

@@ -22,6 +22,11 @@ METRICS: dict[str, tuple[str, str]] = {
     "dr_controller_failover_success": ("None", "1 when the last failover attempt succeeded, 0 when it failed."),
     "dr_controller_last_drill_timestamp_seconds": ("Seconds", "Unix time of the last drill."),
     "dr_controller_drill_success": ("None", "1 when every step of the last drill passed."),
+    "dr_controller_standby_replay_age_seconds": (
+        "Seconds",
+        "Age of the last transaction the warm standby replayed, once per watch run after a heartbeat commit on the "
+        "primary (so an idle primary does not age it): archive_timeout + push + restore retry when healthy.",
+    ),
 }
 
 

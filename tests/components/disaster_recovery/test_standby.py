@@ -107,6 +107,20 @@ def test_the_controller_promotes_the_standby_through_its_dsn_secrets(prod: PlanR
     assert "failover --scenario region --confirm" in prod.outputs["dr"]["promotion_command"]
 
 
+def test_a_standby_that_stops_replaying_alarms(prod: PlanResult) -> None:
+    alarm = named(prod, "dr-controller-standby-stale")
+    assert alarm.provider == named(prod, "aws-dr").urn
+    inputs = alarm.inputs
+    assert (inputs["metricName"], inputs["namespace"], inputs["dimensions"]) == (
+        "dr_controller_standby_replay_age_seconds",
+        "Platform/DR",
+        {"DatabaseId": "dr"},
+    )
+    # one controller run 60 + archive_timeout 30 + push bound 10 + restore retry 5 + alerted lag 5
+    assert (inputs["threshold"], inputs["evaluationPeriods"], inputs["period"]) == (110, 5, 60)
+    assert inputs["alarmActions"] == [prod.outputs["dr"]["controller"]["events_topic_arn"]]
+
+
 def _problems(changes: dict[str, Any]) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         parse_config(deep_merge(stack_values("prod"), changes), "Pulumi.prod.yaml")

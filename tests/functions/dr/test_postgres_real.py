@@ -193,3 +193,35 @@ def test_corruption_pauses_the_standby_and_fences_without_promoting(
     assert pair.standby.psql("SELECT pg_is_in_recovery()") == "t"
     assert pair.standby.psql("SELECT pg_get_wal_replay_pause_state()") in ("paused", "pause requested")
     assert pair.primary.psql("SHOW default_transaction_read_only") == "on"
+
+
+def test_a_watch_run_commits_a_heartbeat_on_the_primary_and_reports_the_standbys_replay_age(
+    pair: Pair, moto: Moto, tmp_path: Path, dsn_env: None
+) -> None:
+    """The stale-standby alarm's metric: one heartbeat per run on the primary (an idle primary would otherwise age
+    the standby with nothing to replay), then the standby's replay age; the heartbeat reaches the standby through
+    the archive like any commit."""
+    from functions.dr.cli import build_controller
+    from functions.dr.config import load_config
+
+    path, _ = _config(pair, moto, tmp_path, auto_promote=True)
+    controller = build_controller(load_config(str(path)))
+    outcome = controller.watch(max_probes=1)
+    assert outcome.action == "healthy"
+    assert pair.primary.psql("SELECT count(*) FROM dr_controller_heartbeat") == "1"
+    age = controller.metrics.sent["dr_controller_standby_replay_age_seconds"]
+    assert age >= 0
+    pair.primary.psql("SELECT pg_switch_wal()")
+    wait_until(
+        lambda: _heartbeats(pair.standby) == 1,
+        "the heartbeat replayed on the standby",
+        detail=lambda: (pair.root / f"pg-{pair.standby.port}.log").read_text()[-1500:],
+    )
+    assert pair.standby.psql("SELECT pg_is_in_recovery()") == "t", "a watch run on a healthy primary never promotes"
+
+
+def _heartbeats(server: PgServer) -> int:
+    try:
+        return int(server.psql("SELECT count(*) FROM dr_controller_heartbeat"))
+    except subprocess.CalledProcessError:
+        return -1
