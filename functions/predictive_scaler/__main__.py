@@ -111,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-error-ratio",
         type=_number(float, 0.01, 10.0),
         default=gate.max_error_ratio,
-        help=f"act while forecast error <= this x the last value's error ({gate.max_error_ratio:g})",
+        help=f"a seasonal model is chosen and acted on while its error <= this x the last value's "
+        f"({gate.max_error_ratio:g})",
     )
     run.add_argument(
         "--max-width",
@@ -236,6 +237,7 @@ def abstain_document(settings: RunSettings, reason: str, generated_at: str) -> d
         "threshold": settings.forecast.confidence,
         "confidence": None,
         "error_ratio": None,
+        "last_value_coverage": None,
         "width": None,
         "forecast_rps": 0.0,
         "upper_rps": 0.0,

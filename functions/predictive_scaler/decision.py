@@ -13,8 +13,12 @@ not see) says the model deserves it:
 
 * *calibrated*: a bound calibrated on the ``calibration_days`` before that window covered at least
   ``confidence - coverage_tolerance`` of it (a regime change, holiday or outage drops this);
-* *informative*: its error is at most ``max_error_ratio`` of carrying the last value forward, which is
-  all a reactive autoscaler knows (otherwise the forecast adds nothing the HPA does not already have);
+* *informative*: a seasonal model's error is at most ``max_error_ratio`` of carrying the last value
+  forward, which is all a reactive autoscaler knows (otherwise the forecast adds nothing the HPA does
+  not already have). A persistence model *is* the last value: what it adds is its bound's headroom, so
+  it is informative when the last value alone (what the reactive HPA provisions for) covered less of the
+  held-back demand than the stated confidence, i.e. the headroom is needed, and calibrated (above) when
+  the bound covered it at about that rate;
 * *affordable*: the bound over the provisioning window sits at most ``max_width`` above the forecast
   (a bound that wide buys little coverage for its replica-hours: bursty traffic ends up here).
 
@@ -36,14 +40,16 @@ import numpy as np
 import numpy.typing as npt
 
 from functions.predictive_scaler.forecast import (
+    CANDIDATES,
     LEVEL_FLOOR,
-    PARAM_GRID,
     Array,
-    ModelParams,
+    Candidate,
+    NaiveParams,
     RunningSum,
+    candidate_paths,
     choose,
-    forecast_paths,
     future_matrix,
+    history_needed,
     look_ahead_steps,
     origin_errors,
     persistence_paths,
@@ -105,7 +111,7 @@ class ForecastSettings:
 class Fit:
     """What the model knows at one origin: its forecast, bound and trust figures."""
 
-    params: ModelParams | None
+    params: Candidate | None
     forecast: Array
     """Forecast of every step of the look-ahead (empty without a model)."""
     upper: Array
@@ -120,6 +126,9 @@ class Fit:
     """(bound - forecast) / forecast over the provisioning window, on the gate window's origins."""
     reason: str
     """Why the bound is not usable, or "" when the gate is open."""
+    last_value_coverage: float = math.nan
+    """Share of the gate window's busy samples at or below the forecast itself, no bound: for a persistence
+    model, what the reactive HPA's own provisioning covered (NaN when not judged)."""
 
     @property
     def trusted(self) -> bool:
@@ -143,23 +152,23 @@ class ForecastBank:
         self.cover = min(self.horizon, look_ahead_steps(settings.cover_minutes, series.step_seconds))
         self.window = round(settings.history_days * self.day) + 1  # a query from end - days to end, inclusive
         # Forecasts at origin o read back to o - 7 days - (level window - 1): the backtest starts after that.
-        self.lags = PROFILE_DAYS * self.day + max(p.level_window for p in PARAM_GRID)
+        self.lags = max(history_needed(c, self.day) for c in CANDIDATES)
         self.calibration = round(settings.calibration_days * self.day)
         self.gate_span = round(settings.gate_days * self.day)
         mean = trailing_mean(values, self.lags)
         self.floor = LEVEL_FLOOR * mean
         self.idle = IDLE_SHARE * mean
         self.future = future_matrix(values, self.horizon)
-        self.paths: dict[ModelParams, Array] = {}
-        self.errors: dict[ModelParams, RunningSum] = {}
-        for params in PARAM_GRID:
-            paths = forecast_paths(values, self.horizon, self.day, params, self.floor)
+        self.paths: dict[Candidate, Array] = {}
+        self.errors: dict[Candidate, RunningSum] = {}
+        for params in CANDIDATES:
+            paths = candidate_paths(values, self.horizon, self.day, params, self.floor)
             self.paths[params] = paths
             self.errors[params] = RunningSum(origin_errors(paths, self.future))
         self.persistence = RunningSum(origin_errors(persistence_paths(values, self.horizon), self.future))
-        self._score_cache: dict[ModelParams, tuple[Array, npt.NDArray[np.bool_]]] = {}
+        self._score_cache: dict[Candidate, tuple[Array, npt.NDArray[np.bool_]]] = {}
 
-    def _scores(self, params: ModelParams, first: int, last: int) -> tuple[Array, npt.NDArray[np.bool_]]:
+    def _scores(self, params: Candidate, first: int, last: int) -> tuple[Array, npt.NDArray[np.bool_]]:
         """Normalized errors of origins ``[first, last)`` and which of them count (finite, not idle)."""
         if params not in self._score_cache:
             forecast, actual = self.paths[params], self.future
@@ -170,7 +179,7 @@ class ForecastBank:
         scores, usable = self._score_cache[params]
         return scores[first:last], usable[first:last]
 
-    def _quantiles(self, params: ModelParams, first: int, last: int) -> Array | None:
+    def _quantiles(self, params: Candidate, first: int, last: int) -> Array | None:
         """Conformal ``confidence`` quantile per look-ahead step over origins ``[first, last)``."""
         if last - first <= 0:
             return None
@@ -185,7 +194,7 @@ class ForecastBank:
         ordered = np.sort(scores, axis=0)
         return ordered[ranks - 1, np.arange(self.horizon)]
 
-    def bound(self, params: ModelParams, quantiles: Array, first: int, last: int) -> Array:
+    def bound(self, params: Candidate, quantiles: Array, first: int, last: int) -> Array:
         forecast = self.paths[params][first:last]
         return np.maximum(forecast + quantiles * (forecast + self.floor[first:last, None]), 0.0)
 
@@ -199,7 +208,7 @@ class ForecastBank:
         horizon = self.horizon
         known = origin - horizon + 1  # origins [.., known) have every step of their look-ahead observed
         start = max(0, origin - self.window + 1) + self.lags
-        params = choose(self.errors, start, known)
+        params = choose(self.errors, start, known, self.settings.gate.max_error_ratio)
         if params is None:
             return _no_fit("not enough history for a seasonal profile (a day at least)")
         forecast = self.paths[params][origin]
@@ -210,19 +219,22 @@ class ForecastBank:
         judged = self._quantiles(params, max(start, gate_first - self.calibration), gate_first)
         if published is None or judged is None or gate_first < start:
             reason = "not enough backtested forecasts to calibrate the bound"
-            return Fit(params, forecast, np.full(horizon, np.nan), np.empty(0), math.nan, math.nan, math.nan, reason)
+            nan = math.nan
+            return Fit(params, forecast, np.full(horizon, nan), np.empty(0), nan, nan, nan, reason)
         upper = np.maximum(forecast + published * (forecast + self.floor[origin]), 0.0)
         scores, usable = self._scores(params, gate_first, known)
         covered = scores <= judged[None, :] + 1e-12
         coverage = float(covered[usable].mean()) if usable.any() else math.nan
+        last_value_coverage = float((scores <= 1e-12)[usable].mean()) if usable.any() else math.nan
         model_error, _ = self.errors[params].mean(gate_first, known)
         last_value_error, _ = self.persistence.mean(gate_first, known)
         error_ratio = model_error / last_value_error if last_value_error > 0 else math.inf
         recent = self.bound(params, published, gate_first, known)[:, : self.cover].max(axis=1)
         expected = self.paths[params][gate_first:known, : self.cover].max(axis=1)
         width = float((recent - expected).sum() / expected.sum()) if expected.sum() > 0 else 0.0
-        reason = self._verdict(coverage, error_ratio, width)
-        return Fit(params, forecast, upper, published, coverage, error_ratio, width, reason)
+        naive = isinstance(params, NaiveParams)
+        reason = self.verdict(coverage, error_ratio, width, last_value_coverage if naive else None)
+        return Fit(params, forecast, upper, published, coverage, error_ratio, width, reason, last_value_coverage)
 
     def carry(self, fit: Fit, origin: int) -> Fit:
         """``fit``'s model, quantiles and verdict applied to the forecast at a later ``origin``.
@@ -236,9 +248,21 @@ class ForecastBank:
         if not np.isfinite(forecast).all():
             return self.fit(origin)
         upper = np.maximum(forecast + fit.quantiles * (forecast + self.floor[origin]), 0.0)
-        return Fit(fit.params, forecast, upper, fit.quantiles, fit.coverage, fit.error_ratio, fit.width, fit.reason)
+        return Fit(
+            fit.params,
+            forecast,
+            upper,
+            fit.quantiles,
+            fit.coverage,
+            fit.error_ratio,
+            fit.width,
+            fit.reason,
+            fit.last_value_coverage,
+        )
 
-    def _verdict(self, coverage: float, error_ratio: float, width: float) -> str:
+    def verdict(self, coverage: float, error_ratio: float, width: float, last_value_coverage: float | None) -> str:
+        """Why the bound is not usable ("" when it is). ``last_value_coverage`` is given for a persistence
+        model, which is judged on the headroom it adds instead of on beating the last value."""
         settings, gate = self.settings, self.settings.gate
         floor = settings.confidence - gate.coverage_tolerance
         if not math.isfinite(coverage):
@@ -248,7 +272,13 @@ class ForecastBank:
                 f"the {settings.confidence:.0%} bound covered {coverage:.1%} of the last "
                 f"{settings.gate_days:g} days, below {floor:.0%}: not calibrated for this traffic now"
             )
-        if error_ratio > gate.max_error_ratio:
+        if last_value_coverage is not None:
+            if last_value_coverage + 1e-12 >= settings.confidence:
+                return (
+                    f"the last value alone covered {last_value_coverage:.1%} of the last {settings.gate_days:g} days "
+                    f"(at least {settings.confidence:.0%}): headroom adds nothing the reactive metrics do not see"
+                )
+        elif error_ratio > gate.max_error_ratio:
             return (
                 f"forecast error is {error_ratio:.2f} of the last value's (limit {gate.max_error_ratio:g}): "
                 "no better than what the reactive metrics already see"
@@ -261,7 +291,7 @@ class ForecastBank:
         return ""
 
 
-def _no_fit(reason: str, params: ModelParams | None = None) -> Fit:
+def _no_fit(reason: str, params: Candidate | None = None) -> Fit:
     return Fit(params, np.empty(0), np.empty(0), np.empty(0), math.nan, math.nan, math.nan, reason)
 
 

@@ -12,6 +12,10 @@ the history's mean): without it, the ratio of an office-hours service explodes a
 of the morning (a few requests against a profile of almost nothing). The parameters are a grid of 24
 points; which one a service uses is chosen by backtest error (see ``choose``), never by hand.
 
+Beside the seasonal grid the backtest also scores **persistence** (``NaiveParams``: the last value or a
+short trailing mean carried forward), the model for traffic whose season does not help; it wins unless a
+seasonal point clearly beats it.
+
 Everything is computed for every origin of a series in one pass, so the CronJob (one origin: the last)
 and the simulator (every origin of a year) share the same code.
 """
@@ -57,6 +61,37 @@ PARAM_GRID: tuple[ModelParams, ...] = tuple(
     ModelParams(daily_lags=d, weekly_weight=w, level_window=m, level_gain=g)
     for d, w, m, g in itertools.product((1, 7), (0.0, 0.5, 1.0), (1, 3), (0.5, 1.0))
 )
+
+
+@dataclass(frozen=True)
+class NaiveParams:
+    """Persistence: every step of the look-ahead is the mean of the last ``window`` samples.
+
+    The model for traffic without a usable season (bursts, drift, aperiodic load): it knows only what a
+    reactive autoscaler knows, but with a calibrated upper bound it knows *how far* demand moves within
+    a lead time, and that headroom is what the reactive HPA lacks.
+    """
+
+    window: int
+    """Samples averaged (1: the last value; 3: a quarter of an hour at 5-minute samples)."""
+
+    def label(self) -> str:
+        return f"naive window={self.window}"
+
+
+NAIVE_GRID: tuple[NaiveParams, ...] = (NaiveParams(window=1), NaiveParams(window=3))
+
+Candidate = ModelParams | NaiveParams
+"""A model the per-service backtest can choose: a seasonal grid point or a persistence window."""
+
+CANDIDATES: tuple[Candidate, ...] = (*PARAM_GRID, *NAIVE_GRID)
+
+
+def history_needed(candidate: Candidate, day: int) -> int:
+    """Samples before an origin that the candidate's forecast reads (profile lags and level window)."""
+    if isinstance(candidate, NaiveParams):
+        return candidate.window
+    return 7 * day + candidate.level_window
 
 
 def steps_per_day(step_seconds: int) -> int:
@@ -150,6 +185,19 @@ def persistence_paths(values: Array, horizon: int) -> Array:
     return np.repeat(values[:, None], horizon, axis=1)
 
 
+def naive_paths(values: Array, horizon: int, params: NaiveParams) -> Array:
+    """``F[t, h - 1]`` = mean of ``values[t - window + 1 .. t]`` for every step (NaN until the window is full)."""
+    level = _windowed_sum(values, params.window) / params.window
+    return np.repeat(level[:, None], horizon, axis=1)
+
+
+def candidate_paths(values: Array, horizon: int, day: int, candidate: Candidate, floor: Array) -> Array:
+    """Forecast matrix of any candidate (see ``forecast_paths`` and ``naive_paths``)."""
+    if isinstance(candidate, NaiveParams):
+        return naive_paths(values, horizon, candidate)
+    return forecast_paths(values, horizon, day, candidate, floor)
+
+
 def origin_errors(paths: Array, future: Array) -> Array:
     """Mean absolute error per origin (NaN where the forecast or the outcome is incomplete)."""
     return np.abs(paths - future).mean(axis=1)
@@ -172,15 +220,36 @@ class RunningSum:
         return float(self._sum[last] - self._sum[first]) / count, count
 
 
-def choose(errors: dict[ModelParams, RunningSum], first: int, last: int) -> ModelParams | None:
-    """The grid point with the lowest mean error over origins ``[first, last)`` (ties: grid order)."""
-    best: ModelParams | None = None
+def _best(errors: dict[Candidate, RunningSum], kind: type, first: int, last: int) -> tuple[Candidate | None, float]:
+    best: Candidate | None = None
     best_score = math.inf
-    for params in PARAM_GRID:
-        score, count = errors[params].mean(first, last)
+    for candidate, sums in errors.items():
+        if not isinstance(candidate, kind):
+            continue
+        score, count = sums.mean(first, last)
         if count and score < best_score - 1e-12:
-            best, best_score = params, score
-    return best
+            best, best_score = candidate, score
+    return best, best_score
+
+
+def choose(
+    errors: dict[Candidate, RunningSum], first: int, last: int, seasonal_margin: float = 1.0
+) -> Candidate | None:
+    """The candidate with the lowest mean error over origins ``[first, last)`` (ties: catalogue order).
+
+    Every candidate is scored on the same origins by the same error. A seasonal model is preferred to
+    the best persistence window only when its error is at most ``seasonal_margin`` times that one's
+    (parsimony: the runs use the seasonal profile only where it clearly beats carrying the level
+    forward; the trust gate asks the same of it, so selection never picks a model the gate would
+    decline for being no better than the last value). Candidates absent from ``errors`` are not scored.
+    """
+    seasonal, seasonal_score = _best(errors, ModelParams, first, last)
+    naive, naive_score = _best(errors, NaiveParams, first, last)
+    if naive is None:
+        return seasonal
+    if seasonal is None:
+        return naive
+    return seasonal if seasonal_score <= seasonal_margin * naive_score + 1e-12 else naive
 
 
 @dataclass(frozen=True)
@@ -191,12 +260,14 @@ class Accuracy:
     seasonal_naive_day: float
     seasonal_naive_week: float
     persistence: float
-    params: ModelParams
+    params: Candidate
     """The parameters chosen most often."""
 
 
 def accuracy(values: Array, step_seconds: int, look_ahead_minutes: int, select_days: float = 7.0) -> Accuracy:
-    """Out-of-sample error of the model as the runs use it, against the naive baselines.
+    """Out-of-sample error of the seasonal model as the runs use it, against the naive baselines.
+
+    Only the seasonal grid competes here (persistence is one of the baselines it is measured against).
 
     The parameters are re-chosen every day from the errors of the ``select_days`` before (outcomes known
     by then), as each run does, and every later origin is scored. Only origins whose seasonal-naive-week
@@ -208,10 +279,10 @@ def accuracy(values: Array, step_seconds: int, look_ahead_minutes: int, select_d
     span = round(select_days * day)
     floor = LEVEL_FLOOR * trailing_mean(values, 7 * day)
     paths = {p: forecast_paths(values, horizon, day, p, floor) for p in PARAM_GRID}
-    errors = {p: origin_errors(paths[p], future) for p in PARAM_GRID}
-    sums = {p: RunningSum(e) for p, e in errors.items()}
+    errors: dict[Candidate, Array] = {p: origin_errors(paths[p], future) for p in PARAM_GRID}
+    sums: dict[Candidate, RunningSum] = {p: RunningSum(e) for p, e in errors.items()}
     model = np.full(len(values), np.nan)
-    chosen: list[ModelParams] = []
+    chosen: list[Candidate] = []
     for begin in range(7 * day, len(values), day):
         known = begin - horizon + 1
         params = choose(sums, known - span, known)

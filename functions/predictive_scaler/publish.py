@@ -64,6 +64,7 @@ def document(
         "threshold": decision.confidence,
         "confidence": _figure(fit.coverage),
         "error_ratio": _figure(fit.error_ratio),
+        "last_value_coverage": _figure(fit.last_value_coverage),
         "width": _figure(fit.width),
         "forecast_rps": round(decision.forecast_rps, 3),
         "upper_rps": round(decision.upper_rps, 3),

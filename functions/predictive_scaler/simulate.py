@@ -197,6 +197,7 @@ class Simulation:
                 "max": _round(max(weekly, default=math.nan)),
             }
             comparison["run_outcomes"] = dict(runs.reasons.most_common())
+            comparison["run_models"] = dict(runs.models.most_common())
             comparison["fit_ms_per_run"] = round(1000 * runs.fit_seconds / max(1, len(runs.replicas)), 2)
         out["comparison"] = comparison
         return out

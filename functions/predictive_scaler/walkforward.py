@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from functions.predictive_scaler.decision import Decision, Fit, ForecastBank, ForecastSettings, decide
+from functions.predictive_scaler.forecast import Candidate, NaiveParams
 from functions.predictive_scaler.series import Series, TraceError
 
 WEEK_SECONDS = 7 * 86_400
@@ -52,6 +53,8 @@ class WalkForward:
     """``[run, step]``: a calibrated bound and a busy, observed outcome exist (coverage counts it)."""
     reasons: Counter[str] = field(default_factory=Counter)
     fit_seconds: float = 0.0
+    models: Counter[str] = field(default_factory=Counter)
+    """Runs per kind of model chosen and whether it acted, e.g. ``"naive acted"``, ``"seasonal declined"``."""
 
     @property
     def acted(self) -> npt.NDArray[np.bool_]:
@@ -105,6 +108,7 @@ def walk_forward(
     hits = np.zeros((count, horizon), dtype=bool)
     judged = np.zeros((count, horizon), dtype=bool)
     reasons: Counter[str] = Counter()
+    models: Counter[str] = Counter()
     started = time.perf_counter()
     fit: Fit | None = None
     for slot, origin in enumerate(runs.tolist()):
@@ -121,18 +125,25 @@ def walk_forward(
         replicas[slot] = decision.replicas
         bound_replicas[slot] = decision.bound_replicas
         reasons[_reason_key(decision.reason)] += 1
+        models[f"{_kind(fit.params)} {'acted' if decision.acted else 'declined'}"] += 1
         if fit.upper.size and np.isfinite(fit.upper).all():
             actual = bank.future[origin]
             busy = np.isfinite(actual) & (np.maximum(fit.forecast, actual) > bank.idle[origin])
             judged[slot] = busy
             hits[slot] = busy & (actual <= fit.upper + 1e-9)
     elapsed = time.perf_counter() - started
-    return WalkForward(times[runs], replicas, bound_replicas, hits, judged, reasons, elapsed)
+    return WalkForward(times[runs], replicas, bound_replicas, hits, judged, reasons, elapsed, models)
+
+
+def _kind(params: Candidate | None) -> str:
+    if params is None:
+        return "no model"
+    return "naive" if isinstance(params, NaiveParams) else "seasonal"
 
 
 def _reason_key(reason: str) -> str:
     """Group reasons by their kind (the figures in them differ from run to run)."""
-    for key in ("trusted", "not enough", "not calibrated", "no better", "too erratic", "no busy"):
+    for key in ("trusted", "not enough", "not calibrated", "no better", "adds nothing", "too erratic", "no busy"):
         if key in reason:
             return key
     return reason

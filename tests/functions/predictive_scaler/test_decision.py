@@ -16,6 +16,7 @@ from functions.predictive_scaler.decision import (
     fit_last,
     replicas_for,
 )
+from functions.predictive_scaler.forecast import ModelParams, NaiveParams
 from functions.predictive_scaler.series import Series
 from functions.predictive_scaler.walkforward import Publishing, walk_forward
 
@@ -131,7 +132,6 @@ def test_the_gate_closes_when_traffic_turns_erratic_and_names_why() -> None:
     ("gate", "fragment"),
     [
         (Gate(coverage_tolerance=0.0, max_error_ratio=9, max_width=9), None),
-        (Gate(max_error_ratio=0.01), "no better than what the reactive metrics already see"),
         (Gate(max_width=0.0), "too erratic to provision ahead"),
     ],
 )
@@ -141,6 +141,20 @@ def test_each_gate_condition_can_close_it(gate: Gate, fragment: str | None) -> N
         assert fit.trusted == (fit.coverage >= 0.8)
     else:
         assert not fit.trusted and fragment in fit.reason
+
+
+def test_a_seasonal_model_no_better_than_the_last_value_is_declined() -> None:
+    bank = ForecastBank(sine(16, noise=0.05), ForecastSettings())
+    assert bank.verdict(0.8, 0.5, 0.05, None) == ""
+    assert "no better than what the reactive metrics already see" in bank.verdict(0.8, 0.9, 0.05, None)
+    # A persistence model is not held to beating itself: it is judged on the headroom it adds.
+    assert bank.verdict(0.8, 1.0, 0.05, 0.5) == ""
+    assert "headroom adds nothing" in bank.verdict(0.8, 1.0, 0.05, 0.85)
+
+
+def test_a_margin_the_seasonal_model_cannot_meet_hands_the_service_to_persistence() -> None:
+    fit = fit_last(sine(16, noise=0.05), ForecastSettings(gate=Gate(max_error_ratio=0.01)))[1]
+    assert isinstance(fit.params, NaiveParams) and fit.trusted
 
 
 def test_too_little_history_abstains() -> None:
@@ -164,3 +178,45 @@ def test_replicas_clear_the_hpa_dead_band() -> None:
     assert replicas_for(1000, 50, 5, 100, hpa_tolerance=0.1) == 22
     assert replicas_for(10, 50, 5, 100, hpa_tolerance=0.1) == 5  # min
     assert replicas_for(9000, 50, 5, 100, hpa_tolerance=0.1) == 100  # max
+
+
+def random_walk(days: int, *, step_sd: float, seed: int = 5, drift: float = 0.0) -> Series:
+    """A multiplicative random walk around 1000 req/s: no season, every change unforeseeable."""
+    rng = np.random.default_rng(seed)
+    steps = drift + step_sd * rng.standard_normal(days * DAY)
+    return Series(MONDAY, 300, 1000 * np.exp(np.cumsum(steps)))
+
+
+def test_persistence_bound_is_calibrated_on_a_random_walk() -> None:
+    runs = walk_forward(random_walk(24, step_sd=0.01), ForecastSettings(), PUBLISHING, 300)
+    assert runs.judged.sum() > 3000
+    assert 0.75 <= runs.coverage() <= 0.85
+    assert all(0.72 <= c <= 0.88 for c in runs.coverage_per_step())
+    assert runs.models["naive acted"] > 0.9 * len(runs.replicas[runs.judged.any(axis=1)])
+    stricter = walk_forward(random_walk(24, step_sd=0.01), ForecastSettings(confidence=0.95), PUBLISHING, 300)
+    assert 0.9 <= stricter.coverage() <= 0.99
+
+
+def test_selection_picks_persistence_without_a_season_and_the_season_where_it_is_strong() -> None:
+    _, walk = fit_last(random_walk(16, step_sd=0.01), ForecastSettings())
+    assert isinstance(walk.params, NaiveParams) and walk.trusted
+    bank, seasonal = fit_last(sine(16, noise=0.03), ForecastSettings())
+    assert isinstance(seasonal.params, ModelParams) and seasonal.trusted
+    # The trusted persistence bound is what the run publishes: above the last value by its calibrated step.
+    decision = decide(walk, bank.cover, confidence=0.8, target_rps_per_pod=50, min_replicas=2, max_replicas=100)
+    assert decision.acted and decision.upper_rps > decision.forecast_rps
+
+
+def test_a_persistence_bound_that_under_covers_is_declined() -> None:
+    calm = random_walk(14, step_sd=0.005, seed=6)
+    wild = random_walk(2, step_sd=0.05, seed=7, drift=0.01)  # a surge: far larger moves, and upward
+    values = np.concatenate([calm.values, calm.values[-1] * wild.values / 1000])
+    _, fit = fit_last(Series(MONDAY, 300, values), ForecastSettings())
+    assert isinstance(fit.params, NaiveParams)
+    assert fit.coverage < 0.55 and not fit.trusted and "not calibrated" in fit.reason
+
+
+def test_persistence_on_falling_traffic_adds_nothing_and_abstains() -> None:
+    _, fit = fit_last(random_walk(16, step_sd=0.002, drift=-0.002), ForecastSettings())
+    assert isinstance(fit.params, NaiveParams)
+    assert fit.last_value_coverage >= 0.8 and not fit.trusted and "headroom adds nothing" in fit.reason

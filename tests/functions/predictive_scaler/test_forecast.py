@@ -8,12 +8,16 @@ import pytest
 from functions.predictive_scaler.devtraces import load_trace
 from functions.predictive_scaler.forecast import (
     LEVEL_FLOOR,
+    NAIVE_GRID,
     PARAM_GRID,
+    Candidate,
     ModelParams,
+    NaiveParams,
     RunningSum,
     accuracy,
     choose,
     forecast_paths,
+    naive_paths,
     trailing_mean,
 )
 from functions.predictive_scaler.series import Series, resample_mean
@@ -90,9 +94,26 @@ def test_the_first_requests_of_the_morning_do_not_explode_the_level() -> None:
 
 
 def test_choice_is_by_backtest_error_over_the_given_origins() -> None:
-    errors = {p: RunningSum(np.full(10, 5.0)) for p in PARAM_GRID}
+    errors: dict[Candidate, RunningSum] = {p: RunningSum(np.full(10, 5.0)) for p in PARAM_GRID}
     better = PARAM_GRID[7]
     errors[better] = RunningSum(np.array([9.0] * 5 + [1.0] * 5))
     assert choose(errors, 5, 10) == better
     assert choose(errors, 0, 5) == PARAM_GRID[0]  # ties go to grid order; the better one lost here
     assert choose(errors, 3, 3) is None
+
+
+def test_a_seasonal_model_must_beat_persistence_by_the_margin_to_be_chosen() -> None:
+    seasonal, naive = PARAM_GRID[2], NAIVE_GRID[0]
+    errors: dict[Candidate, RunningSum] = {seasonal: RunningSum(np.full(10, 8.0)), naive: RunningSum(np.full(10, 10.0))}
+    assert choose(errors, 0, 10) == seasonal  # plain lowest error
+    assert choose(errors, 0, 10, seasonal_margin=0.8) == seasonal  # 8 <= 0.8 x 10
+    assert choose(errors, 0, 10, seasonal_margin=0.7) == naive
+    assert choose({naive: errors[naive]}, 0, 10, 0.7) == naive
+    assert choose({seasonal: errors[seasonal]}, 0, 10, 0.7) == seasonal
+
+
+def test_naive_paths_carry_the_trailing_mean_forward() -> None:
+    values = np.array([1.0, 2.0, 3.0, 10.0])
+    assert np.array_equal(naive_paths(values, 3, NaiveParams(window=1))[3], [10.0, 10.0, 10.0])
+    three = naive_paths(values, 2, NaiveParams(window=3))
+    assert np.isnan(three[1]).all() and np.allclose(three[3], [5.0, 5.0])
