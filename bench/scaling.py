@@ -3,8 +3,9 @@
 Runs the simulator (functions/predictive_scaler/simulate.py) with the stack's first prediction-enabled
 service on every trace of functions/predictive_scaler/devtraces.py: a **tuning** set (the only traces
 any default of the forecaster or its gate was chosen on), an **evaluation** set (only measured, but
-looked at while the method changed) and a **fresh** set (picked by shape, run once the method was
-frozen). The same prod settings run on every trace. Each trace is scaled linearly so that its peak is
+looked at while the method changed), a **fresh** set (picked by shape, run once a method was frozen,
+then looked at when persistence joined the candidate models) and a **fresh2** set (picked by shape from
+the datasets' documentation, run once on the committed method). The same prod settings run on every trace. Each trace is scaled linearly so that its peak is
 ``PEAK_SHARE x max_replicas x per_pod_rps``. Per trace, against the reactive HPA of the same run:
 
 * under-provisioned minutes: >= 60 % fewer, at replica-hours: <= +15 %;
@@ -15,7 +16,7 @@ Also recorded: a reactive HPA with 10 % lower targets (the headroom the forecast
 adds, to show what the forecast adds beyond headroom), forecast error against naive baselines, the
 cost of one CronJob run, and how far the simulator's hourly refit is from refitting at every run.
 
-    .venv/bin/python bench/scaling.py [--stack prod] [--sets tuning evaluation fresh] [--traces NAME ...]
+    .venv/bin/python bench/scaling.py [--stack prod] [--sets tuning evaluation fresh fresh2] [--traces NAME ...]
         [--refit-check TRACE]
 
 Writes build/bench/scaling.json.
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from functions.predictive_scaler.decision import fit_last  # noqa: E402
-from functions.predictive_scaler.devtraces import EVALUATION, FRESH, TRACES, TUNING, load_trace  # noqa: E402
+from functions.predictive_scaler.devtraces import EVALUATION, FRESH, FRESH2, TRACES, TUNING, load_trace  # noqa: E402
 from functions.predictive_scaler.forecast import accuracy  # noqa: E402
 from functions.predictive_scaler.hpa import TOLERANCE  # noqa: E402
 from functions.predictive_scaler.profile import ProfileError, ServiceProfile, load_service  # noqa: E402
@@ -151,7 +152,7 @@ def targets_of(summary: dict[str, Any], confidence: float) -> dict[str, Any]:
 
 
 def select_traces(names: list[str] | None, sets: list[str]) -> list[str]:
-    """The traces named, else every trace of the sets, in the catalogue's order (tuning, evaluation, fresh)."""
+    """The traces named, else every trace of the sets, in the catalogue's order (tuning ... fresh2)."""
     if names:
         return list(dict.fromkeys(names))
     return [name for name, spec in TRACES.items() if spec.role in sets]
@@ -164,9 +165,11 @@ def why_missed(summary: dict[str, Any]) -> list[str]:
         outcomes = comparison.get("run_outcomes", {})
         total = sum(outcomes.values()) or 1
         shares = ", ".join(f"{k} {v / total:.0%}" for k, v in outcomes.items())
+        models = comparison.get("run_models", {})
+        chosen = ", ".join(f"{k} {v / total:.0%}" for k, v in models.items())
         notes.append(
-            f"forecaster acted on {comparison['predictive_acted_fraction']:.0%} of runs ({shares}); "
-            "what is left is the schedules' and the reactive HPA's"
+            f"forecaster acted on {comparison['predictive_acted_fraction']:.0%} of runs ({shares}; by model: "
+            f"{chosen}); what is left is the schedules' and the reactive HPA's"
         )
     if not summary["targets"]["met"]["replica_hours_increase"]:
         windows = _share(summary["scheduled"]["replica_hours"], summary["reactive"]["replica_hours"])
@@ -268,6 +271,9 @@ def print_trace(name: str, summary: dict[str, Any]) -> None:
         f"{c['predictive_acted_fraction']:.0%} of runs; one run {summary['run_cost']['median_ms']} ms "
         f"(p95 {summary['run_cost']['p95_ms']} ms)"
     )
+    models = c.get("run_models", {})
+    total = sum(models.values()) or 1
+    print("  runs by model chosen: " + ", ".join(f"{k} {v / total:.0%}" for k, v in models.items()))
     print(
         f"  reactive under-provisioning while pods start: {summary['reactive_underprovisioning_from_pod_startup']:.1%}"
         " (the rest: too few replicas requested)"
@@ -295,9 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sets",
         nargs="+",
-        choices=("tuning", "evaluation", "fresh"),
-        default=["tuning", "evaluation", "fresh"],
-        help="trace sets to run when --traces is not given (default: all three)",
+        choices=("tuning", "evaluation", "fresh", "fresh2"),
+        default=["tuning", "evaluation", "fresh", "fresh2"],
+        help="trace sets to run when --traces is not given (default: all four)",
     )
     parser.add_argument(
         "--refit-check", default="taylor", help="trace to compare hourly and per-run refits on ('' skips)"
@@ -339,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             "tuning": [t for t in args.traces if t in TUNING],
             "evaluation": [t for t in args.traces if t in EVALUATION],
             "fresh": [t for t in args.traces if t in FRESH],
+            "fresh2": [t for t in args.traces if t in FRESH2],
         },
     }
     traces: dict[str, Any] = {}
