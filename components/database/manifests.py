@@ -43,7 +43,8 @@ PG_METRICS = (
     "pg_stat_database_xact_rollback",
     "pg_stat_database_numbackends",
     "pg_stat_replication_pg_current_wal_lsn_bytes",
-    "pg_replication_lag",
+    "pg_replication_lag_seconds",
+    "pg_replication_is_replica",
     "pg_settings_max_connections",
 )
 POOLER_METRICS = (

@@ -15,7 +15,8 @@ alerts whose ``namespace`` label equals its own namespace, so an alert without i
 
 Metric sources (see components/monitoring/README.md): HTTP from the services' ``http_requests_total{service,code}`` and
 ``http_request_duration_seconds`` histogram; Redis from redis_exporter; PostgreSQL and replica lag from
-postgres_exporter (``pg_up``, ``pg_replication_lag_seconds``, scraped from the DR replica); backups from the
+postgres_exporter (``pg_up``, ``pg_replication_lag_seconds``: the database pods' sidecars, or exporters this
+package runs for an external database); backups from the
 backup function's ``backup_completion_time`` / ``backup_failures_total`` (label ``class``).
 """
 

@@ -14,7 +14,7 @@ import pytest
 from components.lib.scrape import METRICS_ANNOTATION, PUSHED_ANNOTATION
 from components.platform.config import ConfigError, parse_config
 from tests.components.crd_schemas import pod_monitor_schema, service_monitor_schema, validate
-from tests.plans import STACKS, deep_merge, manifests_of_kind, plan_of, stack_values
+from tests.plans import STACKS, deep_merge, manifests_of_kind, plan_of, plan_with, stack_values
 
 
 def _monitors(stack: str) -> list[dict[str, Any]]:
@@ -74,12 +74,27 @@ def test_every_service_and_redis_is_scraped_on_a_port_it_exposes(stack: str) -> 
     )
 
 
-def test_prod_scrapes_the_pushgateway_with_honor_labels_and_both_database_exporters() -> None:
+def test_prod_scrapes_the_pushgateway_with_honor_labels_and_the_database_pods_for_replication_lag() -> None:
     monitors = {m["metadata"]["name"]: m for m in _monitors("prod")}
     gateway = monitors["pushgateway"]
     assert gateway["spec"]["endpoints"][0]["honorLabels"] is True
     assert "backup_failures_total" in json.loads(gateway["metadata"]["annotations"][PUSHED_ANNOTATION])["backup"]
-    deployments = {d["metadata"]["name"]: d for d in manifests_of_kind(plan_of("prod"), "Deployment")}
+    # The self-managed database's own sidecars are the lag alert's producer; no exporter Deployment duplicates them.
+    postgres = monitors["database-postgres"]
+    assert "pg_replication_lag_seconds" in postgres["metadata"]["annotations"][METRICS_ANNOTATION].split(",")
+    deployments = {d["metadata"]["name"] for d in manifests_of_kind(plan_of("prod"), "Deployment")}
+    assert not {d for d in deployments if d.startswith("postgres-exporter-")}
+
+
+def test_external_database_exporters_are_run_labelled_and_scraped() -> None:
+    """For databases without an exporter of their own (RDS): one Deployment and PodMonitor per entry."""
+    exporters = [
+        {"name": "primary", "role": "primary", "url_secret": "monitoring-db-primary"},
+        {"name": "dr-replica", "role": "replica", "url_secret": "monitoring-db-dr-replica"},
+    ]
+    plan = plan_with("prod", {"monitoring": {"scrape": {"database_exporters": exporters}}})
+    monitors = {m["metadata"]["name"]: m for m in manifests_of_kind(plan, "PodMonitor")}
+    deployments = {d["metadata"]["name"]: d for d in manifests_of_kind(plan, "Deployment")}
     for name, role in (("primary", "primary"), ("dr-replica", "replica")):
         monitor = monitors[f"postgres-exporter-{name}"]
         relabel = {r["targetLabel"]: r["replacement"] for r in monitor["spec"]["podMetricsEndpoints"][0]["relabelings"]}
