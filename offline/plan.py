@@ -62,12 +62,28 @@ def write_plan(result: PlanResult, out_dir: Path) -> None:
     )
     outputs = {"stack": result.stack, "outputs": result.outputs, "secretOutputs": result.secret_outputs}
     (out_dir / "outputs.json").write_text(json.dumps(outputs, indent=2) + "\n")
-    used: set[str] = set()
+    used: dict[Path, set[str]] = defaultdict(set)
     for record in records:
         manifest = manifest_of(record)
         if manifest is not None:
-            path = out_dir / "manifests" / _manifest_filename(manifest, used)
+            folder = out_dir / "manifests" / cluster_folder(record)
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / _manifest_filename(manifest, used[folder])
             path.write_text(yaml.dump(manifest, Dumper=_DUMPER, sort_keys=False, width=120))
+
+
+#: The stack's own cluster: its objects are written at the top of ``manifests/``.
+PRIMARY_KUBERNETES_PROVIDER = "kubernetes"
+
+
+def cluster_folder(record: ResourceRecord) -> str:
+    """``""`` for the stack's cluster, else the Kubernetes provider's name (``kubernetes-dr``).
+
+    A second cluster (the DR region's) declares objects with the same kinds, namespaces and names as the first;
+    one folder per cluster keeps each folder exactly what ``kubectl apply -f`` gets on that cluster.
+    """
+    provider = (record.provider or "").split("::")[-1]
+    return "" if provider in ("", PRIMARY_KUBERNETES_PROVIDER) else provider
 
 
 def provider_package(record: ResourceRecord) -> str:

@@ -52,7 +52,7 @@ def test_plan_writes_files_and_tree(stack: str, tmp_path: Path) -> None:
     assert {"urn", "type", "name", "parent", "provider", "inputs"} <= set(resources[0])
     outputs = json.loads((tmp_path / stack / "outputs.json").read_text())
     assert outputs["outputs"]["environment"] == stack
-    files = sorted((tmp_path / stack / "manifests").glob("*.yaml"))
+    files = sorted((tmp_path / stack / "manifests").rglob("*.yaml"))
     assert len(files) == len(manifests(plan)) > 0
     for path in files:
         assert yaml.safe_load(path.read_text())["kind"]
@@ -140,3 +140,17 @@ def test_program_reports_config_errors_as_run_error() -> None:
     with pytest.raises(pulumi.RunError) as caught:
         plan_with("staging", {"redis": {"maxmemory_policy": "lru"}})
     assert "redis.maxmemory_policy: 'lru' is not allowed" in str(caught.value)
+
+
+def test_each_cluster_gets_its_own_manifest_folder(tmp_path: Path) -> None:
+    """Prod's DR cluster repeats the database's kinds, namespaces and names: its objects go to their own folder,
+    so each folder is what ``kubectl apply`` gets on that cluster and no file is a renamed duplicate."""
+    plan = plan_of("prod")
+    write_plan(plan, tmp_path)
+    dr = sorted((tmp_path / "manifests" / "kubernetes-dr").glob("*.yaml"))
+    assert dr, "the DR cluster's objects were not written to manifests/kubernetes-dr/"
+    kinds = {yaml.safe_load(p.read_text())["kind"] for p in dr}
+    assert {"StatefulSet", "Secret", "ConfigMap"} <= kinds
+    top = {p.name for p in (tmp_path / "manifests").glob("*.yaml")}
+    assert {p.name for p in dr} & top, "the DR folder should repeat names the primary cluster uses"
+    assert "statefulset-platform-database-primary-2.yaml" not in top
