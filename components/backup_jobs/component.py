@@ -44,9 +44,7 @@ from components.backup_jobs.config import BackupJobsSettings
 from components.backup_jobs.manifests import (
     AZURE_ANNOTATION,
     AZURE_TENANT_ANNOTATION,
-    GCP_CREDENTIALS_CONFIGMAP,
     GCP_CREDENTIALS_FILE,
-    GCP_CREDENTIALS_KEY,
     GKE_ANNOTATION,
     IRSA_ANNOTATION,
     JOBS_SERVICE_ACCOUNT,
@@ -59,6 +57,7 @@ from components.backup_jobs.manifests import (
     database_pod_patch,
     database_pod_patch_yaml,
     gcp_credential_configuration,
+    gcp_credentials_configmap,
     gcp_principal,
     gcp_provider_name,
     gcp_token_audience,
@@ -66,7 +65,7 @@ from components.backup_jobs.manifests import (
     wal_configmap_manifest,
     wal_push_argv,
 )
-from components.lib.k8s import app_labels, declare
+from components.lib.k8s import declare
 
 if TYPE_CHECKING:
     from components.backup.aws import S3Vault
@@ -376,15 +375,11 @@ class BackupJobs(pulumi.ComponentResource):
         credentials = vault.writer_email.apply(
             lambda email: json.dumps(gcp_credential_configuration(provider_name, email), indent=2)
         )
-        k8s.core.v1.ConfigMap(
+        declare(
+            k8s.core.v1.ConfigMap,
             f"{name}-gcp-credentials",
-            metadata={
-                "name": GCP_CREDENTIALS_CONFIGMAP,
-                "namespace": args.namespace,
-                "labels": app_labels(GCP_CREDENTIALS_CONFIGMAP, "backup-identity"),
-            },
-            data={GCP_CREDENTIALS_KEY: credentials},
-            opts=self._child,
+            gcp_credentials_configmap(args.namespace, credentials),
+            self._child,
         )
         wiring.gcp_token_audience = audience
         wiring.env["GOOGLE_APPLICATION_CREDENTIALS"] = GCP_CREDENTIALS_FILE

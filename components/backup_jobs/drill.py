@@ -17,10 +17,10 @@ from components.backup_jobs.manifests import (
     SCRATCH_URL_ENV,
     JobsContext,
     _common_tail,
-    _key_args,
     _targets,
     cronjob_manifest,
     job_pod_spec,
+    key_args,
 )
 
 NAME = "backup-drill"
@@ -43,7 +43,7 @@ def drill_argv(ctx: JobsContext) -> list[pulumi.Input[str]]:
         "--startup-timeout-seconds",
         str(drill.startup_timeout_seconds),
         *_targets(ctx, "db"),
-        *_key_args(ctx),
+        *key_args(ctx),
         "--pushgateway",
         ctx.settings.pushgateway_url,
         *_common_tail(ctx),

@@ -136,9 +136,12 @@ def _targets(ctx: JobsContext, data_class: str) -> list[pulumi.Input[str]]:
     return args
 
 
-def _key_args(ctx: JobsContext) -> list[pulumi.Input[str]]:
-    """Every wrapping key: each new data key gets one recipient per key, and any one of them restores (so a
-    copy in Azure or GCS stays readable without the AWS account)."""
+def key_args(
+    ctx: JobsContext, *, missing: str = "backup_jobs.key: no KMS key and no key_file_secret"
+) -> list[pulumi.Input[str]]:
+    """Every wrapping key of ``ctx.vaults``: each new data key gets one recipient per key, and any one of them
+    restores (so a copy in Azure or GCS stays readable without the AWS account). ``missing``: the config error
+    when there is none."""
     v = ctx.vaults
     args: list[pulumi.Input[str]] = []
     if v.kms_key_id is not None:
@@ -150,8 +153,23 @@ def _key_args(ctx: JobsContext) -> list[pulumi.Input[str]]:
     if ctx.settings.key.key_file_secret is not None:
         args += ["--key-file", KEY_FILE]
     if not args:
-        raise ValueError("backup_jobs.key: no KMS key and no key_file_secret")
+        raise ValueError(missing)
     return args
+
+
+def gcp_credentials_configmap(namespace: str, configuration: pulumi.Input[str]) -> dict[str, Any]:
+    """The ConfigMap the jobs' pods mount as ``GOOGLE_APPLICATION_CREDENTIALS`` (one per cluster):
+    ``configuration`` is :func:`gcp_credential_configuration` for that cluster's pool provider, as JSON."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": GCP_CREDENTIALS_CONFIGMAP,
+            "namespace": namespace,
+            "labels": app_labels(GCP_CREDENTIALS_CONFIGMAP, "backup-identity"),
+        },
+        "data": {GCP_CREDENTIALS_KEY: configuration},
+    }
 
 
 def _lock_args(ctx: JobsContext, data_class: str) -> list[pulumi.Input[str]]:
@@ -196,7 +214,7 @@ def backup_argv(ctx: JobsContext, data_class: str, pg_kind: str = "dump") -> lis
     return [
         *head,
         *_targets(ctx, data_class),
-        *_key_args(ctx),
+        *key_args(ctx),
         *_lock_args(ctx, data_class),
         "--level",
         str(job.level),
@@ -207,7 +225,7 @@ def backup_argv(ctx: JobsContext, data_class: str, pg_kind: str = "dump") -> lis
 
 
 def verify_argv(ctx: JobsContext, data_class: str) -> list[pulumi.Input[str]]:
-    return ["verify", "--class", data_class, *_targets(ctx, data_class), *_key_args(ctx), *_common_tail(ctx)]
+    return ["verify", "--class", data_class, *_targets(ctx, data_class), *key_args(ctx), *_common_tail(ctx)]
 
 
 def prune_argv(ctx: JobsContext, data_class: str) -> list[pulumi.Input[str]]:
@@ -246,7 +264,7 @@ def restore_test_argv(ctx: JobsContext, data_class: str) -> list[pulumi.Input[st
         restore_test_kind(data_class),
         *to,
         *_targets(ctx, data_class),
-        *_key_args(ctx),
+        *key_args(ctx),
         *_common_tail(ctx),
     ]
 
@@ -257,7 +275,7 @@ def wal_push_argv(ctx: JobsContext) -> list[pulumi.Input[str]]:
         "wal-push",
         "%p",
         *_targets(ctx, "db"),
-        *_key_args(ctx),
+        *key_args(ctx),
         "--pushgateway",
         ctx.settings.pushgateway_url,
         *_common_tail(ctx),

@@ -29,12 +29,14 @@ import pulumi
 from components.backup_jobs.manifests import (
     AZURE_ANNOTATION,
     AZURE_TENANT_ANNOTATION,
-    KEY_FILE,
     JobsContext,
     Vaults,
     archive_command,
     archive_conf,
     wal_push_argv,
+)
+from components.backup_jobs.manifests import (
+    key_args as backup_key_args,
 )
 from components.database import conf
 from components.database.config import DatabaseArgs
@@ -85,22 +87,16 @@ def standby_context(primary: JobsContext, vaults: Vaults, namespace: str) -> Job
 
 
 def key_args(ctx: JobsContext) -> list[pulumi.Input[str]]:
-    """The wrapping keys that survive a primary-region loss (any one of them opens a data key)."""
-    v = ctx.vaults
-    args: list[pulumi.Input[str]] = []
-    if v.azure_key_id is not None:
-        args += ["--azure-key-id", v.azure_key_id]
-    if v.gcp_kms_key is not None:
-        args += ["--gcp-kms-key", v.gcp_kms_key]
-    if ctx.settings.key.key_file_secret is not None:
-        args += ["--key-file", KEY_FILE]
-    if not args:
-        raise ValueError(
+    """The wrapping keys that survive a primary-region loss (any one of them opens a data key): the standby's
+    vaults carry no AWS key (``standby_vaults``), so the backup jobs' list is already narrowed."""
+    return backup_key_args(
+        ctx,
+        missing=(
             "dr.database.kind postgres_standby: no wrapping key outside AWS (backup_jobs.key.azure_key_id, a GCP key "
             "from backup.gcs, or backup_jobs.key.key_file_secret); the standby could not open the archive after a "
             "region loss"
-        )
-    return args
+        ),
+    )
 
 
 def _targets(ctx: JobsContext) -> list[pulumi.Input[str]]:

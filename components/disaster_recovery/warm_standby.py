@@ -18,14 +18,13 @@ import pulumi
 
 from components.backup_jobs.manifests import (
     AZURE_TOKEN_AUDIENCE,
-    GCP_CREDENTIALS_CONFIGMAP,
-    GCP_CREDENTIALS_KEY,
     WAL_SERVICE_ACCOUNT,
     JobsContext,
     Vaults,
     database_pod_patch,
     database_pod_patch_yaml,
     gcp_credential_configuration,
+    gcp_credentials_configmap,
     gcp_principal,
     gcp_provider_name,
     gcp_token_audience,
@@ -184,15 +183,11 @@ class _Declarer:
             lambda email: json.dumps(gcp_credential_configuration(provider_name, email), indent=2)
         )
         created.append(
-            k8s.core.v1.ConfigMap(
+            declare(
+                k8s.core.v1.ConfigMap,
                 f"{self.name}-standby-gcp-credentials",
-                metadata={
-                    "name": GCP_CREDENTIALS_CONFIGMAP,
-                    "namespace": self.namespace,
-                    "labels": app_labels(GCP_CREDENTIALS_CONFIGMAP, "backup-identity"),
-                },
-                data={GCP_CREDENTIALS_KEY: credentials},
-                opts=self.k8s,
+                gcp_credentials_configmap(self.namespace, credentials),
+                self.k8s,
             )
         )
         return audience, created
