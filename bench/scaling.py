@@ -274,6 +274,9 @@ def print_trace(name: str, summary: dict[str, Any]) -> None:
     models = c.get("run_models", {})
     total = sum(models.values()) or 1
     print("  runs by model chosen: " + ", ".join(f"{k} {v / total:.0%}" for k, v in models.items()))
+    levels = c.get("acted_levels", {})
+    acted = sum(levels.values()) or 1
+    print("  acting runs by provisioning level: " + ", ".join(f"{k} {v / acted:.0%}" for k, v in levels.items()))
     print(
         f"  reactive under-provisioning while pods start: {summary['reactive_underprovisioning_from_pod_startup']:.1%}"
         " (the rest: too few replicas requested)"

@@ -241,6 +241,8 @@ def abstain_document(settings: RunSettings, reason: str, generated_at: str) -> d
         "width": None,
         "forecast_rps": 0.0,
         "upper_rps": 0.0,
+        "provision_level": None,
+        "provision_rps": 0.0,
         "forecast_replicas": 0,
         "cover_minutes": settings.forecast.cover_minutes,
         "look_ahead_minutes": settings.forecast.look_ahead_minutes,
@@ -293,7 +295,8 @@ def run(args: argparse.Namespace) -> int:
     log(
         f"{settings.service}: {'acted' if decision.acted else 'abstained'}: replicas={decision.replicas} "
         f"(bound asks {decision.bound_replicas}), forecast {decision.forecast_rps:.1f} req/s, "
-        f"bound {decision.upper_rps:.1f} req/s at {settings.forecast.confidence:.0%}; backtest: coverage "
+        f"bound {decision.upper_rps:.1f} req/s at {settings.forecast.confidence:.0%}, sized from "
+        f"{decision.provision_rps:.1f} req/s at level {_show(fit.level)}; backtest: coverage "
         f"{_show(fit.coverage)}, error ratio {_show(fit.error_ratio)}, "
         f"width {_show(fit.width)}; fit {fit_ms:.0f} ms on {len(history)} samples; {decision.reason}"
     )

@@ -24,6 +24,17 @@ not see) says the model deserves it:
 
 Otherwise the run abstains (publishes 0) and the reactive metrics and the schedules scale the service.
 
+**Provisioning level.** The reported bound keeps the stated ``confidence`` (it is what coverage is judged
+on). The replicas are sized from a bound at a level chosen per service on the same backtest, among
+``provision_levels``: each level's bound, calibrated on the days before the gate window, provisions the
+gate window's origins (its maximum over the provisioning window), and is priced against carrying the last
+value forward (what the reactive HPA acts on) as the targets price it: ``cost = replicas / last value's +
+lambda x under-provisioned samples / last value's``, with ``lambda = target_extra_cost / target_reduction``
+(0.15 / 0.60 = 0.25): the line through the last value (1, 1) and the targets' corner (1.15, 0.40) is one
+cost, so a level is preferred exactly when it lies on the targets' side of that line. The cheapest level
+wins (ties: the lower). The affordability check judges the bound at that level: noisy traffic whose 80 %
+bound is far above the forecast can still be provisioned from a lower level.
+
 **Replicas.** ``ceil(max(U over the next cover_minutes) x (1 + hpa_tolerance) / target_rps_per_pod)``,
 clamped to [min, max]. ``cover_minutes`` is the time until the *next* run's count is in effect with its
 pods ready (run interval + job, KEDA poll and pod start-up): capacity for later steps of the look-ahead
@@ -92,11 +103,33 @@ class ForecastSettings:
     """Origins whose errors set the bound's quantiles (at most the backtest span)."""
     gate_days: float = 2.0
     """Last origins the trust gate judges the model on, with a bound calibrated on the days before."""
+    provision_levels: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8)
+    """Quantile levels the replicas may be sized from, chosen per service by the priced backtest (the
+    reported bound stays at ``confidence``, which is always a candidate; levels above it are not used).
+    From the median (the forecast's own level, no headroom) up to the stated confidence."""
+    target_reduction: float = 0.6
+    """Share of the last value's under-provisioned samples a level is expected to remove (the target)."""
+    target_extra_cost: float = 0.15
+    """Extra replicas over the last value's that the target allows for that reduction. Their ratio prices
+    under-provisioning against replicas when the level is chosen."""
     gate: Gate = field(default_factory=Gate)
+
+    @property
+    def levels(self) -> tuple[float, ...]:
+        """The levels priced: ``provision_levels`` below the stated confidence, and the confidence itself
+        (a service that asks for a stricter bound may be provisioned up to it, never beyond)."""
+        return tuple(sorted({level for level in self.provision_levels if level < self.confidence} | {self.confidence}))
 
     def __post_init__(self) -> None:
         if not 0 < self.confidence < 1:
             raise ValueError(f"confidence {self.confidence} must be between 0 and 1 (e.g. 0.8)")
+        if not self.provision_levels or not all(0 < level < 1 for level in self.provision_levels):
+            raise ValueError(f"provision_levels {self.provision_levels} must be levels between 0 and 1 (e.g. 0.5 0.8)")
+        if not 0 < self.target_reduction <= 1 or self.target_extra_cost < 0:
+            raise ValueError(
+                f"target_reduction {self.target_reduction} must be in (0, 1] and target_extra_cost "
+                f"{self.target_extra_cost} at least 0"
+            )
         if self.cover_minutes <= 0:
             raise ValueError(f"cover_minutes {self.cover_minutes} must be positive")
         if self.history_days < PROFILE_DAYS + self.gate_days + 1:
@@ -129,6 +162,12 @@ class Fit:
     last_value_coverage: float = math.nan
     """Share of the gate window's busy samples at or below the forecast itself, no bound: for a persistence
     model, what the reactive HPA's own provisioning covered (NaN when not judged)."""
+    level: float = math.nan
+    """Quantile level the replicas are sized from, chosen by the priced backtest (NaN without one)."""
+    provision: Array = field(default_factory=lambda: np.empty(0))
+    """Bound at ``level`` for every step: what the replicas are sized for (empty without one)."""
+    provision_quantiles: Array = field(default_factory=lambda: np.empty(0))
+    """That bound's normalized-error quantile per step."""
 
     @property
     def trusted(self) -> bool:
@@ -181,6 +220,11 @@ class ForecastBank:
 
     def _quantiles(self, params: Candidate, first: int, last: int) -> Array | None:
         """Conformal ``confidence`` quantile per look-ahead step over origins ``[first, last)``."""
+        table = self._level_quantiles(params, first, last, (self.settings.confidence,))
+        return None if table is None else table[0]
+
+    def _level_quantiles(self, params: Candidate, first: int, last: int, levels: tuple[float, ...]) -> Array | None:
+        """Conformal quantiles ``[level, step]`` over origins ``[first, last)``: one sort serves every level."""
         if last - first <= 0:
             return None
         scores, usable = self._scores(params, first, last)
@@ -188,11 +232,32 @@ class ForecastBank:
         counts = usable.sum(axis=0)
         if counts.min() < MIN_SCORES:
             return None
-        ranks = np.ceil((counts + 1) * self.settings.confidence).astype(int)
-        if (ranks > counts).any():
+        ranks = np.ceil((counts[None, :] + 1) * np.asarray(levels)[:, None]).astype(int)
+        if (ranks > counts[None, :]).any():
             return None
         ordered = np.sort(scores, axis=0)
-        return ordered[ranks - 1, np.arange(self.horizon)]
+        return ordered[ranks - 1, np.arange(self.horizon)[None, :]]
+
+    def choose_level(self, params: Candidate, quantiles: Array, first: int, last: int) -> int:
+        """Index of the cheapest level on origins ``[first, last)`` (``quantiles[level, step]`` calibrated
+        before them), priced against carrying the last value forward (see the module docstring)."""
+        settings = self.settings
+        actual = self.future[first:last, : self.cover]
+        _, usable = self._scores(params, first, last)
+        busy = usable[:, : self.cover] & np.isfinite(actual)
+        last_value = self.series.values[first:last]
+        last_cost = float(last_value.sum())
+        last_under = float((actual > last_value[:, None])[busy].sum())
+        price = settings.target_extra_cost / settings.target_reduction
+        best, best_cost = 0, math.inf
+        for index in range(len(quantiles)):
+            provision = self.bound(params, quantiles[index], first, last)[:, : self.cover].max(axis=1)
+            cost = float(provision.sum()) / last_cost if last_cost > 0 else 0.0
+            if last_under > 0:
+                cost += price * float((actual > provision[:, None])[busy].sum()) / last_under
+            if cost < best_cost - 1e-12:
+                best, best_cost = index, cost
+        return best
 
     def bound(self, params: Candidate, quantiles: Array, first: int, last: int) -> Array:
         forecast = self.paths[params][first:last]
@@ -222,6 +287,14 @@ class ForecastBank:
             nan = math.nan
             return Fit(params, forecast, np.full(horizon, nan), np.empty(0), nan, nan, nan, reason)
         upper = np.maximum(forecast + published * (forecast + self.floor[origin]), 0.0)
+        levels = self.settings.levels
+        level_judged = self._level_quantiles(params, max(start, gate_first - self.calibration), gate_first, levels)
+        level_published = self._level_quantiles(params, max(start, known - self.calibration), known, levels)
+        if level_judged is None or level_published is None:  # same counts as the bound's: only a level >= 1 fails
+            level_judged, level_published, levels = judged[None, :], published[None, :], (self.settings.confidence,)
+        chosen = self.choose_level(params, level_judged, gate_first, known)
+        provision_quantiles = level_published[chosen]
+        provision = np.maximum(forecast + provision_quantiles * (forecast + self.floor[origin]), 0.0)
         scores, usable = self._scores(params, gate_first, known)
         covered = scores <= judged[None, :] + 1e-12
         coverage = float(covered[usable].mean()) if usable.any() else math.nan
@@ -229,12 +302,25 @@ class ForecastBank:
         model_error, _ = self.errors[params].mean(gate_first, known)
         last_value_error, _ = self.persistence.mean(gate_first, known)
         error_ratio = model_error / last_value_error if last_value_error > 0 else math.inf
-        recent = self.bound(params, published, gate_first, known)[:, : self.cover].max(axis=1)
+        recent = self.bound(params, provision_quantiles, gate_first, known)[:, : self.cover].max(axis=1)
         expected = self.paths[params][gate_first:known, : self.cover].max(axis=1)
         width = float((recent - expected).sum() / expected.sum()) if expected.sum() > 0 else 0.0
         naive = isinstance(params, NaiveParams)
         reason = self.verdict(coverage, error_ratio, width, last_value_coverage if naive else None)
-        return Fit(params, forecast, upper, published, coverage, error_ratio, width, reason, last_value_coverage)
+        return Fit(
+            params,
+            forecast,
+            upper,
+            published,
+            coverage,
+            error_ratio,
+            width,
+            reason,
+            last_value_coverage,
+            levels[chosen],
+            provision,
+            provision_quantiles,
+        )
 
     def carry(self, fit: Fit, origin: int) -> Fit:
         """``fit``'s model, quantiles and verdict applied to the forecast at a later ``origin``.
@@ -248,6 +334,7 @@ class ForecastBank:
         if not np.isfinite(forecast).all():
             return self.fit(origin)
         upper = np.maximum(forecast + fit.quantiles * (forecast + self.floor[origin]), 0.0)
+        provision = np.maximum(forecast + fit.provision_quantiles * (forecast + self.floor[origin]), 0.0)
         return Fit(
             fit.params,
             forecast,
@@ -258,6 +345,9 @@ class ForecastBank:
             fit.width,
             fit.reason,
             fit.last_value_coverage,
+            fit.level,
+            provision,
+            fit.provision_quantiles,
         )
 
     def verdict(self, coverage: float, error_ratio: float, width: float, last_value_coverage: float | None) -> str:
@@ -285,7 +375,7 @@ class ForecastBank:
             )
         if width > gate.max_width:
             return (
-                f"the bound sits {width:.1%} above the forecast (limit {gate.max_width:.0%}): traffic too "
+                f"the provisioning bound sits {width:.1%} above the forecast (limit {gate.max_width:.0%}): traffic too "
                 "erratic to provision ahead at a reasonable cost"
             )
         return ""
@@ -306,10 +396,12 @@ class Decision:
     forecast_rps: float
     """Forecast peak request rate over the provisioning window."""
     upper_rps: float
-    """Upper bound of the request rate over the provisioning window: what the replicas are sized for."""
+    """Upper bound (at the stated confidence) of the request rate over the provisioning window."""
     fit: Fit
     confidence: float
     """The stated confidence of the bound (its nominal coverage)."""
+    provision_rps: float = 0.0
+    """Bound at the chosen provisioning level over the provisioning window: what the replicas are sized for."""
 
     @property
     def acted(self) -> bool:
@@ -345,8 +437,10 @@ def decide(
     if not np.isfinite(fit.upper).all():
         return Decision(0, 0, forecast_rps, 0.0, fit, confidence)
     upper_rps = float(fit.upper[:cover].max())
-    wanted = replicas_for(upper_rps, target_rps_per_pod, min_replicas, max_replicas, hpa_tolerance)
-    return Decision(wanted if fit.trusted else 0, wanted, forecast_rps, upper_rps, fit, confidence)
+    sized = fit.provision if fit.provision.size and np.isfinite(fit.provision).all() else fit.upper
+    provision_rps = float(sized[:cover].max())
+    wanted = replicas_for(provision_rps, target_rps_per_pod, min_replicas, max_replicas, hpa_tolerance)
+    return Decision(wanted if fit.trusted else 0, wanted, forecast_rps, upper_rps, fit, confidence, provision_rps)
 
 
 def fit_last(history: Series, settings: ForecastSettings) -> tuple[ForecastBank, Fit]:

@@ -68,6 +68,8 @@ def document(
         "width": _figure(fit.width),
         "forecast_rps": round(decision.forecast_rps, 3),
         "upper_rps": round(decision.upper_rps, 3),
+        "provision_level": _figure(fit.level),
+        "provision_rps": round(decision.provision_rps, 3),
         "forecast_replicas": decision.bound_replicas,
         "cover_minutes": cover_minutes,
         "look_ahead_minutes": look_ahead_minutes,

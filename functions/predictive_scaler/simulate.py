@@ -198,6 +198,7 @@ class Simulation:
             }
             comparison["run_outcomes"] = dict(runs.reasons.most_common())
             comparison["run_models"] = dict(runs.models.most_common())
+            comparison["acted_levels"] = dict(sorted(runs.levels.items()))
             comparison["fit_ms_per_run"] = round(1000 * runs.fit_seconds / max(1, len(runs.replicas)), 2)
         out["comparison"] = comparison
         return out

@@ -55,6 +55,8 @@ class WalkForward:
     fit_seconds: float = 0.0
     models: Counter[str] = field(default_factory=Counter)
     """Runs per kind of model chosen and whether it acted, e.g. ``"naive acted"``, ``"seasonal declined"``."""
+    levels: Counter[str] = field(default_factory=Counter)
+    """Runs that acted per provisioning level their replicas were sized from, e.g. ``"0.6"``."""
 
     @property
     def acted(self) -> npt.NDArray[np.bool_]:
@@ -109,6 +111,7 @@ def walk_forward(
     judged = np.zeros((count, horizon), dtype=bool)
     reasons: Counter[str] = Counter()
     models: Counter[str] = Counter()
+    levels: Counter[str] = Counter()
     started = time.perf_counter()
     fit: Fit | None = None
     for slot, origin in enumerate(runs.tolist()):
@@ -126,13 +129,15 @@ def walk_forward(
         bound_replicas[slot] = decision.bound_replicas
         reasons[_reason_key(decision.reason)] += 1
         models[f"{_kind(fit.params)} {'acted' if decision.acted else 'declined'}"] += 1
+        if decision.acted:
+            levels[f"{fit.level:g}"] += 1
         if fit.upper.size and np.isfinite(fit.upper).all():
             actual = bank.future[origin]
             busy = np.isfinite(actual) & (np.maximum(fit.forecast, actual) > bank.idle[origin])
             judged[slot] = busy
             hits[slot] = busy & (actual <= fit.upper + 1e-9)
     elapsed = time.perf_counter() - started
-    return WalkForward(times[runs], replicas, bound_replicas, hits, judged, reasons, elapsed, models)
+    return WalkForward(times[runs], replicas, bound_replicas, hits, judged, reasons, elapsed, models, levels)
 
 
 def _kind(params: Candidate | None) -> str:

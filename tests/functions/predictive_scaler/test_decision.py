@@ -105,18 +105,79 @@ def test_steady_seasonal_traffic_is_trusted_and_sized_on_the_bound() -> None:
                       hpa_tolerance=0.1)  # fmt: skip
     assert bank.cover == 2  # ten minutes of five-minute samples
     assert decision.acted and decision.replicas == decision.bound_replicas
-    assert decision.upper_rps == pytest.approx(float(fit.upper[:2].max()))
-    assert decision.replicas == math.ceil(decision.upper_rps * 1.1 / 50 - 1e-9)
+    assert fit.level == 0.8 and decision.upper_rps == pytest.approx(float(fit.upper[:2].max()))
+    assert decision.provision_rps == pytest.approx(decision.upper_rps)
+    assert decision.replicas == math.ceil(decision.provision_rps * 1.1 / 50 - 1e-9)
 
 
-def test_erratic_traffic_abstains() -> None:
-    rng = np.random.default_rng(4)
+def poisson_counts(seed: int = 4) -> Series:
+    rng = np.random.default_rng(seed)
     t = np.arange(16 * DAY)
     counts = rng.poisson(3 + 2 * np.sin(2 * np.pi * t / DAY)).astype(float)  # a handful of events per sample
-    bank, fit = fit_last(Series(MONDAY, 300, counts), ForecastSettings())
+    return Series(MONDAY, 300, counts)
+
+
+def test_erratic_traffic_abstains_when_only_the_stated_confidence_may_provision() -> None:
+    bank, fit = fit_last(poisson_counts(), ForecastSettings(provision_levels=(0.8,)))
     assert not fit.trusted and ("no better" in fit.reason or "too erratic" in fit.reason)
     decision = decide(fit, bank.cover, confidence=0.8, target_rps_per_pod=1, min_replicas=1, max_replicas=50)
     assert decision.replicas == 0 and not decision.acted and decision.bound_replicas > 0
+
+
+def test_the_gate_judges_affordability_at_the_chosen_level() -> None:
+    series = poisson_counts()
+    _, stated = fit_last(series, ForecastSettings(provision_levels=(0.8,)))
+    bank, fit = fit_last(series, ForecastSettings())
+    assert stated.width > 0.1 and "too erratic" in stated.reason  # the 80 % bound is unaffordable here
+    assert fit.level < 0.8 and fit.width <= 0.1 and fit.trusted  # a lower level is affordable and acts
+    assert np.all(fit.provision <= fit.upper + 1e-9)
+    decision = decide(fit, bank.cover, confidence=0.8, target_rps_per_pod=1, min_replicas=1, max_replicas=50,
+                      hpa_tolerance=0.1)  # fmt: skip
+    assert decision.acted and decision.provision_rps == pytest.approx(float(fit.provision[:2].max()))
+    assert decision.replicas == math.ceil(decision.provision_rps * 1.1 - 1e-9)
+    assert decision.provision_rps < decision.upper_rps
+
+
+def test_a_noisy_service_is_provisioned_from_a_lower_level_than_a_smooth_one() -> None:
+    _, smooth = fit_last(sine(16, noise=0.03), ForecastSettings())
+    _, noisy = fit_last(sine(16, noise=0.3), ForecastSettings())
+    assert smooth.trusted and noisy.trusted
+    assert smooth.level == 0.8 and noisy.level < smooth.level
+
+
+def test_the_reported_bound_does_not_depend_on_the_provisioning_level() -> None:
+    series = sine(16, noise=0.3)
+    fits = [
+        fit_last(series, ForecastSettings(provision_levels=levels))[1]
+        for levels in ((0.5,), (0.8,), (0.5, 0.6, 0.7, 0.8))
+    ]
+    assert [f.level for f in fits[:2]] == [0.5, 0.8]
+    for other in fits[1:]:
+        assert np.array_equal(other.upper, fits[0].upper) and np.array_equal(other.quantiles, fits[0].quantiles)
+        assert other.coverage == fits[0].coverage
+    assert not np.array_equal(fits[0].provision, fits[1].provision)
+    assert np.array_equal(fits[1].provision, fits[1].upper)  # at the stated level the two bounds are one
+
+
+def test_the_level_is_priced_by_the_targets_ratio() -> None:
+    """Free replicas make the highest level the cheapest; replicas priced far above misses, the lowest."""
+    series = sine(16, noise=0.3)
+    _, generous = fit_last(series, ForecastSettings(target_extra_cost=100.0, target_reduction=0.01))
+    _, frugal = fit_last(series, ForecastSettings(target_extra_cost=0.0))
+    assert generous.level == 0.8 and frugal.level == 0.5
+
+
+def test_levels_stop_at_the_stated_confidence_and_include_it() -> None:
+    assert ForecastSettings().levels == (0.5, 0.6, 0.7, 0.8)
+    assert ForecastSettings(confidence=0.95).levels == (0.5, 0.6, 0.7, 0.8, 0.95)
+    assert ForecastSettings(confidence=0.65).levels == (0.5, 0.6, 0.65)
+
+
+def test_settings_refuse_levels_outside_zero_to_one() -> None:
+    with pytest.raises(ValueError, match="provision_levels"):
+        ForecastSettings(provision_levels=(0.5, 1.0))
+    with pytest.raises(ValueError, match="target_reduction"):
+        ForecastSettings(target_reduction=0.0)
 
 
 def test_the_gate_closes_when_traffic_turns_erratic_and_names_why() -> None:

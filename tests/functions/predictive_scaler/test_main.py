@@ -57,7 +57,8 @@ def test_run_reads_prometheus_and_patches_the_configmap(
     assert doc["acted"] is True and data["acted"] == "true" and doc["reason"] == "trusted"
     # The next 10 minutes (the run's provisioning window) peak a little above the last value on this rising sine.
     assert 1000 < doc["forecast_rps"] < doc["upper_rps"] < 2000
-    assert doc["replicas"] == int(data["replicas"]) >= doc["upper_rps"] * 1.1 / 50
+    assert doc["provision_level"] in (0.5, 0.6, 0.7, 0.8) and doc["provision_rps"] <= doc["upper_rps"]
+    assert doc["replicas"] == int(data["replicas"]) >= doc["provision_rps"] * 1.1 / 50
     assert doc["threshold"] == 0.8 and 0.55 <= doc["confidence"] <= 1.0 and doc["generated_at"] == NOW
     assert len(doc["path"]) == 6 and doc["path"][-1]["minutes"] == 30 and doc["cover_minutes"] == 10
     err = capsys.readouterr().err
