@@ -4,8 +4,9 @@ Runs the simulator (functions/predictive_scaler/simulate.py) with the stack's fi
 service on every trace of functions/predictive_scaler/devtraces.py: a **tuning** set (the only traces
 any default of the forecaster or its gate was chosen on), an **evaluation** set (only measured, but
 looked at while the method changed), a **fresh** set (picked by shape, run once a method was frozen,
-then looked at when persistence joined the candidate models) and a **fresh2** set (picked by shape from
-the datasets' documentation, run once on the committed method). The same prod settings run on every trace. Each trace is scaled linearly so that its peak is
+then looked at when persistence joined the candidate models), a **fresh2** set (picked by shape from
+the datasets' documentation, run once on the committed method, then looked at when the provisioning
+level became a per-service choice) and a **fresh3** set (picked the same way, run once on that method). The same prod settings run on every trace. Each trace is scaled linearly so that its peak is
 ``PEAK_SHARE x max_replicas x per_pod_rps``. Per trace, against the reactive HPA of the same run:
 
 * under-provisioned minutes: >= 60 % fewer, at replica-hours: <= +15 %;
@@ -16,7 +17,7 @@ Also recorded: a reactive HPA with 10 % lower targets (the headroom the forecast
 adds, to show what the forecast adds beyond headroom), forecast error against naive baselines, the
 cost of one CronJob run, and how far the simulator's hourly refit is from refitting at every run.
 
-    .venv/bin/python bench/scaling.py [--stack prod] [--sets tuning evaluation fresh fresh2] [--traces NAME ...]
+    .venv/bin/python bench/scaling.py [--stack prod] [--sets tuning evaluation fresh fresh2 fresh3] [--traces NAME ...]
         [--refit-check TRACE]
 
 Writes build/bench/scaling.json.
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from functions.predictive_scaler.decision import fit_last  # noqa: E402
-from functions.predictive_scaler.devtraces import EVALUATION, FRESH, FRESH2, TRACES, TUNING, load_trace  # noqa: E402
+from functions.predictive_scaler.devtraces import EVALUATION, FRESH, FRESH2, FRESH3, TRACES, TUNING, load_trace  # noqa: E402
 from functions.predictive_scaler.forecast import accuracy  # noqa: E402
 from functions.predictive_scaler.hpa import TOLERANCE  # noqa: E402
 from functions.predictive_scaler.profile import ProfileError, ServiceProfile, load_service  # noqa: E402
@@ -152,7 +153,7 @@ def targets_of(summary: dict[str, Any], confidence: float) -> dict[str, Any]:
 
 
 def select_traces(names: list[str] | None, sets: list[str]) -> list[str]:
-    """The traces named, else every trace of the sets, in the catalogue's order (tuning ... fresh2)."""
+    """The traces named, else every trace of the sets, in the catalogue's order (tuning ... fresh3)."""
     if names:
         return list(dict.fromkeys(names))
     return [name for name, spec in TRACES.items() if spec.role in sets]
@@ -304,9 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sets",
         nargs="+",
-        choices=("tuning", "evaluation", "fresh", "fresh2"),
-        default=["tuning", "evaluation", "fresh", "fresh2"],
-        help="trace sets to run when --traces is not given (default: all four)",
+        choices=("tuning", "evaluation", "fresh", "fresh2", "fresh3"),
+        default=["tuning", "evaluation", "fresh", "fresh2", "fresh3"],
+        help="trace sets to run when --traces is not given (default: all five)",
     )
     parser.add_argument(
         "--refit-check", default="taylor", help="trace to compare hourly and per-run refits on ('' skips)"
@@ -349,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             "evaluation": [t for t in args.traces if t in EVALUATION],
             "fresh": [t for t in args.traces if t in FRESH],
             "fresh2": [t for t in args.traces if t in FRESH2],
+            "fresh3": [t for t in args.traces if t in FRESH3],
         },
     }
     traces: dict[str, Any] = {}

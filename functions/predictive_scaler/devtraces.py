@@ -16,7 +16,12 @@ fresh traces were in turn looked at when persistence joined the candidate models
 was chosen the same way (by the datasets' documentation, shapes none of the ten others has) and run
 once, after that method was committed. Two of them are daily series played faster (one sample per 30
 or 20 minutes): a random walk or a volatility cluster has no clock of its own, and the wheel holds no
-finer series of those shapes.
+finer series of those shapes. The fresh2 traces were in turn looked at when the provisioning level
+became a per-service choice, so a **fresh3** set was chosen the same way (from the datasets'
+documentation, before anything ran on them): cycles whose period is neither a day nor a week, and
+regular bursts from zero, which none of the fourteen others has (every seasonal one cycles on the
+24-hour clock; the bursty ones are irregular). All three are daily series played faster, since a period
+off the clock is what they stand for.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import numpy.typing as npt
 
 from functions.predictive_scaler.series import Series
 
-Role = Literal["tuning", "evaluation", "fresh", "fresh2"]
+Role = Literal["tuning", "evaluation", "fresh", "fresh2", "fresh3"]
 
 
 @dataclass(frozen=True)
@@ -209,6 +214,42 @@ def nyc_precip() -> Series:
     return _hourly(_local_epochs(moments), np.asarray(frame["precip"], dtype=np.float64))
 
 
+def _daily(dates: Any, values: Any, step: int) -> Series:
+    """A daily series (gaps filled linearly) played at one day per ``step`` seconds from 2024-01-01."""
+    import pandas as pd
+
+    moments = pd.DatetimeIndex(pd.to_datetime(dates))
+    raw = pd.Series(np.asarray(values, dtype=np.float64), index=moments).sort_index()
+    means = pd.Series(raw.groupby(level=0).mean())
+    calendar = pd.date_range(moments.min(), moments.max(), freq="D")
+    daily = means.reindex(calendar).interpolate(limit_direction="both")
+    return Series(_epoch(datetime(2024, 1, 1)), step, np.asarray(daily, dtype=np.float64))
+
+
+def chicago_ridership() -> Series:
+    """Daily entries at Chicago's Clark/Lake L station 2001-2016, one day per hour (237 days)."""
+    frame = _frame("modeldata", "Chicago")
+    return _daily(frame["date"], frame["ridership"], 3600)
+
+
+def trapping_bursts() -> Series:
+    """Rodent captures per day at the Portal site 1977-2002 (zero between sessions), one day per hour."""
+    import pandas as pd
+
+    frame = _frame("ratdat", "surveys")
+    days = pd.to_datetime(frame[["year", "month", "day"]])
+    counts = days.value_counts()
+    calendar = pd.date_range(days.min(), days.max(), freq="D")
+    values = counts.reindex(calendar, fill_value=0)
+    return Series(_epoch(datetime(2024, 1, 1)), 3600, np.asarray(values, dtype=np.float64))
+
+
+def clemson_heat() -> Series:
+    """Daily maximum temperature at Clemson 1930-2020 (°F), one day per 10 minutes (a year per 61 hours)."""
+    frame = _frame("stevedata", "clemson_temps")
+    return _daily(frame["date"], frame["tmax"], 600)
+
+
 TRACES: dict[str, TraceSpec] = {
     spec.name: spec
     for spec in (
@@ -321,12 +362,40 @@ TRACES: dict[str, TraceSpec] = {
             "from zero without warning, unlike tweets_2013's bursts that follow waking hours)",
             nyc_precip,
         ),
+        TraceSpec(
+            "chicago_ridership",
+            "fresh3",
+            "a strong short cycle off the 24-hour clock: five busy samples, two deep troughs, holiday dips",
+            "modeldata/Chicago: daily entries at the Clark/Lake L station 2001-2016 played at one day per hour "
+            "(chosen for its weekly commuter cycle, which becomes a 7-hour period the daily profile cannot "
+            "lag onto: a periodic load on its own clock, e.g. a batch cycle or a sped-up week)",
+            chicago_ridership,
+        ),
+        TraceSpec(
+            "trapping_bursts",
+            "fresh3",
+            "regular bursts from zero: one or two busy samples about every 30, nothing between",
+            "ratdat/surveys: rodent captures per day at the Portal site 1977-2002, played at one day per hour "
+            "(chosen because trapping runs one or two nights a month near the new moon: bursts that recur "
+            "without following the clock, unlike nyc_precip's irregular storms and tweets_2013's waking hours)",
+            trapping_bursts,
+        ),
+        TraceSpec(
+            "clemson_heat",
+            "fresh3",
+            "a smooth slow cycle of about 61 hours with day-to-day noise on a level that never nears zero",
+            "stevedata/clemson_temps: daily maximum temperature at Clemson 1930-2020 played at one day per 10 "
+            "minutes (chosen for its annual cycle, which becomes a 2.5-day period, and weather noise from one "
+            "sample to the next; gaps filled linearly)",
+            clemson_heat,
+        ),
     )
 }
 TUNING = tuple(name for name, spec in TRACES.items() if spec.role == "tuning")
 EVALUATION = tuple(name for name, spec in TRACES.items() if spec.role == "evaluation")
 FRESH = tuple(name for name, spec in TRACES.items() if spec.role == "fresh")
 FRESH2 = tuple(name for name, spec in TRACES.items() if spec.role == "fresh2")
+FRESH3 = tuple(name for name, spec in TRACES.items() if spec.role == "fresh3")
 
 
 def load_trace(name: str, peak_rps: float | None = None) -> Series:

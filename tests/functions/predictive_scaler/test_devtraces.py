@@ -9,6 +9,7 @@ from functions.predictive_scaler.devtraces import (
     EVALUATION,
     FRESH,
     FRESH2,
+    FRESH3,
     TRACES,
     TUNING,
     WIND_LIMIT_MPH,
@@ -17,8 +18,8 @@ from functions.predictive_scaler.devtraces import (
 
 
 def test_tuning_evaluation_and_fresh_sets_are_disjoint_and_cover_every_trace() -> None:
-    sets = [set(TUNING), set(EVALUATION), set(FRESH), set(FRESH2)]
-    assert all(sets) and len(FRESH) >= 3 and len(FRESH2) >= 3
+    sets = [set(TUNING), set(EVALUATION), set(FRESH), set(FRESH2), set(FRESH3)]
+    assert all(sets) and len(FRESH) >= 3 and len(FRESH2) >= 3 and len(FRESH3) >= 3
     assert sum(len(s) for s in sets) == len(set().union(*sets)) == len(TRACES)
 
 
@@ -72,3 +73,24 @@ def test_pizza_rushes_at_lunch_and_dinner_and_closes_at_night() -> None:
     hourly = means.reshape(24, per_hour).mean(axis=1)
     assert hourly[:9].max() == 0  # closed before 09:00
     assert hourly[12] > 2 * hourly[15] and hourly[18] > hourly[15]  # lunch and dinner rushes
+
+
+def _autocorrelation(values: np.ndarray, lag: int) -> float:
+    centred = values - values.mean()
+    return float((centred[:-lag] * centred[lag:]).sum() / (centred * centred).sum())
+
+
+def test_the_off_clock_cycles_have_the_periods_they_are_named_for() -> None:
+    ridership = load_trace("chicago_ridership").values  # a week of days played as 7 hours
+    assert _autocorrelation(ridership, 7) > 0.5 > _autocorrelation(ridership, 24)
+    heat = load_trace("clemson_heat")  # a year of days played as ~61 hours, never near zero
+    assert heat.step_seconds == 600 and heat.values.min() > 0.15 * heat.values.max()
+    assert _autocorrelation(heat.values, 365) > 0.5 > _autocorrelation(heat.values, 182)
+
+
+def test_trapping_bursts_rise_from_zero_and_recur() -> None:
+    counts = load_trace("trapping_bursts").values
+    busy = counts > 0
+    assert 0.03 < busy.mean() < 0.15  # one or two busy hours in about thirty
+    starts = np.flatnonzero(busy[1:] & ~busy[:-1])
+    assert len(starts) > 300 and 20 < np.median(np.diff(starts)) < 40
