@@ -6,8 +6,10 @@ any default of the forecaster or its gate was chosen on), an **evaluation** set 
 looked at while the method changed), a **fresh** set (picked by shape, run once a method was frozen,
 then looked at when persistence joined the candidate models), a **fresh2** set (picked by shape from
 the datasets' documentation, run once on the committed method, then looked at when the provisioning
-level became a per-service choice) and a **fresh3** set (picked the same way, run once on that method). The same prod settings run on every trace. Each trace is scaled linearly so that its peak is
-``PEAK_SHARE x max_replicas x per_pod_rps``. Per trace, against the reactive HPA of the same run:
+level became a per-service choice), a **fresh3** set (picked the same way, run once on that method, then
+looked at when the headroom on the live request rate joined it) and a **fresh4** set (picked the same way,
+before anything ran on them). The same prod settings run on every trace. Each trace is scaled linearly so
+that its peak is ``PEAK_SHARE x max_replicas x per_pod_rps``. Per trace, against the reactive HPA of the same run:
 
 * under-provisioned minutes: >= 60 % fewer, at replica-hours: <= +15 %;
 * coverage of the forecaster's bound (held-back samples): within 5 points of its stated confidence;
@@ -17,7 +19,7 @@ Also recorded: a reactive HPA with 10 % lower targets (the headroom the forecast
 adds, to show what the forecast adds beyond headroom), forecast error against naive baselines, the
 cost of one CronJob run, and how far the simulator's hourly refit is from refitting at every run.
 
-    .venv/bin/python bench/scaling.py [--stack prod] [--sets tuning evaluation fresh fresh2 fresh3] [--traces NAME ...]
+    .venv/bin/python bench/scaling.py [--stack prod] [--sets tuning evaluation fresh fresh2 fresh3 fresh4] [--traces NAME ...]
         [--refit-check TRACE]
 
 Writes build/bench/scaling.json.
@@ -40,7 +42,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from functions.predictive_scaler.decision import fit_last  # noqa: E402
-from functions.predictive_scaler.devtraces import EVALUATION, FRESH, FRESH2, FRESH3, TRACES, TUNING, load_trace  # noqa: E402
+from functions.predictive_scaler.devtraces import (  # noqa: E402
+    EVALUATION,
+    FRESH,
+    FRESH2,
+    FRESH3,
+    FRESH4,
+    TRACES,
+    TUNING,
+    load_trace,
+)
 from functions.predictive_scaler.forecast import accuracy  # noqa: E402
 from functions.predictive_scaler.hpa import TOLERANCE  # noqa: E402
 from functions.predictive_scaler.profile import ProfileError, ServiceProfile, load_service  # noqa: E402
@@ -305,9 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sets",
         nargs="+",
-        choices=("tuning", "evaluation", "fresh", "fresh2", "fresh3"),
-        default=["tuning", "evaluation", "fresh", "fresh2", "fresh3"],
-        help="trace sets to run when --traces is not given (default: all five)",
+        choices=("tuning", "evaluation", "fresh", "fresh2", "fresh3", "fresh4"),
+        default=["tuning", "evaluation", "fresh", "fresh2", "fresh3", "fresh4"],
+        help="trace sets to run when --traces is not given (default: all six)",
     )
     parser.add_argument(
         "--refit-check", default="taylor", help="trace to compare hourly and per-run refits on ('' skips)"
@@ -351,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             "fresh": [t for t in args.traces if t in FRESH],
             "fresh2": [t for t in args.traces if t in FRESH2],
             "fresh3": [t for t in args.traces if t in FRESH3],
+            "fresh4": [t for t in args.traces if t in FRESH4],
         },
     }
     traces: dict[str, Any] = {}

