@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import statistics
 import sys
 import time
@@ -286,6 +287,15 @@ def print_trace(name: str, summary: dict[str, Any]) -> None:
     models = c.get("run_models", {})
     total = sum(models.values()) or 1
     print("  runs by model chosen: " + ", ".join(f"{k} {v / total:.0%}" for k, v in models.items()))
+    live = c.get("live_headroom")
+    if live is not None:
+        factor = live["mean_factor_when_published"]
+        print(
+            f"  live headroom: published on {live['published_fraction']:.0%} of runs"
+            + (f" (mean factor {factor:.3f})" if factor else "")
+            + f"; its multiple covered {live['coverage_at_chosen_level']} of the next 2-minute steps; levels "
+            + ", ".join(f"{k} {v}" for k, v in live["levels"].items())
+        )
     levels = c.get("acted_levels", {})
     acted = sum(levels.values()) or 1
     print("  acting runs by provisioning level: " + ", ".join(f"{k} {v / acted:.0%}" for k, v in levels.items()))
@@ -324,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         "--refit-check", default="taylor", help="trace to compare hourly and per-run refits on ('' skips)"
     )
     parser.add_argument("--output", type=Path, default=ROOT / "build" / "bench" / "scaling.json")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="traces simulated at once (each is one process; figures unchanged)"
+    )
     args = parser.parse_args(argv)
     args.traces = select_traces(args.traces, args.sets)
     try:
@@ -366,9 +379,16 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     traces: dict[str, Any] = {}
-    for name in args.traces:
-        traces[name] = bench_trace(name, service, options, peak_rps)
-        print_trace(name, traces[name])
+    jobs = [(name, service, options, peak_rps) for name in args.traces]
+    if args.jobs > 1:
+        with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+            for name, summary in zip(args.traces, pool.starmap(bench_trace, jobs), strict=True):
+                traces[name] = summary
+                print_trace(name, summary)
+    else:
+        for job in jobs:
+            traces[job[0]] = bench_trace(*job)
+            print_trace(job[0], traces[job[0]])
     report["traces"] = traces
     report["met_all_targets"] = {
         role: [name for name in report["sets"][role] if traces[name]["targets"]["all"]] for role in report["sets"]

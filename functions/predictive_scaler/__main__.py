@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from functions.predictive_scaler.decision import Decision, ForecastSettings, Gate, decide, fit_last
-from functions.predictive_scaler.forecast import look_ahead_steps, steps_per_day
+from functions.predictive_scaler.forecast import NaiveParams, look_ahead_steps, steps_per_day
+from functions.predictive_scaler.headroom import (
+    LIVE_STEP_SECONDS,
+    NO_HEADROOM,
+    Headroom,
+    HeadroomSettings,
+    fit_headroom_last,
+    one_mechanism,
+)
 from functions.predictive_scaler.hpa import TOLERANCE
 from functions.predictive_scaler.profile import Prediction, ProfileError, Scaling, load_service
 from functions.predictive_scaler.prometheus import PrometheusError, query_range
@@ -27,12 +35,20 @@ from functions.predictive_scaler.publish import (
     PublishError,
     configmap_name,
     document,
+    headroom_document,
     log,
     publish_configmap,
     publish_file,
     publish_stdout,
 )
-from functions.predictive_scaler.series import Series, TraceError, format_timestamp, parse_timestamp, read_trace_csv
+from functions.predictive_scaler.series import (
+    Series,
+    TraceError,
+    format_timestamp,
+    parse_timestamp,
+    read_trace_csv,
+    resample_mean,
+)
 
 
 class UsageError(ValueError):
@@ -76,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--history", type=Path, metavar="FILE.csv", help="offline history, header timestamp,value")
     run.add_argument("--stack", help="read the service's settings from this stack (name or stack file)")
     run.add_argument("--query", help="PromQL request rate (default: prediction.query with {service} filled in)")
+    run.add_argument(
+        "--live-query",
+        help="PromQL total request rate KEDA's rps trigger reads (a 2-minute rate): the live margin is calibrated "
+        "on it at a 2-minute step; without it (and without --history) the run publishes headroom 1",
+    )
     run.add_argument("--min-replicas", type=_number(int, 1))
     run.add_argument("--max-replicas", type=_number(int, 1))
     run.add_argument("--target-rps-per-pod", type=_number(float, 1e-9))
@@ -212,6 +233,31 @@ def promql(template: str, service: str) -> str:
         ) from None
 
 
+def read_live(args: argparse.Namespace, settings: RunSettings, run_at: int, history: Series) -> Headroom:
+    """The live margin: from ``--live-query`` at a 2-minute step, or an offline history fine enough for it.
+
+    Raises PrometheusError when the live query fails (the caller publishes without a margin and exits 1).
+    """
+    if not settings.prediction.live_headroom:
+        return Headroom(1.0, "live_headroom is off for this service")
+    live_settings = HeadroomSettings.like(settings.forecast, args.hpa_tolerance)
+    if args.history is not None:
+        if LIVE_STEP_SECONDS % history.step_seconds:
+            return Headroom(
+                1.0, f"history step {history.step_seconds} s does not divide the live {LIVE_STEP_SECONDS} s"
+            )
+        live = resample_mean(history, LIVE_STEP_SECONDS) if history.step_seconds < LIVE_STEP_SECONDS else history
+        return fit_headroom_last(live.values, LIVE_STEP_SECONDS, live_settings)
+    if not args.live_query:
+        return Headroom(1.0, "no --live-query given")
+    end = run_at - run_at % LIVE_STEP_SECONDS
+    span = math.ceil(live_settings.history_days * 86_400 / LIVE_STEP_SECONDS) * LIVE_STEP_SECONDS
+    series = query_range(
+        args.prometheus, args.live_query, start=end - span, end=end, step=LIVE_STEP_SECONDS, timeout=args.timeout
+    )
+    return fit_headroom_last(series.values, LIVE_STEP_SECONDS, live_settings)
+
+
 def publish(args: argparse.Namespace, doc: dict[str, Any], service: str) -> None:
     if args.publish == "stdout":
         publish_stdout(doc)
@@ -248,6 +294,7 @@ def abstain_document(settings: RunSettings, reason: str, generated_at: str) -> d
         "look_ahead_minutes": settings.forecast.look_ahead_minutes,
         "path": [],
         "model": None,
+        "headroom": headroom_document(NO_HEADROOM),
         "generated_at": generated_at,
     }
 
@@ -282,6 +329,16 @@ def run(args: argparse.Namespace) -> int:
         hpa_tolerance=args.hpa_tolerance,
     )
     fit_ms = 1000 * (time.perf_counter() - started)
+    live_failed: PrometheusError | None = None
+    try:
+        headroom = read_live(args, settings, run_at, history)
+    except PrometheusError as exc:
+        live_failed, headroom = exc, Headroom(1.0, f"no live history: {exc}")
+    seasonal = fit.params is not None and not isinstance(fit.params, NaiveParams)
+    counts, margins = one_mechanism(decision.replicas, seasonal, headroom.factor, settings.min_replicas)
+    if float(margins) != headroom.factor:
+        headroom = Headroom(1.0, "a trusted seasonal count is published instead", headroom.level, headroom.multiple,
+                            headroom.coverage, headroom.last_value_coverage)  # fmt: skip
     generated_at = format_timestamp(run_at if args.history is not None or now is not None else time.time())
     doc = document(
         decision,
@@ -290,6 +347,8 @@ def run(args: argparse.Namespace) -> int:
         look_ahead_minutes=settings.forecast.look_ahead_minutes,
         step_minutes=history.step_seconds / 60,
         cover_minutes=settings.forecast.cover_minutes,
+        headroom=headroom,
+        replicas=int(counts),
     )
     publish(args, doc, settings.service)
     log(
@@ -298,8 +357,12 @@ def run(args: argparse.Namespace) -> int:
         f"bound {decision.upper_rps:.1f} req/s at {settings.forecast.confidence:.0%}, sized from "
         f"{decision.provision_rps:.1f} req/s at level {_show(fit.level)}; backtest: coverage "
         f"{_show(fit.coverage)}, error ratio {_show(fit.error_ratio)}, "
-        f"width {_show(fit.width)}; fit {fit_ms:.0f} ms on {len(history)} samples; {decision.reason}"
+        f"width {_show(fit.width)}; fit {fit_ms:.0f} ms on {len(history)} samples; {decision.reason}; "
+        f"published replicas {int(counts)}, live headroom {headroom.factor:.4f} ({headroom.reason or 'trusted'})"
     )
+    if live_failed is not None:
+        log(f"error: live request rate: {live_failed}")
+        return 1
     return 0
 
 

@@ -152,6 +152,8 @@ class Prediction(_Subset):
     replaces_schedules: bool = False
     """While a run's forecast is trusted, its count replaces the peak windows' floors (KEDA formula); the
     windows apply whenever it abstains."""
+    live_headroom: bool = True
+    """KEDA's formula multiplies the live request rate by the run's calibrated margin (headroom.py)."""
 
 
 class Scaling(_Subset):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.predictive_scaler.decision import Decision
+from functions.predictive_scaler.headroom import NO_HEADROOM, Headroom
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 DOCUMENT_KEY = "forecast.json"
@@ -48,17 +49,21 @@ def document(
     look_ahead_minutes: int,
     step_minutes: float,
     cover_minutes: float,
+    headroom: Headroom = NO_HEADROOM,
+    replicas: int | None = None,
 ) -> dict[str, Any]:
     """The JSON document (also the content of the ConfigMap's ``forecast.json`` key).
 
     ``threshold`` is the bound's stated confidence; ``confidence`` the share of busy samples of the
     last ``gate_days`` that stayed at or below a bound calibrated before them (``null`` until enough
-    outcomes exist to judge): the calibration the gate compares with the threshold.
+    outcomes exist to judge): the calibration the gate compares with the threshold. ``replicas`` is what
+    KEDA reads when the run publishes something other than the decision's count (headroom.one_mechanism);
+    ``headroom`` is the live margin and its backtest.
     """
     fit = decision.fit
     return {
         "service": service,
-        "replicas": decision.replicas,
+        "replicas": decision.replicas if replicas is None else replicas,
         "acted": decision.acted,
         "reason": decision.reason,
         "threshold": decision.confidence,
@@ -82,7 +87,21 @@ def document(
             for i, (f, u) in enumerate(zip(fit.forecast, fit.upper, strict=True))
         ],
         "model": fit.params.label() if fit.params is not None else None,
+        "headroom": headroom_document(headroom),
         "generated_at": generated_at,
+    }
+
+
+def headroom_document(headroom: Headroom) -> dict[str, Any]:
+    """The live margin KEDA multiplies the request rate by, and why (``factor`` 1: none)."""
+    return {
+        "factor": round(headroom.factor, 4),
+        "trusted": headroom.trusted,
+        "reason": headroom.reason or "trusted",
+        "level": _figure(headroom.level),
+        "multiple": _figure(headroom.multiple),
+        "coverage": _figure(headroom.coverage),
+        "last_value_coverage": _figure(headroom.last_value_coverage),
     }
 
 
@@ -93,9 +112,16 @@ def configmap_data(doc: dict[str, Any]) -> dict[str, str]:
         "confidence": "" if doc["confidence"] is None else str(doc["confidence"]),
         "forecast_rps": str(doc["forecast_rps"]),
         "acted": "true" if doc["acted"] else "false",
+        "headroom": _quantity(doc.get("headroom", {}).get("factor", 1.0)),
         "generated_at": str(doc["generated_at"]),
         DOCUMENT_KEY: json.dumps(doc, sort_keys=True),
     }
+
+
+def _quantity(value: float) -> str:
+    """A plain decimal KEDA parses as a quantity ("1", "1.1374"): never an exponent."""
+    text = f"{float(value):.4f}".rstrip("0").rstrip(".")
+    return text or "0"
 
 
 def publish_stdout(doc: dict[str, Any]) -> None:

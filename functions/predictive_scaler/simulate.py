@@ -43,12 +43,15 @@ import numpy as np
 import numpy.typing as npt
 
 from functions.predictive_scaler.decision import ForecastSettings
+from functions.predictive_scaler.headroom import LIVE_STEP_SECONDS, HeadroomSettings, one_mechanism
 from functions.predictive_scaler.hpa import TOLERANCE, Hpa
 from functions.predictive_scaler.profile import WEEKDAYS, ProfileError, Scaling, ServiceProfile, Window, load_service
 from functions.predictive_scaler.series import Series, TraceError, read_trace_csv, resample_mean
-from functions.predictive_scaler.walkforward import Publishing, WalkForward, walk_forward
+from functions.predictive_scaler.walkforward import LiveHeadroom, Publishing, WalkForward, walk_forward, walk_headroom
 
 SCENARIOS = ("reactive", "scheduled", "predictive")
+HEADROOM_CEILING = 2.0
+"""The ScaledObject's formula clamps the published margin to [1, 2]."""
 LEAD_MINUTES = 5.0
 """From a forecaster run to its pods being ready: job start, query, patch, KEDA's poll, pod start-up."""
 
@@ -159,6 +162,9 @@ class PredictiveTrace:
     values: npt.NDArray[np.float64]
     """metrics-api value per sync step (0 before the first publication and while abstaining)."""
     runs: WalkForward | None
+    headroom: npt.NDArray[np.float64] | None = None
+    """Live margin per sync step (1: none), or None with ``prediction.live_headroom`` off."""
+    live: LiveHeadroom | None = None
 
     @property
     def acted_fraction(self) -> float:
@@ -200,6 +206,18 @@ class Simulation:
             comparison["run_models"] = dict(runs.models.most_common())
             comparison["acted_levels"] = dict(sorted(runs.levels.items()))
             comparison["fit_ms_per_run"] = round(1000 * runs.fit_seconds / max(1, len(runs.replicas)), 2)
+        live = self.predictive.live
+        if live is not None:
+            published = live.factors > 1.0
+            comparison["live_headroom"] = {
+                "published_fraction": round(float(published.mean()), 4) if len(published) else 0.0,
+                "mean_factor_when_published": _round(float(live.factors[published].mean()))
+                if published.any()
+                else None,
+                "coverage_at_chosen_level": _round(live.coverage),
+                "run_outcomes": dict(live.reasons.most_common()),
+                "levels": dict(sorted(live.levels.items())),
+            }
         out["comparison"] = comparison
         return out
 
@@ -289,11 +307,36 @@ def predictive_values(scaling: Scaling, demand: Series, options: SimulationOptio
     target = scaling.target_rps_per_pod or options.per_pod_rps
     publishing = Publishing(target, scaling.min_replicas, scaling.max_replicas, options.publish_tolerance)
     refit = max(1, options.refit_minutes // prediction.interval_minutes)
-    runs = walk_forward(history, forecast_settings(scaling, options), publishing, interval, refit_every=refit)
+    settings = forecast_settings(scaling, options)
+    runs = walk_forward(history, settings, publishing, interval, refit_every=refit)
     effective = runs.run_times + options.job_latency_seconds
     latest = np.searchsorted(effective, demand.timestamps(), side="right") - 1
-    values = np.where(latest >= 0, runs.replicas[np.maximum(latest, 0)], 0.0)
-    return PredictiveTrace(values=values, runs=runs)
+    published = runs.replicas
+    if not (prediction.live_headroom and scaling.target_rps_per_pod):
+        values = np.where(latest >= 0, published[np.maximum(latest, 0)], 0.0)
+        return PredictiveTrace(values=values, runs=runs)
+    live_history = resample_mean(demand, LIVE_STEP_SECONDS)
+    live = walk_headroom(
+        live_history, HeadroomSettings.like(settings, options.publish_tolerance), runs.run_times, refit_every=refit
+    )
+    published, factors = one_mechanism(published, runs.seasonal, live.factors, scaling.min_replicas)
+    values = np.where(latest >= 0, published[np.maximum(latest, 0)], 0.0)
+    headroom = np.where(latest >= 0, factors[np.maximum(latest, 0)], 1.0)
+    return PredictiveTrace(values=values, runs=runs, headroom=headroom, live=live)
+
+
+def live_headroom_values(
+    scaling: Scaling, demand: Series, headroom: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """The formula's ``rps x headroom / target`` term, in replicas, per sync step.
+
+    The request rate is the same one the reactive request-rate metric sees in this model (no metrics
+    delay on either), so the two differ by the margin alone; with a margin of 1 the term is the plain
+    request-rate proposal and changes nothing.
+    """
+    target = scaling.target_rps_per_pod
+    assert target is not None  # only called with a request-rate target
+    return demand.values * np.minimum(np.maximum(headroom, 1.0), HEADROOM_CEILING) / target
 
 
 def initial_replicas(scaling: Scaling, first_demand: float, options: SimulationOptions) -> int:
@@ -376,10 +419,11 @@ def simulate(trace: Series, service: ServiceProfile, options: SimulationOptions)
     else:
         predictive = PredictiveTrace(np.zeros(len(demand)), None)
     floors = yield_to_forecast(cron, predictive.values) if scaling.prediction.replaces_schedules else cron
+    extra = [] if predictive.headroom is None else [live_headroom_values(scaling, demand, predictive.headroom)]
     results = {
         "reactive": run_scenario(scaling, demand, [], options),
         "scheduled": run_scenario(scaling, demand, cron, options),
-        "predictive": run_scenario(scaling, demand, [*floors, predictive.values], options),
+        "predictive": run_scenario(scaling, demand, [*floors, predictive.values, *extra], options),
     }
     return Simulation(service.name, demand, results, predictive)
 

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from functions.predictive_scaler.decision import Decision, Fit, ForecastBank, ForecastSettings, decide
 from functions.predictive_scaler.forecast import Candidate, NaiveParams
+from functions.predictive_scaler.headroom import Headroom, HeadroomBank, HeadroomSettings
 from functions.predictive_scaler.series import Series, TraceError
 
 WEEK_SECONDS = 7 * 86_400
@@ -57,6 +58,8 @@ class WalkForward:
     """Runs per kind of model chosen and whether it acted, e.g. ``"naive acted"``, ``"seasonal declined"``."""
     levels: Counter[str] = field(default_factory=Counter)
     """Runs that acted per provisioning level their replicas were sized from, e.g. ``"0.6"``."""
+    seasonal: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool), repr=False)
+    """Per run: a seasonal model acted (its count is what the run published)."""
 
     @property
     def acted(self) -> npt.NDArray[np.bool_]:
@@ -112,6 +115,7 @@ def walk_forward(
     reasons: Counter[str] = Counter()
     models: Counter[str] = Counter()
     levels: Counter[str] = Counter()
+    seasonal = np.zeros(count, dtype=bool)
     started = time.perf_counter()
     fit: Fit | None = None
     for slot, origin in enumerate(runs.tolist()):
@@ -131,13 +135,14 @@ def walk_forward(
         models[f"{_kind(fit.params)} {'acted' if decision.acted else 'declined'}"] += 1
         if decision.acted:
             levels[f"{fit.level:g}"] += 1
+            seasonal[slot] = fit.params is not None and not isinstance(fit.params, NaiveParams)
         if fit.upper.size and np.isfinite(fit.upper).all():
             actual = bank.future[origin]
             busy = np.isfinite(actual) & (np.maximum(fit.forecast, actual) > bank.idle[origin])
             judged[slot] = busy
             hits[slot] = busy & (actual <= fit.upper + 1e-9)
     elapsed = time.perf_counter() - started
-    return WalkForward(times[runs], replicas, bound_replicas, hits, judged, reasons, elapsed, models, levels)
+    return WalkForward(times[runs], replicas, bound_replicas, hits, judged, reasons, elapsed, models, levels, seasonal)
 
 
 def _kind(params: Candidate | None) -> str:
@@ -151,4 +156,56 @@ def _reason_key(reason: str) -> str:
     for key in ("trusted", "not enough", "not calibrated", "no better", "adds nothing", "too erratic", "no busy"):
         if key in reason:
             return key
+    return reason
+
+
+@dataclass
+class LiveHeadroom:
+    """The live margin every run would have published over a trace (1: none)."""
+
+    factors: npt.NDArray[np.float64]
+    reasons: Counter[str] = field(default_factory=Counter)
+    levels: Counter[str] = field(default_factory=Counter)
+    coverage: float = math.nan
+    """Share of judged next steps (busy, one live step after a run) the multiple at the run's chosen level
+    covered, on outcomes it had not seen."""
+
+
+def walk_headroom(
+    live: Series, settings: HeadroomSettings, run_times: npt.NDArray[np.int64], *, refit_every: int = 1
+) -> LiveHeadroom:
+    """The margin at every run time (on the live history's grid), refit every ``refit_every`` runs and held between.
+
+    A margin is a calibration over days, not a forecast: holding it for an hour moves it little, and the
+    request rate it multiplies is always the live one.
+    """
+    bank = HeadroomBank(live.values, live.step_seconds, settings)
+    origins = (run_times - live.start) // live.step_seconds
+    factors = np.ones(len(run_times))
+    reasons: Counter[str] = Counter()
+    levels: Counter[str] = Counter()
+    hits = judged = 0
+    current: Headroom | None = None
+    for slot, origin in enumerate(origins.tolist()):
+        if origin < 1 or origin >= len(live.values):
+            reasons["no live history"] += 1
+            continue
+        if current is None or slot % refit_every == 0:
+            current = bank.fit(origin)
+        factors[slot] = current.factor
+        reasons["trusted" if current.trusted else _headroom_reason(current.reason)] += 1
+        if current.trusted:
+            levels[f"{current.level:g}"] += 1
+        ratio = bank.ratios[origin]
+        if math.isfinite(current.multiple) and math.isfinite(ratio):
+            judged += 1
+            hits += int(ratio <= current.multiple + 1e-12)
+    coverage = hits / judged if judged else math.nan
+    return LiveHeadroom(factors, reasons, levels, coverage)
+
+
+def _headroom_reason(reason: str) -> str:
+    for key in ("not enough", "adds nothing", "too erratic", "covered"):
+        if key in reason:
+            return "not calibrated" if key == "covered" else key
     return reason
