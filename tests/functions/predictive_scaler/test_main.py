@@ -65,6 +65,43 @@ def test_run_reads_prometheus_and_patches_the_configmap(
     assert "backend: acted" in err and "fit " in err
 
 
+def test_the_live_query_is_read_at_a_two_minute_step_and_its_margin_published(
+    fake_prometheus: FakeServer, fake_api: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The stand-in answers both queries with one series: a 1-minute one fills both grids.
+    fake_prometheus.reply = prometheus_reply(history(step=60))
+    live = 'sum(rate(http_requests_total{namespace="platform",service="backend"}[2m]))'
+    code = main(
+        ["run", "--service", "backend", "--prometheus", fake_prometheus.url, "--now", NOW,
+         "--min-replicas", "5", "--max-replicas", "100", "--target-rps-per-pod", "50",
+         "--live-query", live, *kube_args(fake_api, tmp_path)]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    history_query, live_query = fake_prometheus.requests
+    assert history_query.query["step"] == ["300"]
+    assert live_query.query["query"] == [live] and live_query.query["step"] == ["120"]
+    end = parse_timestamp(NOW)
+    assert live_query.query["end"] == [str(end)] and live_query.query["start"] == [str(end - 9 * 86_400)]
+    data = json.loads(fake_api.requests[0].body)["data"]
+    doc = json.loads(data["forecast.json"])
+    assert float(data["headroom"]) == doc["headroom"]["factor"] >= 1.0
+    assert doc["headroom"]["reason"] and "live headroom" in capsys.readouterr().err
+
+
+def test_a_live_query_that_fails_publishes_the_count_without_a_margin_and_exits_1(
+    fake_prometheus: FakeServer, fake_api: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_prometheus.reply = prometheus_reply(history())  # 5-minute samples: 60 % missing on the 2-minute grid
+    code = main(
+        ["run", "--service", "backend", "--prometheus", fake_prometheus.url, "--now", NOW,
+         "--live-query", "sum(rate(x[2m]))", *kube_args(fake_api, tmp_path)]
+    )  # fmt: skip
+    assert code == 1
+    data = json.loads(fake_api.requests[0].body)["data"]
+    assert data["headroom"] == "1" and int(data["replicas"]) > 0  # the count still stands; the margin is off
+    assert "error: live request rate: 60% of the samples are missing" in capsys.readouterr().err
+
+
 def test_prometheus_down_publishes_an_abstention_and_fails(
     fake_prometheus: FakeServer, fake_api: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -88,7 +125,9 @@ def test_offline_history_to_stdout_and_file(
     stack = ["--stack", str(stack_file)]
     assert main(["run", "--service", "backend", *stack, "--history", str(csv), "--publish", "stdout"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert set(doc) >= {"replicas", "confidence", "forecast_rps", "generated_at"}
+    assert set(doc) >= {"replicas", "confidence", "forecast_rps", "generated_at", "headroom"}
+    # A 5-minute history is too coarse for the 2-minute live margin: none, and the reason says why.
+    assert doc["headroom"]["factor"] == 1.0 and "does not divide" in doc["headroom"]["reason"]
     assert doc["generated_at"] == NOW and 5 <= doc["replicas"] <= 100
     out = tmp_path / "forecast.json"
     args = ["run", "--service", "backend", "--history", str(csv), "--publish", "file", "--output", str(out)]

@@ -21,7 +21,7 @@ from functions.predictive_scaler.publish import (
 from tests.functions.predictive_scaler.conftest import FakeServer
 
 
-def sample_document() -> dict[str, object]:
+def sample_document_decision() -> Decision:
     fit = Fit(
         params=PARAM_GRID[3],
         forecast=np.array([1800.0, 1850.5, 1849.0]),
@@ -32,9 +32,12 @@ def sample_document() -> dict[str, object]:
         width=0.03,
         reason="",
     )
-    decision = Decision(replicas=42, bound_replicas=42, forecast_rps=1850.5, upper_rps=1900.25, fit=fit, confidence=0.8)
+    return Decision(replicas=42, bound_replicas=42, forecast_rps=1850.5, upper_rps=1900.25, fit=fit, confidence=0.8)
+
+
+def sample_document() -> dict[str, object]:
     return document(
-        decision,
+        sample_document_decision(),
         service="backend",
         generated_at="2024-05-01T08:00:00Z",
         look_ahead_minutes=15,
@@ -120,3 +123,32 @@ def test_file_publishing_is_atomic_json(tmp_path: Path) -> None:
     publish_file(sample_document(), out)
     assert json.loads(out.read_text())["replicas"] == 42
     assert [p.name for p in out.parent.iterdir()] == ["forecast.json"]  # no temp file left behind
+
+
+def test_the_live_margin_is_a_plain_decimal_beside_the_count() -> None:
+    from functions.predictive_scaler.headroom import Headroom
+    from functions.predictive_scaler.publish import configmap_data
+
+    margin = Headroom(1.13748, "", level=0.8, multiple=1.03407, coverage=0.81, last_value_coverage=0.52)
+    doc = document(
+        sample_document_decision(),
+        service="backend",
+        generated_at="2024-05-01T08:00:00Z",
+        look_ahead_minutes=15,
+        step_minutes=5,
+        cover_minutes=10,
+        headroom=margin,
+        replicas=5,
+    )
+    data = configmap_data(doc)
+    assert data["headroom"] == "1.1375" and data["replicas"] == "5"  # KEDA parses it as a quantity
+    assert doc["headroom"] == {
+        "factor": 1.1375,
+        "trusted": True,
+        "reason": "trusted",
+        "level": 0.8,
+        "multiple": 1.0341,
+        "coverage": 0.81,
+        "last_value_coverage": 0.52,
+    }
+    assert configmap_data(sample_document())["headroom"] == "1"  # no margin: the plain request-rate target

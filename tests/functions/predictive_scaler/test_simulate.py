@@ -190,3 +190,38 @@ def test_simulate_lets_the_forecast_replace_the_windows_when_the_profile_says_so
 
     # Kept: 8 replicas for the window's two hours (then scale-down); replaced: 8 only until 08:30.
     assert predictive_hours(True) < predictive_hours(False) - 1.0
+
+
+def test_the_live_margin_term_is_the_request_rate_times_the_clamped_margin() -> None:
+    from functions.predictive_scaler.simulate import live_headroom_values
+
+    demand = Series(MIDNIGHT, 15, np.array([100.0, 200.0, 200.0]))
+    scaling = simple_scaling(target_rps_per_pod=50.0)
+    values = live_headroom_values(scaling, demand, np.array([0.5, 3.0, 1.2]))
+    assert values.tolist() == pytest.approx([2.0, 8.0, 4.8])  # below 1 never cuts; above 2 is the formula's ceiling
+
+
+def test_the_live_margin_removes_under_provisioning_a_reactive_target_leaves() -> None:
+    rng = np.random.default_rng(4)
+    logs = np.zeros(20 * 288)
+    for i in range(1, len(logs)):
+        logs[i] = 0.97 * logs[i - 1] + rng.normal(0.0, 0.05)
+    demand = Series(MIDNIGHT, 300, 1500.0 * np.exp(logs))
+    options = SimulationOptions(per_pod_rps=50, pod_startup_seconds=90, cpu_at_capacity_percent=60)
+
+    def run(live: bool) -> dict[str, object]:
+        scaling = simple_scaling(
+            max_replicas=200,
+            target_rps_per_pod=50.0,
+            target_cpu_utilization=None,
+            scale_up={"stabilization_window_seconds": 0, "policies": [{"type": "Percent", "value": 100}]},
+            prediction={"enabled": True, "live_headroom": live},
+        )
+        return simulate(demand, ServiceProfile(name="web", scaling=scaling), options).summary()
+
+    with_margin, without = run(True), run(False)
+    live = with_margin["comparison"]["live_headroom"]  # type: ignore[index]
+    assert live["published_fraction"] > 0.2 and live["mean_factor_when_published"] >= 1.1
+    assert "live_headroom" not in without["comparison"]  # type: ignore[operator]
+    under = [r["predictive"]["underprovisioned_minutes"] for r in (with_margin, without)]  # type: ignore[index]
+    assert under[0] < 0.7 * under[1]
