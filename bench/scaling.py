@@ -335,6 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", type=Path, default=ROOT / "build" / "bench" / "scaling.json")
     parser.add_argument(
+        "--metrics-delay",
+        type=int,
+        default=0,
+        help="seconds every load-driven metric lags (CPU, request rate, the live margin's rate) in every set-up (0)",
+    )
+    parser.add_argument(
         "--jobs", type=int, default=1, help="traces simulated at once (each is one process; figures unchanged)"
     )
     args = parser.parse_args(argv)
@@ -344,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     except ProfileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    options = options_for(service)
+    options = replace(options_for(service), metrics_delay_seconds=args.metrics_delay)
     scaling = service.scaling
     peak_rps = PEAK_SHARE * scaling.max_replicas * options.per_pod_rps
     settings = forecast_settings(scaling, options)

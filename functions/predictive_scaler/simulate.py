@@ -18,7 +18,9 @@ ready pods; a pod's capacity is ``--per-pod-rps`` (default: the service's ``targ
 load the targets were sized for); its CPU utilization (% of requests) is ``target_cpu_utilization x
 load / capacity`` (the CPU and request-rate targets describe the same load), capped at the
 limits/requests ratio; memory is not driven by request rate in this model and is left out. Metrics
-reach the HPA without delay (a real metrics pipeline adds 15-60 s, which time-to-scale-up excludes).
+reach the HPA without delay by default (a real metrics pipeline adds 15-60 s, which time-to-scale-up
+excludes); ``metrics_delay_seconds`` delays every load-driven metric alike (CPU, request rate and the live
+margin's request rate) to measure how much of a result rests on fresh metrics.
 
 Measured per set-up: under-provisioned time (demand above ready capacity: pods running hotter than
 sized for), replica-hours, and **time-to-scale-up**: from demand crossing what the requested replicas
@@ -75,6 +77,8 @@ class SimulationOptions:
     publish_tolerance: float = TOLERANCE
     """Dead band the forecaster publishes above (see decision.replicas_for); 0 to switch that off."""
     lead_minutes: float = LEAD_MINUTES
+    metrics_delay_seconds: int = 0
+    """Age of the load the HPA's metrics report (a multiple of ``sync_seconds``); 0: none."""
     refit_minutes: int = 60
     """The simulated forecaster refits its model, bound and gate this often (the CronJob: every run)."""
 
@@ -325,6 +329,17 @@ def predictive_values(scaling: Scaling, demand: Series, options: SimulationOptio
     return PredictiveTrace(values=values, runs=runs, headroom=headroom, live=live)
 
 
+def delayed(demand: Series, seconds: int) -> Series:
+    """``demand`` as a metric ``seconds`` old reports it (the first value before the trace began)."""
+    if seconds % demand.step_seconds:
+        raise TraceError(f"metrics delay {seconds} s is not a multiple of the {demand.step_seconds} s sync period")
+    shift = seconds // demand.step_seconds
+    if shift <= 0:
+        return demand
+    values = np.concatenate([np.full(shift, demand.values[0]), demand.values[:-shift]])
+    return Series(demand.start, demand.step_seconds, values)
+
+
 def live_headroom_values(
     scaling: Scaling, demand: Series, headroom: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
@@ -358,6 +373,7 @@ def run_scenario(
 ) -> ScenarioResult:
     """Replay ``demand`` through one HPA fed with the CPU/request-rate metrics plus ``external`` metrics."""
     values = demand.values.tolist()
+    seen = delayed(demand, options.metrics_delay_seconds).values.tolist()
     step = demand.step_seconds
     hpa = Hpa(scaling, initial_replicas(scaling, values[0], options), startup_seconds=options.pod_startup_seconds)
     columns = [e.tolist() for e in external]
@@ -375,7 +391,7 @@ def run_scenario(
         now = float(i * step)
         ready = hpa.ready(now)
         if ready:
-            per_pod = load / ready
+            per_pod = seen[i] / ready
             cpu: float | None = min(cpu_at_capacity * per_pod / capacity_per_pod, ceiling)
             rps: float | None = per_pod
         else:
@@ -419,7 +435,8 @@ def simulate(trace: Series, service: ServiceProfile, options: SimulationOptions)
     else:
         predictive = PredictiveTrace(np.zeros(len(demand)), None)
     floors = yield_to_forecast(cron, predictive.values) if scaling.prediction.replaces_schedules else cron
-    extra = [] if predictive.headroom is None else [live_headroom_values(scaling, demand, predictive.headroom)]
+    seen = delayed(demand, options.metrics_delay_seconds)
+    extra = [] if predictive.headroom is None else [live_headroom_values(scaling, seen, predictive.headroom)]
     results = {
         "reactive": run_scenario(scaling, demand, [], options),
         "scheduled": run_scenario(scaling, demand, cron, options),

@@ -225,3 +225,21 @@ def test_the_live_margin_removes_under_provisioning_a_reactive_target_leaves() -
     assert "live_headroom" not in without["comparison"]  # type: ignore[operator]
     under = [r["predictive"]["underprovisioned_minutes"] for r in (with_margin, without)]  # type: ignore[index]
     assert under[0] < 0.7 * under[1]
+
+
+def test_a_metrics_delay_ages_what_the_hpa_sees_not_the_demand() -> None:
+    from functions.predictive_scaler.simulate import delayed
+
+    demand = Series(MIDNIGHT, 15, np.array([100.0] * 40 + [200.0] * 80))
+    assert delayed(demand, 30).values[40:43].tolist() == [100.0, 100.0, 200.0]
+    scaling = simple_scaling(scale_up={"stabilization_window_seconds": 0, "policies": [{"type": "Pods", "value": 10}]})
+    fresh = SimulationOptions(per_pod_rps=50, pod_startup_seconds=90, cpu_at_capacity_percent=60)
+    late = SimulationOptions(
+        per_pod_rps=50, pod_startup_seconds=90, cpu_at_capacity_percent=60, metrics_delay_seconds=60
+    )
+    # The step is seen 60 s late, so the pods are ready 60 s later: 1.5 + 1 under-provisioned minutes.
+    assert run_scenario(scaling, demand, [], late).underprovisioned_minutes == pytest.approx(
+        run_scenario(scaling, demand, [], fresh).underprovisioned_minutes + 1.0
+    )
+    with pytest.raises(ValueError, match="not a multiple of the 15 s sync period"):
+        delayed(demand, 20)
