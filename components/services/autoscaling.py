@@ -3,7 +3,8 @@
 * A plain service gets an ``autoscaling/v2`` HPA (CPU, memory, request rate as a Pods metric, behaviour).
   Its Pods metric is served by prometheus-adapter: :class:`PrometheusAdapterRules` declares the rule.
 * A service with peak windows or prediction gets a KEDA ``ScaledObject`` instead (never both: KEDA owns
-  the HPA it creates), with cron, cpu, memory, prometheus and, for prediction, a metrics-api trigger.
+  the HPA it creates), with cron, cpu, memory, prometheus and, for prediction, metrics-api triggers (the
+  published forecast and, with live headroom, the margin the scalingModifiers formula applies to the rate).
 * Prediction adds :class:`PredictiveScaler`: the forecaster CronJob, the ConfigMap it publishes to, and
   least-privilege RBAC for the publisher (patch) and for KEDA's reader (get), both on that one ConfigMap.
 

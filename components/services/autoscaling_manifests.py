@@ -9,7 +9,9 @@ merge-patches ``data.replicas`` of the ConfigMap ``predictive-scaler-<service>``
 ``metrics-api`` trigger GETs that ConfigMap from the Kubernetes API with a bearer token of a read-only
 service account and reads ``data.replicas`` (a string, parsed as a quantity) as an ``AverageValue``
 metric with target 1, so the HPA proposes exactly the published replica count; 0 never wins the max()
-over the other metrics.
+over the other metrics. With ``prediction.live_headroom`` the forecaster also publishes ``data.headroom``, a
+calibrated multiplier that a second metrics-api trigger (``headroom``) reads, and the scalingModifiers formula
+applies it to the live request rate at every HPA sync.
 """
 
 from __future__ import annotations
@@ -28,6 +30,15 @@ KEDA_POLLING_INTERVAL_SECONDS = 30
 """How often KEDA asks each trigger (its default); the forecaster publishes every few minutes."""
 FORECAST_VALUE_LOCATION = "data.replicas"
 """GJSON path of the published replicas in the ConfigMap as the API server returns it."""
+HEADROOM_VALUE_LOCATION = "data.headroom"
+"""GJSON path of the published headroom multiplier (a string such as ``"1.137"``; ``"1"`` = no margin)."""
+HEADROOM_CEILING = 2
+"""Most the formula lets a published headroom multiply the live request rate by. Defence in depth: the
+forecaster never publishes above ~1.25, so only a corrupted or hand-edited ConfigMap reaches this, and it
+must not be able to order several times the fleet the request rate needs in one sync."""
+HEADROOM_FACTOR = f"min(max(headroom ?? 1, 1), {HEADROOM_CEILING})"
+"""The headroom as the formula uses it: a missing value is no margin, below 1 never cuts the request-rate
+target, above the ceiling is capped."""
 FORECASTER_VERBS = ("patch",)
 """The forecaster only sends a JSON merge-patch of the one ConfigMap (publish.py); nothing else."""
 READER_VERBS = ("get",)
@@ -166,14 +177,50 @@ def forecast_url(kube_api_url: str, namespace: str, service: str) -> str:
     return f"{kube_api_url.rstrip('/')}/api/v1/namespaces/{namespace}/configmaps/{forecast_configmap_name(service)}"
 
 
+def request_rate_query(service: ServiceSettings, namespace: str) -> str:
+    """The service's total request rate (``rps_query`` filled in): what the ``rps`` trigger reads and, with live
+    headroom, what the forecaster calibrates the headroom on (``--live-query``)."""
+    return service.scaling.rps_query.format(service=service.name, namespace=namespace)
+
+
+def uses_live_headroom(service: ServiceSettings) -> bool:
+    """Whether the formula multiplies the live request rate by the forecaster's published headroom."""
+    scaling = service.scaling
+    return scaling.prediction.enabled and scaling.prediction.live_headroom and scaling.target_rps_per_pod is not None
+
+
+def uses_formula(service: ServiceSettings) -> bool:
+    """Whether the ScaledObject hands the HPA one scalingModifiers composite instead of its external triggers."""
+    prediction = service.scaling.prediction
+    return prediction.enabled and (prediction.replaces_schedules or uses_live_headroom(service))
+
+
 def forecast_formula(service: ServiceSettings) -> str:
-    """KEDA scalingModifiers formula (expr-lang) in replicas: the forecast stands in for the windows while published.
+    """KEDA scalingModifiers formula (expr-lang) in replicas: request rate (with live headroom), forecast, windows.
 
     KEDA hands the HPA this one composite External metric instead of the triggers it names (CPU and memory stay
     Resource metrics beside it), so the request-rate trigger is part of it: ``rps / target_rps_per_pod`` is
-    what its own AverageValue target gave. ``forecast ?? 0``: a ConfigMap KEDA cannot read counts as
-    abstaining, so the windows apply; the request rate has no such default, so a Prometheus outage fails the
-    composite and the HPA holds its count (it does not scale down on a failed metric) while CPU scales up.
+    what its own AverageValue target gave; with live headroom it is ``rps * HEADROOM_FACTOR / target``, the
+    forecaster's calibrated margin on the rate KEDA reads at this sync. With ``replaces_schedules`` the
+    forecast stands in for the windows while published (``> 0``); without, the windows stay plain floors.
+
+    Verified against the sources: expr-lang v1.16.5 (KEDA 2.14's) and v1.17.8 (KEDA's main) document ``??``
+    (nil coalescing), ``?:`` (ternary) and ``min``/``max`` builtins that take any number of numeric arguments
+    (builtin/lib.go minMax, mixed int/float compared numerically). KEDA compiles the formula against a
+    ``map[string]float64`` of the non-cpu/memory trigger names set to -1 and runs it once
+    (apis/keda/v1alpha1/scaledobject_webhook.go validateScalingModifiersFormula: a name missing from the
+    triggers is rejected; ``-`` is not allowed in a variable, hence ``cron_<window>``) after wrapping it in
+    ``float(...)`` (main: a ``let`` form that keeps a nil result when the formula has ``??``). Both stacks'
+    formulas were also run once through those two expr-lang versions that way, outside the test suite (it has
+    no Go toolchain): they compile, and rps 1000 / target 50 gives 22.74 at headroom 1.137, 20 at 0.5, 40 at 3,
+    20 with headroom and forecast nil.
+
+    At run time every trigger's value is in the map. A trigger that fails (Prometheus down, the ConfigMap
+    unreadable or without the key) fails the whole composite for that sync (pkg/scaling/scale_handler.go: any
+    scaler error without an active fallback returns an error), and the HPA holds its count while CPU scales up.
+    Only KEDA 2.20+ with ``fallback.behavior: scalingModifiers`` hands a trigger that keeps failing to the
+    formula as nil (pkg/fallback/fallback.go): then ``?? 0`` / ``?? 1`` make an unreadable forecast abstain and
+    an unreadable headroom no margin, while ``rps`` has no default.
     """
     scaling = service.scaling
     windows = [cron_trigger_name(w, in_formula=True) for w in scaling.schedules]
@@ -181,12 +228,37 @@ def forecast_formula(service: ServiceSettings) -> str:
     chosen = f"(forecast ?? 0) > 0 ? forecast : {floor}"
     if scaling.target_rps_per_pod is None:
         return chosen
-    return f"max(rps / {plain_number(scaling.target_rps_per_pod)}, {chosen})"
+    target = plain_number(scaling.target_rps_per_pod)
+    if not uses_live_headroom(service):
+        return f"max(rps / {target}, {chosen})"
+    live = f"rps * {HEADROOM_FACTOR} / {target}"
+    if scaling.prediction.replaces_schedules:
+        return f"max({live}, {chosen})"
+    return f"max({', '.join([live, 'forecast ?? 0', *windows])})"
+
+
+def _configmap_trigger(
+    name: str, value_location: str, service: ServiceSettings, namespace: str, kube_api_url: str
+) -> dict[str, Any]:
+    """A metrics-api trigger reading one key of the forecast ConfigMap (AverageValue, target 1)."""
+    return {
+        "type": "metrics-api",
+        "name": name,
+        "metricType": "AverageValue",
+        "metadata": {
+            "url": forecast_url(kube_api_url, namespace, service.name),
+            "format": "json",
+            "valueLocation": value_location,
+            "targetValue": "1",
+            "authMode": "bearer",
+        },
+        "authenticationRef": {"name": reader_name(service.name), "kind": "TriggerAuthentication"},
+    }
 
 
 def scaled_object_manifest(service: ServiceSettings, namespace: str, kube_api_url: str) -> dict[str, Any]:
     scaling = service.scaling
-    in_formula = scaling.prediction.enabled and scaling.prediction.replaces_schedules
+    in_formula = uses_formula(service)
     triggers: list[dict[str, Any]] = [
         cron_trigger(scaling, window, in_formula=in_formula) for window in scaling.schedules
     ]
@@ -203,27 +275,15 @@ def scaled_object_manifest(service: ServiceSettings, namespace: str, kube_api_ur
                 "metricType": "AverageValue",
                 "metadata": {
                     "serverAddress": scaling.prometheus_url,
-                    "query": scaling.rps_query.format(service=service.name, namespace=namespace),
+                    "query": request_rate_query(service, namespace),
                     "threshold": plain_number(scaling.target_rps_per_pod),
                 },
             }
         )
     if scaling.prediction.enabled:
-        triggers.append(
-            {
-                "type": "metrics-api",
-                "name": "forecast",
-                "metricType": "AverageValue",
-                "metadata": {
-                    "url": forecast_url(kube_api_url, namespace, service.name),
-                    "format": "json",
-                    "valueLocation": FORECAST_VALUE_LOCATION,
-                    "targetValue": "1",
-                    "authMode": "bearer",
-                },
-                "authenticationRef": {"name": reader_name(service.name), "kind": "TriggerAuthentication"},
-            }
-        )
+        triggers.append(_configmap_trigger("forecast", FORECAST_VALUE_LOCATION, service, namespace, kube_api_url))
+    if uses_live_headroom(service):
+        triggers.append(_configmap_trigger("headroom", HEADROOM_VALUE_LOCATION, service, namespace, kube_api_url))
     advanced: dict[str, Any] = {
         "restoreToOriginalReplicaCount": False,
         "horizontalPodAutoscalerConfig": {"behavior": behavior(service)},
@@ -257,12 +317,16 @@ def _forecaster_labels(service: ServiceSettings) -> dict[str, str]:
 
 
 def forecast_configmap_manifest(service: ServiceSettings, namespace: str) -> dict[str, Any]:
-    """The ConfigMap the forecaster patches; created abstaining (``replicas: "0"``) so KEDA can read it at once."""
+    """The ConfigMap the forecaster patches; created abstaining (``replicas: "0"``, ``headroom: "1"`` with live
+    headroom) so KEDA can read every key its triggers name at once."""
+    data = {"replicas": "0", "acted": "false"}
+    if uses_live_headroom(service):
+        data["headroom"] = "1"
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": _meta(forecast_configmap_name(service.name), namespace, _forecaster_labels(service)),
-        "data": {"replicas": "0", "acted": "false"},
+        "data": data,
     }
 
 
@@ -333,11 +397,14 @@ def forecaster_args(service: ServiceSettings, namespace: str) -> list[str]:
     """The forecaster CLI invocation (``python -m functions.predictive_scaler run ...``) for one service."""
     scaling, prediction = service.scaling, service.scaling.prediction
     assert scaling.target_rps_per_pod is not None  # guaranteed by ScalingSettings for prediction
+    # The headroom is calibrated on exactly what the rps trigger reads: the rate the formula multiplies.
+    live = ["--live-query", request_rate_query(service, namespace)] if uses_live_headroom(service) else []
     return [
         "run",
         "--service", service.name,
         "--prometheus", scaling.prometheus_url,
         "--query", prediction.query,
+        *live,
         "--min-replicas", str(scaling.min_replicas),
         "--max-replicas", str(scaling.max_replicas),
         "--target-rps-per-pod", plain_number(scaling.target_rps_per_pod),

@@ -212,6 +212,18 @@ class PredictionSettings(Settings):
         "launch, a sale) must keep its floor; turn it on where the windows are only the usual daily peaks. "
         "Needs KEDA 2.14 or later; no effect while prediction is off.",
     )
+    live_headroom: bool = Field(
+        default=True,
+        description="Scale on the live request rate times the forecaster's calibrated margin (`data.headroom` of its "
+        "ConfigMap, e.g. 1.137, calibrated on the very query the rps trigger reads) at every HPA sync, instead of "
+        "leaving the margin to a replica count computed from data up to 5 minutes old: a KEDA scalingModifiers "
+        "formula max(rps x headroom / target_rps_per_pod, forecast, windows). The margin is clamped to [1, 2]: "
+        "1 (published when the forecaster has no calibrated margin) and a value KEDA hands the formula as missing "
+        "give the plain request-rate target, a value below 1 never cuts it. An unreadable ConfigMap counts as "
+        "missing only with KEDA's scalingModifiers fallback (2.20 or later); before that it fails the composite "
+        "metric and the HPA holds its count while CPU and memory still scale up. Needs KEDA 2.14 or later (as "
+        "replaces_schedules); no effect while prediction is off or without target_rps_per_pod.",
+    )
     image: PinnedImage = Field(
         default="ghcr.io/example/predictive-scaler:0.1.0",
         description="Forecaster image (runs `python -m functions.predictive_scaler run`); pinned tag or digest.",

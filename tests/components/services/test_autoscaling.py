@@ -20,10 +20,13 @@ from components.platform.config import StackConfig, parse_config
 from components.platform.outputs import StackOutputs
 from components.services.autoscaling_manifests import (
     FORECAST_VALUE_LOCATION,
+    HEADROOM_VALUE_LOCATION,
     forecast_configmap_name,
     forecaster_name,
     reader_name,
     reader_token_secret_name,
+    uses_formula,
+    uses_live_headroom,
 )
 from components.services.autoscaling_schedule import cron_trigger_name
 from components.services.config import ServiceSettings
@@ -195,7 +198,7 @@ def test_scaled_object_specs_follow_config(stack: str) -> None:
         assert spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"] == expected_behavior(service)
         triggers = {t["name"]: t for t in spec["triggers"]}
         for window in scaling.schedules:
-            cron = triggers[cron_trigger_name(window, in_formula=scaling.prediction.replaces_schedules)]["metadata"]
+            cron = triggers[cron_trigger_name(window, in_formula=uses_formula(service))]["metadata"]
             assert cron["desiredReplicas"] == str(scaling.scheduled_replicas(window))
             assert cron["timezone"] == window.timezone
         assert triggers["cpu"]["metadata"] == {"value": str(scaling.target_cpu_utilization)}
@@ -205,6 +208,8 @@ def test_scaled_object_specs_follow_config(stack: str) -> None:
         assert float(triggers["rps"]["metadata"]["threshold"]) == scaling.target_rps_per_pod
         assert f'service="{service.name}"' in triggers["rps"]["metadata"]["query"]
         assert ("forecast" in triggers) == scaling.prediction.enabled
+        assert ("headroom" in triggers) == uses_live_headroom(service)
+        assert ("scalingModifiers" in spec["advanced"]) == uses_formula(service)
 
 
 def test_prod_carries_the_seed_figures() -> None:
@@ -220,8 +225,10 @@ def test_prod_carries_the_seed_figures() -> None:
         "desiredReplicas": "15",
     }
     assert triggers["cron_evening_peak"]["metadata"]["desiredReplicas"] == "20"
+    # The live request rate times the forecaster's calibrated margin (clamped to [1, 2]) at every sync.
     assert backend["advanced"]["scalingModifiers"] == {
-        "formula": "max(rps / 50, (forecast ?? 0) > 0 ? forecast : max(cron_morning_peak, cron_evening_peak))",
+        "formula": "max(rps * min(max(headroom ?? 1, 1), 2) / 50, "
+        "(forecast ?? 0) > 0 ? forecast : max(cron_morning_peak, cron_evening_peak))",
         "target": "1",
         "metricType": "AverageValue",
     }
@@ -353,13 +360,41 @@ def test_forecaster_cronjob() -> None:
     assert args[args.index("--configmap") + 1] == forecast_configmap_name("backend")
     assert args[args.index("--look-ahead-minutes") + 1] == "30"
     assert args[args.index("--confidence-threshold") + 1] == "0.8"
+    # The headroom is calibrated on exactly what the rps trigger reads, right after the forecast's own query.
+    rps = next(t for t in by_name(plan_of("prod"), "ScaledObject")["backend"]["spec"]["triggers"] if t["name"] == "rps")
+    assert args.index("--live-query") == args.index("--query") + 2
+    assert args[args.index("--live-query") + 1] == rps["metadata"]["query"]
+    assert rps["metadata"]["query"] == 'sum(rate(http_requests_total{namespace="platform",service="backend"}[2m]))'
+
+
+def test_without_live_headroom_the_cronjob_has_no_live_query() -> None:
+    plan = plan_with("prod", _services("prod", 0, {"prediction": {"live_headroom": False}}))
+    [container] = by_name(plan, "CronJob")[forecaster_name("backend")]["spec"]["jobTemplate"]["spec"]["template"][
+        "spec"
+    ]["containers"]
+    assert "--live-query" not in container["args"]
+    assert by_name(plan, "ConfigMap")[forecast_configmap_name("backend")]["data"] == {"replicas": "0", "acted": "false"}
+    backend = by_name(plan, "ScaledObject")["backend"]["spec"]
+    assert "headroom" not in {t["name"] for t in backend["triggers"]}
+    assert backend["advanced"]["scalingModifiers"]["formula"] == (
+        "max(rps / 50, (forecast ?? 0) > 0 ? forecast : max(cron_morning_peak, cron_evening_peak))"
+    )
 
 
 def test_keda_reads_what_the_forecaster_writes() -> None:
     plan = plan_of("prod")
     configmap = by_name(plan, "ConfigMap")[forecast_configmap_name("backend")]
     assert configmap["data"]["replicas"] == "0"  # abstaining until the first run
-    forecast = next(t for t in by_name(plan, "ScaledObject")["backend"]["spec"]["triggers"] if t["name"] == "forecast")
+    assert configmap["data"]["headroom"] == "1"  # no margin until the first run
+    triggers = by_name(plan, "ScaledObject")["backend"]["spec"]["triggers"]
+    names = [t["name"] for t in triggers]
+    forecast, headroom = triggers[names.index("forecast")], triggers[names.index("headroom")]
+    assert names.index("headroom") == names.index("forecast") + 1
+    # The same reader of the same ConfigMap; only the key differs.
+    assert headroom["metadata"]["valueLocation"] == HEADROOM_VALUE_LOCATION == "data.headroom"
+    assert {**headroom, "name": "forecast", "metadata": {**headroom["metadata"], "valueLocation": "data.replicas"}} == (
+        forecast
+    )
     assert forecast["metadata"]["url"].endswith(
         f"/api/v1/namespaces/platform/configmaps/{configmap['metadata']['name']}"
     )
@@ -380,7 +415,8 @@ def test_forecast_configmap_is_left_to_the_forecaster() -> None:
     from tests.plans import named
 
     record = named(plan_of("prod"), "backend-autoscaling-predictive-configmap")
-    assert record.inputs["data"] == {"replicas": "0", "acted": "false"}
+    assert record.inputs["data"] == {"replicas": "0", "acted": "false", "headroom": "1"}
+    assert record.options["ignoreChanges"] == ["data"]  # so existing ConfigMaps keep what the forecaster wrote
 
 
 # --- metrics plumbing ------------------------------------------------------------------------------------
@@ -443,7 +479,17 @@ def test_prediction_without_schedules_is_keda_with_only_the_forecast_extra() -> 
     plan = plan_with("staging", _services("staging", 1, {"prediction": {"enabled": True}}))
     assert "frontend" not in by_name(plan, "HorizontalPodAutoscaler")
     spec = by_name(plan, "ScaledObject")["frontend"]["spec"]
-    assert [t["type"] for t in spec["triggers"]] == ["cpu", "memory", "prometheus", "metrics-api"]
+    assert [(t["type"], t["name"]) for t in spec["triggers"]] == [
+        ("cpu", "cpu"),
+        ("memory", "memory"),
+        ("prometheus", "rps"),
+        ("metrics-api", "forecast"),
+        ("metrics-api", "headroom"),
+    ]
+    assert (
+        spec["advanced"]["scalingModifiers"]["formula"]
+        == "max(rps * min(max(headroom ?? 1, 1), 2) / 50, forecast ?? 0)"
+    )
     assert forecaster_name("frontend") in by_name(plan, "CronJob")
     for manifest in autoscaling_manifests(plan):
         if manifest["apiVersion"].startswith("keda.sh/"):

@@ -10,6 +10,7 @@ Only the two servers are stand-ins; the CLI, the forecaster and our manifests ar
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from components.services.autoscaling_manifests import (
     forecast_configmap_manifest,
     forecast_configmap_name,
     forecaster_cronjob_manifest,
+    request_rate_query,
     scaled_object_manifest,
 )
 from components.services.config import ServiceSettings
@@ -71,14 +73,31 @@ def test_cronjob_arguments_parse_into_the_service_settings() -> None:
     assert settings.forecast.cover_minutes == 10 and settings.forecast.confidence == 0.8
     assert args.publish == "configmap" and args.configmap == configmap_name("backend")
     assert args.namespace == "platform" and args.prometheus == scaling.prometheus_url
+    # The headroom is calibrated on the rate the ScaledObject's rps trigger reads (and the formula multiplies).
+    assert args.live_query == request_rate_query(service, "platform")
 
 
 # --- stand-ins (the predictive scaler's own test servers) -----------------------------------------------
 
 
+class SeasonalPrometheus(FakeServer):
+    """Answers each ``query_range`` with the seasonal rate on the grid it asks for: the forecaster reads its
+    history at 5 minutes and the live request rate (``--live-query``) at 2."""
+
+    @property
+    def reply(self) -> Any:
+        asked = self.requests[-1].query if self.requests else {}
+        start, end, step = (int(float(asked[key][0])) for key in ("start", "end", "step"))
+        return seasonal_rate(start, end, step)
+
+    @reply.setter
+    def reply(self, value: Any) -> None:  # the answer depends on the request, nothing is stored
+        del value
+
+
 @pytest.fixture
 def prometheus() -> Iterator[FakeServer]:
-    yield from serve_fake(FakeServer())
+    yield from serve_fake(SeasonalPrometheus())
 
 
 @pytest.fixture
@@ -86,10 +105,10 @@ def kube_api() -> Iterator[FakeServer]:
     yield from serve_fake(FakeServer())
 
 
-def daily_history(days: int = 14, step: int = 300) -> dict[str, Any]:
-    """A seasonal request rate (peak ~1700 req/s) as Prometheus' query_range answers it."""
-    count = days * 86_400 // step + 1
-    t = NOW - (count - 1) * step + step * np.arange(count)
+def seasonal_rate(start: int, end: int, step: int) -> dict[str, Any]:
+    """A seasonal request rate (peak ~1700 req/s) on ``start, start + step, ..., end``, as query_range answers."""
+    count = (end - start) // step + 1
+    t = start + step * np.arange(count)
     noise = np.random.default_rng(7).standard_normal(count)
     values = 1000 + 700 * np.sin(2 * np.pi * (t % 86_400) / 86_400 - 2.0) + 20 * noise
     series = [[int(a), f"{b:.3f}"] for a, b in zip(t, values, strict=True)]
@@ -109,12 +128,16 @@ def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]
     return result
 
 
+_PLAIN_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+
+
 def keda_reads(configmap: dict[str, Any], value_location: str) -> float:
-    """The metrics-api trigger's value: a dotted path into the JSON, a string parsed as a plain quantity."""
+    """The metrics-api trigger's value: a dotted path into the JSON, a string parsed as a plain quantity
+    (``"12"``, ``"1.137"``; a missing key is an error of the trigger)."""
     value: Any = configmap
     for part in value_location.split("."):
         value = value[part]
-    assert isinstance(value, str) and value.isdigit(), f"KEDA could not parse {value!r} as a quantity"
+    assert isinstance(value, str) and _PLAIN_QUANTITY.match(value), f"KEDA could not parse {value!r} as a quantity"
     return float(value)
 
 
@@ -127,24 +150,31 @@ def test_cronjob_run_publishes_what_the_scaled_object_reads(
     args[args.index("--prometheus") + 1] = prometheus.url
     token = tmp_path / "token"
     token.write_text("sa-token", encoding="utf-8")
-    prometheus.reply = daily_history()
     code = main([*args, "--kube-api", kube_api.url, "--token-file", str(token), "--now", "2024-05-15T07:30:00Z"])
     assert code == 0, capsys.readouterr().err
 
-    [seen_by_prometheus] = prometheus.requests
-    assert seen_by_prometheus.query["query"] == [service.scaling.prediction.query.format(service="backend")]
+    forecast_query = service.scaling.prediction.query.format(service="backend")
+    asked = {q for r in prometheus.requests for q in r.query["query"]}
+    # The forecast's history and, for the headroom, only the live request rate the rps trigger reads.
+    assert forecast_query in asked <= {forecast_query, request_rate_query(service, "platform")}
     [patch] = kube_api.requests
     assert patch.method == "PATCH" and patch.headers["Content-Type"] == "application/merge-patch+json"
     assert patch.headers["Authorization"] == "Bearer sa-token"
 
     scaled_object = scaled_object_manifest(service, "platform", KUBE_API)
-    [forecast] = [t for t in scaled_object["spec"]["triggers"] if t["type"] == "metrics-api"]
+    readers = {t["name"]: t for t in scaled_object["spec"]["triggers"] if t["type"] == "metrics-api"}
+    assert set(readers) == {"forecast", "headroom"}
+    forecast, headroom = readers["forecast"], readers["headroom"]
     assert KUBE_API + patch.path == forecast["metadata"]["url"]  # the forecaster writes where KEDA reads
 
     seed = forecast_configmap_manifest(service, "platform")
     assert keda_reads(seed, forecast["metadata"]["valueLocation"]) == 0  # before the first run: abstain
-    live = merge_patch(seed, json.loads(patch.body))
+    assert keda_reads(seed, headroom["metadata"]["valueLocation"]) == 1  # ... and no margin
+    published = json.loads(patch.body)
+    assert "headroom" in published["data"]  # every run publishes it, "1" when it has no calibrated margin
+    live = merge_patch(seed, published)
     replicas = keda_reads(live, forecast["metadata"]["valueLocation"])
+    assert keda_reads(live, headroom["metadata"]["valueLocation"]) > 0  # a multiplier the formula can clamp
     doc = json.loads(live["data"]["forecast.json"])
     assert doc["acted"] is True and doc["confidence"] >= doc["threshold"] - 0.25  # calibrated: the gate is open
     assert service.scaling.min_replicas <= replicas <= service.scaling.max_replicas

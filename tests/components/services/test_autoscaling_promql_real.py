@@ -1,6 +1,7 @@
 """Every PromQL expression the autoscalers depend on parses in Prometheus' own parser (promtool).
 
-KEDA's prometheus trigger query, the forecaster's query (as the CronJob will fill it in) and the
+KEDA's prometheus trigger query, the forecaster's queries (as the CronJob will fill them in: its history
+query and, with live headroom, ``--live-query``) and the
 prometheus-adapter rule (with its ``<<.Series>>`` template expanded the way the adapter does) are written
 into a rule file and checked with ``promtool check rules`` (Debian ``prometheus`` package).
 """
@@ -14,7 +15,7 @@ import pytest
 import yaml
 
 from components.platform.config import parse_config
-from components.services.autoscaling_manifests import adapter_rule, scaled_object_manifest
+from components.services.autoscaling_manifests import adapter_rule, forecaster_args, scaled_object_manifest
 from tests.plans import STACKS, stack_values
 
 
@@ -30,6 +31,9 @@ def expressions(stack: str) -> dict[str, str]:
                     found[f"{service.name}-keda-rps"] = trigger["metadata"]["query"]
         if scaling.prediction.enabled:
             found[f"{service.name}-forecast"] = scaling.prediction.query.format(service=service.name)
+            args = forecaster_args(service, config.namespace)
+            if "--live-query" in args:
+                found[f"{service.name}-forecast-live"] = args[args.index("--live-query") + 1]
         if not scaling.uses_keda:
             rule = adapter_rule(scaling.rps_metric)
             expanded = (
@@ -48,6 +52,7 @@ def expressions(stack: str) -> dict[str, str]:
 def test_promtool_parses_every_autoscaling_query(stack: str, tmp_path: Path) -> None:
     found = expressions(stack)
     assert any(k.endswith("-keda-rps") for k in found) and any(k.endswith("-adapter") for k in found)
+    assert any(k.endswith("-forecast-live") for k in found)  # both stacks predict with live headroom
     rules = {"groups": [{"name": "autoscaling-queries", "rules": [
         {"record": f"check:{name.replace('-', '_')}", "expr": expr} for name, expr in sorted(found.items())
     ]}]}  # fmt: skip

@@ -16,7 +16,12 @@ import pytest
 from croniter import croniter
 from pydantic import ValidationError
 
-from components.services.autoscaling_manifests import forecast_formula, scaled_object_manifest
+from components.services.autoscaling_manifests import (
+    HEADROOM_CEILING,
+    HEADROOM_FACTOR,
+    forecast_formula,
+    scaled_object_manifest,
+)
 from components.services.autoscaling_schedule import cron_trigger, day_field, end_cron, start_cron
 from components.services.config import ScalingSettings, ScheduleWindow, ServiceSettings
 from functions.predictive_scaler.schedule import window_active
@@ -169,31 +174,64 @@ def _predicting(**prediction: object) -> ServiceSettings:
 
 
 _FORMULA_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_EXPR_BUILTINS = {"max"}
+_EXPR_BUILTINS = {"max", "min"}
+KUBE_API = "https://kubernetes.default.svc"
+HEADROOM = "min(max(headroom ?? 1, 1), 2)"
 
 
-def test_windows_stay_plain_triggers_unless_the_forecast_replaces_them() -> None:
-    manifest = scaled_object_manifest(_predicting(), "platform", "https://kubernetes.default.svc")
+def test_windows_stay_plain_triggers_unless_a_formula_reads_them() -> None:
+    manifest = scaled_object_manifest(_predicting(live_headroom=False), "platform", KUBE_API)
     assert "scalingModifiers" not in manifest["spec"]["advanced"]
     assert [t["name"] for t in manifest["spec"]["triggers"] if t["type"] == "cron"] == [
         "cron-morning-peak",
         "cron-evening-peak",
     ]
+    assert "headroom" not in {t["name"] for t in manifest["spec"]["triggers"]}
 
 
-def test_the_formula_names_every_external_trigger_and_nothing_else() -> None:
+FORMULAS = [
+    # (replaces_schedules, live_headroom, formula); live headroom off and replacing: the formula as before it.
+    (True, False, "max(rps / 50, (forecast ?? 0) > 0 ? forecast : max(cron_morning_peak, cron_evening_peak))"),
+    (
+        True,
+        True,
+        f"max(rps * {HEADROOM} / 50, (forecast ?? 0) > 0 ? forecast : max(cron_morning_peak, cron_evening_peak))",
+    ),
+    (False, True, f"max(rps * {HEADROOM} / 50, forecast ?? 0, cron_morning_peak, cron_evening_peak)"),
+]
+
+
+@pytest.mark.parametrize(("replaces", "live", "formula"), FORMULAS, ids=["replacing", "replacing-live", "live"])
+def test_the_formula_names_every_external_trigger_and_nothing_else(replaces: bool, live: bool, formula: str) -> None:
     """KEDA hands the HPA only the composite: an external trigger the formula leaves out would stop counting."""
-    manifest = scaled_object_manifest(
-        _predicting(replaces_schedules=True), "platform", "https://kubernetes.default.svc"
-    )
+    service = _predicting(replaces_schedules=replaces, live_headroom=live)
+    manifest = scaled_object_manifest(service, "platform", KUBE_API)
     modifiers = manifest["spec"]["advanced"]["scalingModifiers"]
     assert (modifiers["target"], modifiers["metricType"]) == ("1", "AverageValue")
+    assert modifiers["formula"] == forecast_formula(service) == formula
     external = {t["name"] for t in manifest["spec"]["triggers"] if t["type"] not in ("cpu", "memory")}
     words = set(_FORMULA_WORD.findall(modifiers["formula"])) - _EXPR_BUILTINS
-    assert words == external == {"rps", "forecast", "cron_morning_peak", "cron_evening_peak"}
-    assert modifiers["formula"] == (
-        "max(rps / 50, (forecast ?? 0) > 0 ? forecast : max(cron_morning_peak, cron_evening_peak))"
-    )
+    expected = {"rps", "forecast", "cron_morning_peak", "cron_evening_peak"} | ({"headroom"} if live else set())
+    assert words == external == expected
+
+
+def test_live_headroom_without_windows() -> None:
+    scaling = seed_scaling().model_dump() | {"schedules": [], "prediction": {"enabled": True}}
+    service = ServiceSettings.model_validate({"name": "api", "image": "ghcr.io/example/api:1.0.0", "scaling": scaling})
+    manifest = scaled_object_manifest(service, "platform", KUBE_API)
+    assert manifest["spec"]["advanced"]["scalingModifiers"]["formula"] == f"max(rps * {HEADROOM} / 50, forecast ?? 0)"
+    assert [t["name"] for t in manifest["spec"]["triggers"]] == ["cpu", "memory", "rps", "forecast", "headroom"]
+
+
+def test_headroom_factor_is_clamped_to_the_named_ceiling() -> None:
+    assert HEADROOM_FACTOR == HEADROOM == f"min(max(headroom ?? 1, 1), {HEADROOM_CEILING})"
+    assert 1.25 < HEADROOM_CEILING <= 2  # above what the forecaster publishes, never more than double
+
+
+def test_a_fractional_request_rate_target_is_written_plainly() -> None:
+    scaling = seed_scaling(target_rps_per_pod=12.5).model_dump() | {"prediction": {"enabled": True}}
+    service = ServiceSettings.model_validate({"name": "api", "image": "ghcr.io/example/api:1.0.0", "scaling": scaling})
+    assert forecast_formula(service).startswith(f"max(rps * {HEADROOM} / 12.5, ")
 
 
 def test_one_window_and_no_request_rate_target() -> None:
@@ -212,10 +250,13 @@ def test_replacing_needs_windows_and_means_nothing_without_a_forecast() -> None:
     scaling["schedules"] = []
     with pytest.raises(ValidationError, match=r"prediction\.replaces_schedules: there are no schedules windows"):
         ServiceSettings.model_validate({"name": "api", "image": "ghcr.io/example/api:1.0.0", "scaling": scaling})
-    off = seed_scaling().model_dump() | {"prediction": {"enabled": False, "replaces_schedules": True}}
+    off = seed_scaling().model_dump() | {
+        "prediction": {"enabled": False, "replaces_schedules": True, "live_headroom": True}
+    }
     service = ServiceSettings.model_validate({"name": "api", "image": "ghcr.io/example/api:1.0.0", "scaling": off})
-    manifest = scaled_object_manifest(service, "platform", "https://kubernetes.default.svc")
+    manifest = scaled_object_manifest(service, "platform", KUBE_API)
     assert "scalingModifiers" not in manifest["spec"]["advanced"]
+    assert not [t for t in manifest["spec"]["triggers"] if t["type"] == "metrics-api"]
     assert {t["name"] for t in manifest["spec"]["triggers"] if t["type"] == "cron"} == {
         "cron-morning-peak",
         "cron-evening-peak",

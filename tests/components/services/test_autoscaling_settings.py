@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from components.platform.config import ConfigError, parse_config
+from components.services.config import PredictionSettings
 from tests.plans import deep_merge, stack_values
 
 BACKEND = 0  # prod services[0]: backend, prediction on, peak windows
@@ -123,3 +124,15 @@ def test_service_name_too_long_for_the_forecaster_cronjob() -> None:
 def test_interval_check_only_applies_when_prediction_runs() -> None:
     values = _prod_with(2, {"scaling": {"prediction": {"enabled": False, "interval_minutes": 60}}})
     assert parse_config(values).services[2].scaling.prediction.interval_minutes == 60
+
+
+def test_live_headroom_is_on_by_default_and_says_why() -> None:
+    assert PredictionSettings().live_headroom is True
+    description = PredictionSettings.model_fields["live_headroom"].description or ""
+    for needed in ("live request rate", "5 minutes old", "[1, 2]", "KEDA 2.14", "prediction is off"):
+        assert needed in description, needed
+
+
+def test_live_headroom_must_be_a_boolean() -> None:
+    [problem] = problems_of(_prod_with(BACKEND, {"scaling": {"prediction": {"live_headroom": "sometimes"}}}))
+    assert problem.startswith("services[0].scaling.prediction.live_headroom: "), problem
