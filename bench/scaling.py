@@ -7,8 +7,9 @@ looked at while the method changed), a **fresh** set (picked by shape, run once 
 then looked at when persistence joined the candidate models), a **fresh2** set (picked by shape from
 the datasets' documentation, run once on the committed method, then looked at when the provisioning
 level became a per-service choice), a **fresh3** set (picked the same way, run once on that method, then
-looked at when the headroom on the live request rate joined it) and a **fresh4** set (picked the same way,
-before anything ran on them). The same prod settings run on every trace. Each trace is scaled linearly so
+looked at when the headroom on the live request rate joined it), a **fresh4** set (picked the same way,
+then looked at when the live margin's backtest learned the HPA's scale-down window) and a **fresh5** set
+(picked the same way, before anything ran on them). The same prod settings run on every trace. Each trace is scaled linearly so
 that its peak is ``PEAK_SHARE x max_replicas x per_pod_rps``. Per trace, against the reactive HPA of the same run:
 
 * under-provisioned minutes: >= 60 % fewer, at replica-hours: <= +15 %;
@@ -19,7 +20,7 @@ Also recorded: a reactive HPA with 10 % lower targets (the headroom the forecast
 adds, to show what the forecast adds beyond headroom), forecast error against naive baselines, the
 cost of one CronJob run, and how far the simulator's hourly refit is from refitting at every run.
 
-    .venv/bin/python bench/scaling.py [--stack prod] [--sets tuning evaluation fresh fresh2 fresh3 fresh4] [--traces NAME ...]
+    .venv/bin/python bench/scaling.py [--stack prod] [--sets tuning evaluation fresh fresh2 fresh3 fresh4 fresh5] [--traces NAME ...]
         [--refit-check TRACE]
 
 Writes build/bench/scaling.json.
@@ -49,6 +50,7 @@ from functions.predictive_scaler.devtraces import (  # noqa: E402
     FRESH2,
     FRESH3,
     FRESH4,
+    FRESH5,
     TRACES,
     TUNING,
     load_trace,
@@ -101,7 +103,9 @@ def run_cost_ms(trace: Series, service: ServiceProfile, options: SimulationOptio
     fine = fine_demand(trace, options.sync_seconds)
     history = resample_mean(fine, options.history_step_seconds)
     live = resample_mean(fine, LIVE_STEP_SECONDS)
-    live_settings = HeadroomSettings.like(settings, options.publish_tolerance)
+    live_settings = HeadroomSettings.like(
+        settings, options.publish_tolerance, service.scaling.scale_down.stabilization_window_seconds
+    )
     span = round(settings.history_days * 86_400 / history.step_seconds) + 1
     live_span = round(live_settings.history_days * 86_400 / LIVE_STEP_SECONDS) + 1
     ends = np.linspace(span, len(history), RUN_COST_SAMPLES).astype(int)
@@ -340,9 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sets",
         nargs="+",
-        choices=("tuning", "evaluation", "fresh", "fresh2", "fresh3", "fresh4"),
-        default=["tuning", "evaluation", "fresh", "fresh2", "fresh3", "fresh4"],
-        help="trace sets to run when --traces is not given (default: all six)",
+        choices=("tuning", "evaluation", "fresh", "fresh2", "fresh3", "fresh4", "fresh5"),
+        default=["tuning", "evaluation", "fresh", "fresh2", "fresh3", "fresh4", "fresh5"],
+        help="trace sets to run when --traces is not given (default: all seven)",
     )
     parser.add_argument(
         "--refit-check", default="taylor", help="trace to compare hourly and per-run refits on ('' skips)"
@@ -396,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
             "fresh2": [t for t in args.traces if t in FRESH2],
             "fresh3": [t for t in args.traces if t in FRESH3],
             "fresh4": [t for t in args.traces if t in FRESH4],
+            "fresh5": [t for t in args.traces if t in FRESH5],
         },
     }
     traces: dict[str, Any] = {}

@@ -398,7 +398,15 @@ def forecaster_args(service: ServiceSettings, namespace: str) -> list[str]:
     scaling, prediction = service.scaling, service.scaling.prediction
     assert scaling.target_rps_per_pod is not None  # guaranteed by ScalingSettings for prediction
     # The headroom is calibrated on exactly what the rps trigger reads: the rate the formula multiplies.
-    live = ["--live-query", request_rate_query(service, namespace)] if uses_live_headroom(service) else []
+    # ... and replayed the way the HPA applies it: keeping the highest proposal of its scale-down window.
+    live = (
+        [
+            "--live-query", request_rate_query(service, namespace),
+            "--scale-down-window-seconds", str(scaling.scale_down.stabilization_window_seconds),
+        ]
+        if uses_live_headroom(service)
+        else []
+    )  # fmt: skip
     return [
         "run",
         "--service", service.name,

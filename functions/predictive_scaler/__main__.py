@@ -63,6 +63,8 @@ class RunSettings:
     target_rps_per_pod: float
     prediction: Prediction
     forecast: ForecastSettings
+    scale_down_window_seconds: int = 300
+    """The HPA's scale-down stabilization window: the live margin's backtest keeps its highest proposal."""
 
 
 def _number(kind: type[int] | type[float], low: float, high: float | None = None) -> Any:
@@ -96,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--live-query",
         help="PromQL total request rate KEDA's rps trigger reads (a 2-minute rate): the live margin is calibrated "
         "on it at a 2-minute step; without it (and without --history) the run publishes headroom 1",
+    )
+    run.add_argument(
+        "--scale-down-window-seconds",
+        type=_number(int, 0, 3600),
+        help="the HPA's scale-down stabilization window (default: the stack's, else Kubernetes' 300)",
     )
     run.add_argument("--min-replicas", type=_number(int, 1))
     run.add_argument("--max-replicas", type=_number(int, 1))
@@ -199,7 +206,10 @@ def resolve_settings(args: argparse.Namespace) -> RunSettings:
         )
     except ValueError as exc:
         raise UsageError(f"--history-days / --gate-days: {exc}") from None
-    return RunSettings(args.service, minimum, maximum, float(target), prediction, forecast)
+    window = args.scale_down_window_seconds
+    if window is None:
+        window = scaling.scale_down.stabilization_window_seconds if stack is not None else 300
+    return RunSettings(args.service, minimum, maximum, float(target), prediction, forecast, window)
 
 
 def read_history(args: argparse.Namespace, settings: RunSettings, now: int | None) -> tuple[Series, int]:
@@ -240,7 +250,7 @@ def read_live(args: argparse.Namespace, settings: RunSettings, run_at: int, hist
     """
     if not settings.prediction.live_headroom:
         return Headroom(1.0, "live_headroom is off for this service")
-    live_settings = HeadroomSettings.like(settings.forecast, args.hpa_tolerance)
+    live_settings = HeadroomSettings.like(settings.forecast, args.hpa_tolerance, settings.scale_down_window_seconds)
     if args.history is not None:
         if LIVE_STEP_SECONDS % history.step_seconds:
             return Headroom(

@@ -6,12 +6,16 @@ request rate a few minutes from now, as a multiple of the rate now. This module 
 multiple, and KEDA's scaling formula applies it to the live request rate (``rps x headroom /
 target``), so capacity follows demand at every sync with room for how far it moves while new pods start.
 
-**The model.** Persistence at the live step: the request rate one ``LIVE_STEP_SECONDS`` (120 s) step
-ahead, divided by the rate now, over the history of the very query KEDA's ``rps`` trigger reads (a
-2-minute rate at a 2-minute step). 120 s is the time from the HPA's decision to ready pods: a 90 s pod
-start-up plus the 15 s sync, rounded up to a whole step. Only samples whose rate is at least the level
-floor (5 % of the past week's mean) count: below it the service's minimum replicas carry the load, and a
-ratio over almost nothing (an office's first requests of the morning) says nothing about a margin.
+**The model.** What the HPA will do with a margin, replayed on the history of the very query KEDA's
+``rps`` trigger reads (a 2-minute rate at a 2-minute step): at every sync it proposes ``rate x margin``,
+and it keeps the highest proposal of its scale-down stabilization window (``hold_seconds``), so the
+capacity ready one ``LIVE_STEP_SECONDS`` (120 s) step later is ``margin x`` the highest rate of that
+window. The ratio calibrated is therefore the rate one step ahead over the highest rate of the window
+ending now (the rate now when the window is shorter than a step). 120 s is the time from the HPA's
+decision to ready pods: a 90 s pod start-up plus the 15 s sync, rounded up to a whole step. Only samples
+whose window peak is at least the level floor (5 % of the past week's mean) count: below it the
+service's minimum replicas carry the load, and a ratio over almost nothing (an office's first requests of
+the morning) says nothing about a margin.
 
 **Conformal levels.** The ``level`` quantile (finite-sample rank ``ceil((n + 1) x level)``) of those
 ratios over the last ``calibration_days`` is the multiple that covered the next step at that rate.
@@ -64,9 +68,12 @@ class HeadroomSettings:
     target_reduction: float = 0.6
     target_extra_cost: float = 0.15
     hpa_tolerance: float = 0.1
+    hold_seconds: int = 300
+    """The HPA's scale-down stabilization window: it keeps the highest proposal of this long (Kubernetes'
+    default 300 s; the platform passes the service's own)."""
 
     @classmethod
-    def like(cls, forecast: ForecastSettings, hpa_tolerance: float) -> HeadroomSettings:
+    def like(cls, forecast: ForecastSettings, hpa_tolerance: float, hold_seconds: int = 300) -> HeadroomSettings:
         """The same confidence, levels, windows, gate and price as the forecaster's."""
         return cls(
             confidence=forecast.confidence,
@@ -78,6 +85,7 @@ class HeadroomSettings:
             target_reduction=forecast.target_reduction,
             target_extra_cost=forecast.target_extra_cost,
             hpa_tolerance=hpa_tolerance,
+            hold_seconds=hold_seconds,
         )
 
     @property
@@ -111,12 +119,22 @@ class Headroom:
 NO_HEADROOM = Headroom(1.0, "no live request-rate history")
 
 
-def live_ratios(values: Array, step_seconds: int) -> Array:
-    """``values[t + 1] / values[t]`` where ``values[t]`` is at least the level floor, NaN elsewhere (and last)."""
+def held(values: Array, samples: int) -> Array:
+    """The highest of ``values[t - samples + 1 .. t]`` (fewer at the start): what a scale-down window keeps."""
+    out = values.copy()
+    for lag in range(1, samples):
+        out[lag:] = np.maximum(out[lag:], values[:-lag])
+    return out
+
+
+def live_ratios(values: Array, step_seconds: int, hold_seconds: int = 0) -> Array:
+    """``values[t + 1]`` over the highest value of the hold window ending at ``t``, where that is at least
+    the level floor; NaN elsewhere (and last)."""
     week = max(1, round(7 * 86_400 / step_seconds))
     floor = LEVEL_FLOOR * trailing_mean(values, week)
     ratios = np.full(len(values), np.nan)
-    now, ahead = values[:-1], values[1:]
+    now = held(values, max(1, hold_seconds // step_seconds))[:-1]
+    ahead = values[1:]
     busy = (now >= floor[:-1]) & (now > 0) & np.isfinite(now) & np.isfinite(ahead)
     ratios[:-1][busy] = ahead[busy] / now[busy]
     return ratios
@@ -131,7 +149,7 @@ class HeadroomBank:
         day = 86_400 / step_seconds
         self.calibration = round(settings.calibration_days * day)
         self.gate_span = round(settings.gate_days * day)
-        self.ratios = live_ratios(values, step_seconds)
+        self.ratios = live_ratios(values, step_seconds, settings.hold_seconds)
 
     def _quantiles(self, first: int, last: int, levels: tuple[float, ...]) -> Array | None:
         window = self.ratios[max(0, first) : last]
@@ -147,18 +165,16 @@ class HeadroomBank:
     def _choose_level(self, multiples: Array, first: int, last: int) -> int:
         """Index of the cheapest level on ``[first, last)``, priced against the last value (see the docstring)."""
         ratios = self.ratios[first:last]
-        rates = self.values[first:last]
         usable = np.isfinite(ratios)
-        ratios, rates = ratios[usable], rates[usable]
-        last_cost = float(rates.sum())
+        ratios = ratios[usable]
         last_under = float((ratios > 1.0 + 1e-12).sum())
         price = self.settings.target_extra_cost / self.settings.target_reduction
         best, best_cost = 0, math.inf
         for index, multiple in enumerate(np.maximum(multiples, 1.0).tolist()):
-            cost = multiple  # replicas x multiple / replicas x 1
+            cost = multiple  # every sample's capacity scales by the multiple: replicas x multiple / replicas x 1
             if last_under > 0:
                 cost += price * float((ratios > multiple + 1e-12).sum()) / last_under
-            if last_cost > 0 and cost < best_cost - 1e-12:
+            if len(ratios) and cost < best_cost - 1e-12:
                 best, best_cost = index, cost
         return best
 
@@ -222,10 +238,11 @@ def one_mechanism(
 
     * a trusted **seasonal** count stands: it knows the ramps the clock brings; the margin is 1 (the two
       together would pay twice for the same risk);
-    * otherwise a trusted **margin** is published. A persistence count beside it would be the same model
-      on 5-minute-old data, holding capacity for a rate that has since moved, so the count becomes the
-      service's minimum: still "acting" to the formula (the peak windows yield, as with any trusted
-      forecast) without a floor of its own;
+    * otherwise a trusted **margin** is published, with the service's minimum as the count: "acting" to
+      the formula, so the peak windows yield as they do to any trusted forecast (the margin's backtest
+      says the live rate times the margin covers the demand to come, ramps included), and without a floor
+      of its own (a persistence count would be the same model on 5-minute-old data, holding capacity for
+      a rate that has since moved);
     * otherwise the run's count as it was (a persistence count, or 0: the windows and the reactive target).
 
     Vectorised (the simulator passes every run at once; the CronJob one run).
@@ -233,5 +250,5 @@ def one_mechanism(
     counts = np.asarray(replicas, dtype=np.float64)
     by_season = np.asarray(seasonal, dtype=bool) & (counts > 0)
     margins = np.where(by_season, 1.0, np.asarray(factor, dtype=np.float64))
-    counts = np.where((counts > 0) & ~by_season & (margins > 1.0), float(min_replicas), counts)
+    counts = np.where(~by_season & (margins > 1.0), float(min_replicas), counts)
     return counts, margins

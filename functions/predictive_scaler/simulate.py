@@ -321,7 +321,10 @@ def predictive_values(scaling: Scaling, demand: Series, options: SimulationOptio
         return PredictiveTrace(values=values, runs=runs)
     live_history = resample_mean(demand, LIVE_STEP_SECONDS)
     live = walk_headroom(
-        live_history, HeadroomSettings.like(settings, options.publish_tolerance), runs.run_times, refit_every=refit
+        live_history,
+        HeadroomSettings.like(settings, options.publish_tolerance, scaling.scale_down.stabilization_window_seconds),
+        runs.run_times,
+        refit_every=refit,
     )
     published, factors = one_mechanism(published, runs.seasonal, live.factors, scaling.min_replicas)
     values = np.where(latest >= 0, published[np.maximum(latest, 0)], 0.0)

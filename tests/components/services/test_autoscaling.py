@@ -365,6 +365,10 @@ def test_forecaster_cronjob() -> None:
     assert args.index("--live-query") == args.index("--query") + 2
     assert args[args.index("--live-query") + 1] == rps["metadata"]["query"]
     assert rps["metadata"]["query"] == 'sum(rate(http_requests_total{namespace="platform",service="backend"}[2m]))'
+    # The margin's backtest keeps the highest proposal of the HPA's own scale-down window, as the HPA does.
+    backend = by_name(plan_of("prod"), "ScaledObject")["backend"]["spec"]["advanced"]["horizontalPodAutoscalerConfig"]
+    window = backend["behavior"]["scaleDown"]["stabilizationWindowSeconds"]
+    assert args[args.index("--scale-down-window-seconds") + 1] == str(window) == "600"
 
 
 def test_without_live_headroom_the_cronjob_has_no_live_query() -> None:
@@ -372,7 +376,7 @@ def test_without_live_headroom_the_cronjob_has_no_live_query() -> None:
     [container] = by_name(plan, "CronJob")[forecaster_name("backend")]["spec"]["jobTemplate"]["spec"]["template"][
         "spec"
     ]["containers"]
-    assert "--live-query" not in container["args"]
+    assert "--live-query" not in container["args"] and "--scale-down-window-seconds" not in container["args"]
     assert by_name(plan, "ConfigMap")[forecast_configmap_name("backend")]["data"] == {"replicas": "0", "acted": "false"}
     backend = by_name(plan, "ScaledObject")["backend"]["spec"]
     assert "headroom" not in {t["name"] for t in backend["triggers"]}

@@ -177,3 +177,14 @@ def test_bad_flag_values_are_argparse_errors(capsys: pytest.CaptureFixture[str])
         main(["run", "--service", "b", "--history", "x.csv", "--confidence-threshold", "1.5"])
     assert caught.value.code == 2
     assert "'1.5' must be between" in capsys.readouterr().err
+
+
+def test_the_scale_down_window_comes_from_the_flag_else_the_stack_else_kubernetes(stack_file: Path) -> None:
+    from functions.predictive_scaler.__main__ import build_parser, resolve_settings
+
+    base = ["run", "--service", "backend", "--prometheus", "http://prometheus:9090"]
+    parse = build_parser().parse_args
+    assert resolve_settings(parse(base)).scale_down_window_seconds == 300
+    from_stack = resolve_settings(parse([*base, "--stack", str(stack_file)])).scale_down_window_seconds
+    assert from_stack == 600  # the stack file's backend keeps the platform's 600 s window
+    assert resolve_settings(parse([*base, "--scale-down-window-seconds", "0"])).scale_down_window_seconds == 0
