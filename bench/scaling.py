@@ -9,8 +9,9 @@ the datasets' documentation, run once on the committed method, then looked at wh
 level became a per-service choice), a **fresh3** set (picked the same way, run once on that method, then
 looked at when the headroom on the live request rate joined it), a **fresh4** set (picked the same way,
 then looked at when the live margin's backtest learned the HPA's scale-down window) and a **fresh5** set
-(picked the same way, before anything ran on them). The same prod settings run on every trace. Each trace is scaled linearly so
-that its peak is ``PEAK_SHARE x max_replicas x per_pod_rps``. Per trace, against the reactive HPA of the same run:
+(picked the same way, before anything ran on them). The same prod settings run on every trace. Each trace
+is scaled linearly so that its peak is ``PEAK_SHARE x max_replicas x per_pod_rps``. Per trace, against the
+reactive HPA of the same run:
 
 * under-provisioned minutes: >= 60 % fewer, at replica-hours: <= +15 %;
 * coverage of the forecaster's bound (held-back samples): within 5 points of its stated confidence;

@@ -29,6 +29,13 @@ a level that drops and stays down, a cycle that rises faster than it falls and w
 drift, a season that is off half the time and bursty when on, and a multi-week season of noisy counts,
 which none of the seventeen others has. All four are monthly, daily or six-hourly series played faster:
 the wheel holds no finer series of those shapes.
+
+The fresh4 traces were in turn looked at when the live margin's backtest learned the HPA's scale-down
+window and a trusted margin stood in for the windows, so a **fresh5** set was chosen the same way (from
+the datasets' documentation, before anything ran on them): a load on the real clock that comes only on a
+few weekend hours and stops for the league's breaks, a launch that grows from nothing, and a shallow
+weekly cycle on a high base with holiday notches, which none of the twenty-one others has. The first is
+real time at 30 minutes; the other two are daily series played faster.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ import numpy.typing as npt
 
 from functions.predictive_scaler.series import Series
 
-Role = Literal["tuning", "evaluation", "fresh", "fresh2", "fresh3", "fresh4"]
+Role = Literal["tuning", "evaluation", "fresh", "fresh2", "fresh3", "fresh4", "fresh5"]
 
 
 @dataclass(frozen=True)
@@ -310,6 +317,58 @@ def wildlife_strikes() -> Series:
     return Series(_epoch(datetime(2024, 1, 1)), 3600, np.asarray(values, dtype=np.float64))
 
 
+BUNDESLIGA_SEASONS = (2007, 2008)
+"""The seasons played, by the year each started (the latest two the package holds), July to June."""
+
+GAME_MINUTES = 105
+"""Kickoff to final whistle: two halves of 45 minutes and the 15-minute break (stoppage time left out)."""
+
+
+def bundesliga_games() -> Series:
+    """Bundesliga games in play, averaged over each 30 minutes, July 2007 to June 2009 on the Berlin clock.
+
+    The package stamps each kickoff in UTC; the local clock is what the league's schedule follows.
+    """
+    frame = _frame("vcd", "Bundesliga")
+    first, last = BUNDESLIGA_SEASONS
+    kickoffs = _local_epochs(frame.loc[frame["Year"].between(first, last), "Date"], "Europe/Berlin")
+    start, end = _epoch(datetime(first, 7, 1)), _epoch(datetime(last + 1, 7, 1))
+    minutes = (end - start) // 60
+    begun = (kickoffs - start) // 60
+    if begun.min() < 0 or begun.max() + GAME_MINUTES > minutes:
+        raise LookupError(
+            f"vcd/Bundesliga: a game of the {first}-{last} seasons falls outside July {first}-June {last + 1}"
+        )
+    change = np.zeros(minutes + 1)
+    np.add.at(change, begun, 1.0)
+    np.add.at(change, begun + GAME_MINUTES, -1.0)
+    in_play = np.cumsum(change)[:minutes]
+    return Series(start, 1800, in_play.reshape(-1, 30).mean(axis=1))
+
+
+AIDS_DAY_ZERO = datetime(1960, 1, 1)
+"""Day 0 of the Aids2 ``diag`` numbers (S's Julian dates count from 1 January 1960)."""
+
+AIDS_LAST_DAY = datetime(1991, 6, 30)
+"""The documented end: patients diagnosed before 1 July 1991."""
+
+
+def aids_ramp() -> Series:
+    """AIDS diagnoses per day in Australia, from the first in the data to 30 June 1991, one day per hour."""
+    days = np.asarray(_frame("MASS", "Aids2")["diag"], dtype=np.int64)
+    last = (AIDS_LAST_DAY - AIDS_DAY_ZERO).days
+    if days.max() > last:
+        raise LookupError("MASS/Aids2: a diagnosis is dated after 30 June 1991, the documented end")
+    counts = np.bincount(days - days.min(), minlength=last - int(days.min()) + 1)
+    return Series(_epoch(datetime(2024, 1, 1)), 3600, counts.astype(np.float64))
+
+
+def us_births() -> Series:
+    """Births per day in the US 1969-1988, one day per 20 minutes (a week per 140 minutes, 101 days)."""
+    frame = _frame("mosaicData", "Births")
+    return _daily(frame["date"], frame["births"], 1200)
+
+
 TRACES: dict[str, TraceSpec] = {
     spec.name: spec
     for spec in (
@@ -490,6 +549,39 @@ TRACES: dict[str, TraceSpec] = {
             "becomes a ~15-day cycle, with small daily counts as noise and reporting that changed over the years)",
             wildlife_strikes,
         ),
+        # Fresh5: chosen by the datasets' documentation for shapes none of the twenty-one above has,
+        # committed before anything ran on them.
+        TraceSpec(
+            "bundesliga_games",
+            "fresh5",
+            "weekend-only on the real clock: games in play a few afternoon and evening hours from Friday to "
+            "Sunday, nothing on most weekdays, and weeks of nothing in the winter and summer breaks",
+            "vcd/Bundesliga: games in play per 30 minutes (105 minutes from each kickoff), seasons 2007/08 and "
+            "2008/09 on the Berlin clock (chosen because the documentation stamps every kickoff: the load of a "
+            "live-score or streaming service, weekly rather than daily and off for weeks between rounds, unlike "
+            "the timetables, office hours and rushes above that come back every day)",
+            bundesliga_games,
+        ),
+        TraceSpec(
+            "aids_ramp",
+            "fresh5",
+            "a launch: small counts that grow from nothing to a steady stream over the trace",
+            "MASS/Aids2: AIDS diagnoses per day in Australia from the first in the data (1982) to 30 June 1991, "
+            "played at one day per hour (chosen because the documentation covers the epidemic from its first "
+            "patients: adoption from zero, unlike bank_calls_growth's ramp from a running service; dates "
+            "slightly jittered by the release)",
+            aids_ramp,
+        ),
+        TraceSpec(
+            "us_births",
+            "fresh5",
+            "a shallow weekly cycle on a high base, holiday notches and a slow multi-year swing",
+            "mosaicData/Births: births per day in the US 1969-1988 (National Vital Statistics System), played "
+            "at one day per 20 minutes (chosen for a load that never falls far: fewer births at weekends and "
+            "on holidays, when fewer are scheduled, a 140-minute cycle a fraction deep, unlike "
+            "chicago_ridership's deep weekend troughs)",
+            us_births,
+        ),
     )
 }
 TUNING = tuple(name for name, spec in TRACES.items() if spec.role == "tuning")
@@ -498,6 +590,7 @@ FRESH = tuple(name for name, spec in TRACES.items() if spec.role == "fresh")
 FRESH2 = tuple(name for name, spec in TRACES.items() if spec.role == "fresh2")
 FRESH3 = tuple(name for name, spec in TRACES.items() if spec.role == "fresh3")
 FRESH4 = tuple(name for name, spec in TRACES.items() if spec.role == "fresh4")
+FRESH5 = tuple(name for name, spec in TRACES.items() if spec.role == "fresh5")
 
 
 def load_trace(name: str, peak_rps: float | None = None) -> Series:

@@ -66,7 +66,8 @@ def test_sets_pick_their_traces_and_names_win() -> None:
     assert bench.select_traces(None, ["fresh2"]) == list(bench.FRESH2) and len(bench.FRESH2) >= 3
     assert bench.select_traces(None, ["fresh3"]) == list(bench.FRESH3) and len(bench.FRESH3) >= 3
     assert bench.select_traces(None, ["fresh4"]) == list(bench.FRESH4) and len(bench.FRESH4) >= 3
-    everything = bench.select_traces(None, ["tuning", "evaluation", "fresh", "fresh2", "fresh3", "fresh4"])
+    assert bench.select_traces(None, ["fresh5"]) == list(bench.FRESH5) and len(bench.FRESH5) >= 3
+    everything = bench.select_traces(None, ["tuning", "evaluation", "fresh", "fresh2", "fresh3", "fresh4", "fresh5"])
     assert everything == [
         *bench.TUNING,
         *bench.EVALUATION,
@@ -74,5 +75,6 @@ def test_sets_pick_their_traces_and_names_win() -> None:
         *bench.FRESH2,
         *bench.FRESH3,
         *bench.FRESH4,
+        *bench.FRESH5,
     ]
     assert bench.select_traces(["taylor", "taylor", "flights"], ["fresh"]) == ["taylor", "flights"]

