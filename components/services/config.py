@@ -225,7 +225,7 @@ class PredictionSettings(Settings):
         "replaces_schedules); no effect while prediction is off or without target_rps_per_pod.",
     )
     image: PinnedImage = Field(
-        default="ghcr.io/example/predictive-scaler:0.1.0",
+        default="ghcr.io/example/predictive-scaler:0.2.0",
         description="Forecaster image (runs `python -m functions.predictive_scaler run`); pinned tag or digest.",
     )
     resources: ResourceSettings = Field(

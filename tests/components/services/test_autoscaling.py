@@ -351,7 +351,7 @@ def test_forecaster_cronjob() -> None:
     assert pod["serviceAccountName"] == forecaster_name("backend")
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["restartPolicy"] == "Never"
     [container] = pod["containers"]
-    assert container["image"] == "ghcr.io/example/predictive-scaler:0.1.0"
+    assert container["image"] == "ghcr.io/example/predictive-scaler:0.2.0"
     assert container["command"] == ["python", "-m", "functions.predictive_scaler"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
