@@ -310,7 +310,8 @@ def print_trace(name: str, summary: dict[str, Any]) -> None:
     if live is not None:
         factor = live["mean_factor_when_published"]
         print(
-            f"  live headroom: published on {live['published_fraction']:.0%} of runs"
+            f"  live headroom: trusted on {live['trusted_fraction']:.0%} of runs, published (no seasonal count) on "
+            f"{live['published_fraction']:.0%}"
             + (f" (mean factor {factor:.3f})" if factor else "")
             + f"; its multiple covered {live['coverage_at_chosen_level']} of the next 2-minute steps; levels "
             + ", ".join(f"{k} {v}" for k, v in live["levels"].items())

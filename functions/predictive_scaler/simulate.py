@@ -212,12 +212,13 @@ class Simulation:
             comparison["fit_ms_per_run"] = round(1000 * runs.fit_seconds / max(1, len(runs.replicas)), 2)
         live = self.predictive.live
         if live is not None:
-            published = live.factors > 1.0
+            trusted = live.factors > 1.0
+            factors = live.published if live.published is not None else live.factors
+            published = factors > 1.0
             comparison["live_headroom"] = {
+                "trusted_fraction": round(float(trusted.mean()), 4) if len(trusted) else 0.0,
                 "published_fraction": round(float(published.mean()), 4) if len(published) else 0.0,
-                "mean_factor_when_published": _round(float(live.factors[published].mean()))
-                if published.any()
-                else None,
+                "mean_factor_when_published": _round(float(factors[published].mean())) if published.any() else None,
                 "coverage_at_chosen_level": _round(live.coverage),
                 "run_outcomes": dict(live.reasons.most_common()),
                 "levels": dict(sorted(live.levels.items())),
@@ -327,6 +328,7 @@ def predictive_values(scaling: Scaling, demand: Series, options: SimulationOptio
         refit_every=refit,
     )
     published, factors = one_mechanism(published, runs.seasonal, live.factors, scaling.min_replicas)
+    live.published = factors
     values = np.where(latest >= 0, published[np.maximum(latest, 0)], 0.0)
     headroom = np.where(latest >= 0, factors[np.maximum(latest, 0)], 1.0)
     return PredictiveTrace(values=values, runs=runs, headroom=headroom, live=live)

@@ -169,6 +169,8 @@ class LiveHeadroom:
     coverage: float = math.nan
     """Share of judged next steps (busy, one live step after a run) the multiple at the run's chosen level
     covered, on outcomes it had not seen."""
+    published: npt.NDArray[np.float64] | None = None
+    """What the runs published once a trusted seasonal count took precedence (headroom.one_mechanism)."""
 
 
 def walk_headroom(
