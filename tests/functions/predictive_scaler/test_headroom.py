@@ -74,7 +74,7 @@ def test_erratic_traffic_is_priced_down_to_the_median_or_declined() -> None:
     margin = fit_headroom_last(erratic, LIVE_STEP_SECONDS, SETTINGS)
     # A wide margin costs more than the under-provisioning it removes: the median, i.e. the dead band only.
     assert margin.level == 0.5 and margin.factor == pytest.approx(1.1)
-    strict = fit_headroom_last(erratic, LIVE_STEP_SECONDS, HeadroomSettings(levels=(0.8,)))
+    strict = fit_headroom_last(erratic, LIVE_STEP_SECONDS, HeadroomSettings(ForecastSettings(provision_levels=(0.8,))))
     assert strict.factor == 1.0 and "too erratic" in strict.reason and strict.multiple > 1.1
 
 
@@ -98,7 +98,7 @@ def test_settings_follow_the_forecaster() -> None:
     forecast = ForecastSettings(confidence=0.9, gate=Gate(max_width=0.2, coverage_tolerance=0.1))
     like = HeadroomSettings.like(forecast, hpa_tolerance=0.05)
     assert like.confidence == 0.9 and like.levels == forecast.levels and 0.9 in like.levels
-    assert like.max_width == 0.2 and like.coverage_tolerance == 0.1 and like.hpa_tolerance == 0.05
+    assert like.max_width == 0.2 and like.forecast.gate.coverage_tolerance == 0.1 and like.hpa_tolerance == 0.05
     assert like.history_days == 9.0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ def sample_document_decision() -> Decision:
     return Decision(replicas=42, bound_replicas=42, forecast_rps=1850.5, upper_rps=1900.25, fit=fit, confidence=0.8)
 
 
-def sample_document() -> dict[str, object]:
+def sample_document(**extra: Any) -> dict[str, Any]:
     return document(
         sample_document_decision(),
         service="backend",
@@ -43,6 +44,7 @@ def sample_document() -> dict[str, object]:
         look_ahead_minutes=15,
         step_minutes=5,
         cover_minutes=10,
+        **extra,
     )
 
 
@@ -130,16 +132,7 @@ def test_the_live_margin_is_a_plain_decimal_beside_the_count() -> None:
     from functions.predictive_scaler.publish import configmap_data
 
     margin = Headroom(1.13748, "", level=0.8, multiple=1.03407, coverage=0.81, last_value_coverage=0.52)
-    doc = document(
-        sample_document_decision(),
-        service="backend",
-        generated_at="2024-05-01T08:00:00Z",
-        look_ahead_minutes=15,
-        step_minutes=5,
-        cover_minutes=10,
-        headroom=margin,
-        replicas=5,
-    )
+    doc = sample_document(headroom=margin, replicas=5)
     data = configmap_data(doc)
     assert data["headroom"] == "1.1375" and data["replicas"] == "5"  # KEDA parses it as a quantity
     assert doc["headroom"] == {
