@@ -2,7 +2,7 @@
 
 A count published every few minutes is computed from data minutes old and lags every ramp the season
 does not predict. What the reactive HPA lacks on such traffic is not a forecast but a margin: the
-request rate a few minutes from now, as a multiple of the rate now. This module calibrates that
+request rate a couple of minutes from now, as a multiple of the rate the HPA acts on. This module calibrates that
 multiple, and KEDA's scaling formula applies it to the live request rate (``rps x headroom /
 target``), so capacity follows demand at every sync with room for how far it moves while new pods start.
 
@@ -20,14 +20,14 @@ the morning) says nothing about a margin.
 **Conformal levels.** The ``level`` quantile (finite-sample rank ``ceil((n + 1) x level)``) of those
 ratios over the last ``calibration_days`` is the multiple that covered the next step at that rate.
 Like the forecaster's provisioning level, the level is chosen per service by a priced backtest on the
-last ``gate_days`` (ratios calibrated on the days before them): ``cost = headroom replicas / last
-value's + lambda x under-provisioned samples / last value's``, ``lambda = target_extra_cost /
+last ``gate_days`` (ratios calibrated on the days before them): ``cost = replicas with the multiple /
+replicas without + lambda x under-provisioned samples with / without``, ``lambda = target_extra_cost /
 target_reduction``; the cheapest level wins (ties: the lower).
 
 **Trust.** Published only when, on the gate window, the stated-confidence multiple calibrated before it
-covered at least ``confidence - coverage_tolerance`` of the samples (*calibrated*), the last value alone
-covered less than the stated confidence (*informative*: otherwise the margin adds nothing the reactive
-target does not give), and the chosen multiple is at most ``1 + max_width`` (*affordable*). Otherwise the
+covered at least ``confidence - coverage_tolerance`` of the samples (*calibrated*), the window's peak
+alone covered less than the stated confidence (*informative*: otherwise the margin adds nothing the
+reactive target does not give), and the chosen multiple is at most ``1 + max_width`` (*affordable*). Otherwise the
 run publishes 1: the plain request-rate target, i.e. reactive scaling.
 
 **Published factor.** ``max(1, multiple) x (1 + hpa_tolerance)``: the HPA ignores a proposal within its
@@ -158,10 +158,11 @@ class HeadroomBank:
         return np.partition(window, ranks - 1)[ranks - 1]
 
     def _choose_level(self, multiples: Array, first: int, last: int) -> int:
-        """Index of the cheapest level on ``[first, last)``, priced against the last value (see the docstring)."""
+        """Index of the cheapest level on ``[first, last)``, priced against no margin (see the docstring)."""
         ratios = self.ratios[first:last]
-        usable = np.isfinite(ratios)
-        ratios = ratios[usable]
+        ratios = ratios[np.isfinite(ratios)]
+        if not len(ratios):
+            return 0
         last_under = float((ratios > 1.0 + 1e-12).sum())
         forecast = self.settings.forecast
         price = forecast.target_extra_cost / forecast.target_reduction
@@ -170,7 +171,7 @@ class HeadroomBank:
             cost = multiple  # every sample's capacity scales by the multiple: replicas x multiple / replicas x 1
             if last_under > 0:
                 cost += price * float((ratios > multiple + 1e-12).sum()) / last_under
-            if len(ratios) and cost < best_cost - 1e-12:
+            if cost < best_cost - 1e-12:
                 best, best_cost = index, cost
         return best
 
@@ -179,8 +180,8 @@ class HeadroomBank:
         settings = self.settings
         known = origin  # the ratio at t needs the sample t + 1
         gate_first = known - self.gate_span
-        start = max(0, origin + 1 - self.calibration - self.gate_span - 1)
-        levels = tuple(sorted({*settings.levels, settings.confidence}))
+        start = max(0, origin - self.calibration - self.gate_span)  # the run's live history window
+        levels = settings.levels  # the stated confidence is always among them
         stated = levels.index(settings.confidence)
         judged = self._quantiles(max(start, gate_first - self.calibration), gate_first, levels)
         published = self._quantiles(max(start, known - self.calibration), known, levels)
