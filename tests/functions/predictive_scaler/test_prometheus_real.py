@@ -41,6 +41,8 @@ SCRAPE_SECONDS = 30
 SCRAPE_OFFSET = 7
 """Scrapes are not aligned with the query grid, as in a cluster: ``rate`` has to extrapolate at both ends."""
 SERIES = 'http_requests_total{namespace="platform",service="backend"}'
+RAMPS_SERIES = 'http_requests_total{namespace="platform",service="ramps"}'
+RAMPS_LIVE_QUERY = 'sum(rate(http_requests_total{namespace="platform",service="ramps"}[2m]))'
 HISTORY_QUERY = 'sum(rate(http_requests_total{service="backend"}[5m]))'  # prediction.query's default
 LIVE_QUERY = 'sum(rate(http_requests_total{namespace="platform",service="backend"}[2m]))'  # as the platform renders
 HISTORY_STEP, HISTORY_DAYS = 300, 14
@@ -76,12 +78,30 @@ def generated(now: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
     return scrapes, np.maximum(daily * weekly * noise, 1.0)
 
 
-def openmetrics(scrapes: npt.NDArray[np.int64], rates: npt.NDArray[np.float64]) -> str:
-    """The counter's samples as promtool's backfill reads them (seconds, ``# EOF`` last)."""
-    counter = np.cumsum(rates * SCRAPE_SECONDS)
-    counter -= counter[0]
-    lines = [f"{SERIES} {value:.3f} {stamp}" for stamp, value in zip(scrapes.tolist(), counter.tolist(), strict=True)]
-    return "# TYPE http_requests counter\n" + "\n".join(lines) + "\n# EOF\n"
+def ramps(scrapes: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """A service with no clock: ramps from 500 to 2,000 req/s of random length (40-140 minutes), each
+    dropping back at once, 3 % noise. No daily or weekly lag lines up with it, so no seasonal count is
+    trusted; the rate keeps climbing past what the HPA holds, so a margin is."""
+    t = scrapes.astype(np.float64)
+    rng = np.random.default_rng(11)
+    lengths = rng.uniform(40 * 60, 140 * 60, int((t[-1] - t[0]) // (40 * 60)) + 2)
+    ends = t[0] + np.cumsum(lengths)
+    index = np.searchsorted(ends, t)
+    phase = (t - np.concatenate([[t[0]], ends])[index]) / lengths[index]
+    return (500 + 1500 * phase) * (1 + 0.03 * rng.standard_normal(len(t)))
+
+
+def openmetrics(scrapes: npt.NDArray[np.int64], rates: dict[str, npt.NDArray[np.float64]]) -> str:
+    """The counters' samples as promtool's backfill reads them (one series after the other, seconds,
+    ``# EOF`` last)."""
+    lines = ["# TYPE http_requests counter"]
+    for series, per_second in rates.items():
+        counter = np.cumsum(per_second * SCRAPE_SECONDS)
+        counter -= counter[0]
+        lines += [
+            f"{series} {value:.3f} {stamp}" for stamp, value in zip(scrapes.tolist(), counter.tolist(), strict=True)
+        ]
+    return "\n".join(lines) + "\n# EOF\n"
 
 
 def window_means(
@@ -126,7 +146,7 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stored]:
     scrapes, rates = generated(now)
     root = tmp_path_factory.mktemp("prometheus")
     samples = root / "samples.om"
-    samples.write_text(openmetrics(scrapes, rates), encoding="utf-8")
+    samples.write_text(openmetrics(scrapes, {SERIES: rates, RAMPS_SERIES: ramps(scrapes)}), encoding="utf-8")
     data = root / "data"
     backfill = subprocess.run(
         [promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(samples), str(data)],
@@ -235,4 +255,35 @@ def test_the_live_rate_prometheus_computes_is_the_generated_rate(
             f"\nlive rate[2m] vs generated: median error {np.median(errors):.2%}, p99 {np.quantile(errors, 0.99):.2%}, worst {errors[worst]:.2%} over "
             f"{len(errors)} points; trough {live.values[instants[0]]:.0f} vs {truth[instants[0]]:.0f} req/s, "
             f"peak {live.values[instants[1]]:.0f} vs {truth[instants[1]]:.0f} req/s"
+        )
+
+
+def test_traffic_without_a_clock_gets_a_margin_and_the_minimum_as_its_count(
+    stored: Stored, fake_api: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The other branch of one mechanism per run, end to end: no seasonal count is trusted, the live margin
+    is, so the run publishes the margin (above the dead band's 1.1) and the service's minimum as its count
+    (acting to the formula, no floor of its own)."""
+    now = format_timestamp(stored.now)
+    code = main(
+        ["run", "--service", "ramps", "--prometheus", stored.url, "--now", now,
+         "--live-query", RAMPS_LIVE_QUERY,  # the history query is prediction.query's default for "ramps"
+         "--scale-down-window-seconds", "600", "--min-replicas", "5", "--max-replicas", "100",
+         "--target-rps-per-pod", "50", "--timeout", "120", *kube_args(fake_api, tmp_path)]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0, err
+    [patch] = fake_api.requests
+    data = json.loads(patch.body)["data"]
+    doc = json.loads(data["forecast.json"])
+    headroom = doc["headroom"]
+    assert headroom["trusted"] and headroom["reason"] == "trusted", headroom
+    assert 1.1 < float(data["headroom"]) == headroom["factor"] <= 1.1 * 1.1 + 1e-9  # within max_width
+    assert not (doc["model"] or "").startswith("days="), doc["model"]  # no seasonal count stands
+    assert data["replicas"] == "5", (doc["reason"], doc["model"])
+    with capsys.disabled():
+        print(
+            f"\nreal Prometheus, clockless ramps: model {doc['model']} ({doc['reason']}); published replicas "
+            f"{data['replicas']}, headroom {data['headroom']} (level {headroom['level']}, multiple "
+            f"{headroom['multiple']}, coverage {headroom['coverage']}, rate alone {headroom['last_value_coverage']})"
         )
