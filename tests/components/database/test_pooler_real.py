@@ -36,10 +36,13 @@ def test_1000_clients_share_at_most_25_server_connections(tier: Running) -> None
         samples: list[dict[str, str]] = []
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_pools(tier.admin_dsn(), stop, samples))
-        result = await run_load(tier.dsn(pooled=True), CLIENTS, seconds=5.0)
+        result = await run_load(tier.dsn(pooled=True), CLIENTS, seconds=5.0, retry_refused=True)
         stop.set()
         await sampler
         assert not result.errors, result.errors[:5]
+        # Exactly max_client_conn clients plus the sampler's admin connection: a few may be refused for a
+        # moment and get in on retry, never a real share of them.
+        assert result.refused_then_connected <= 0.05 * CLIENTS, result.refused_then_connected
         return result.transactions, samples
 
     transactions, samples = run(scenario())
